@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the system services the tests start themselves (PostgreSQL, etcd) when missing.
+# Only Debian's packages; needs root (or sudo) only when something is actually missing.
+set -euo pipefail
+
+missing=()
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postgres >/dev/null 2>&1; then
+    missing+=(postgresql)
+fi
+if ! command -v etcd >/dev/null 2>&1; then
+    missing+=(etcd-server)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing missing system packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "need root to install ${missing[*]}" >&2; exit 1; }
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# policy-rc.d keeps Debian from starting the distribution's own services: tests start their own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,138 @@
+"""Every COLONIES_* setting, read from the environment in this one place (PROTOCOL.md §9)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+__all__ = ["ConfigError", "ServerConfig", "env_bool"]
+
+
+class ConfigError(ValueError):
+    """A COLONIES_* variable has a value we cannot use."""
+
+
+def env_bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _first(env: Mapping[str, str], *names: str) -> str:
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return ""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    db_url: str
+    server_id: str = ""
+    bind: str = "0.0.0.0"
+    port: int = 50080
+    advertised_host: str = "0.0.0.0"
+    advertised_tls: bool = False
+    tls_cert: str = ""
+    tls_key: str = ""
+    build_version: str = "dev"
+    build_time: str = ""
+    max_body: int = 64 * 1024 * 1024
+    db_pool_max: int = 100
+    db_pool_min: int = 2
+    db_conn_max_lifetime: int = 300
+    db_conn_max_idle_time: int = 60
+    allow_executor_reregister: bool = False
+    replica_name: str = ""
+    log_format: str = "text"
+    verbose: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServerConfig:
+        env = os.environ if env is None else env
+        db_url = env.get("COLONIES_DB_URL", "").strip() or _db_url_from_parts(env)
+        server_id = env.get("COLONIES_SERVER_ID", "").strip().lower()
+        if not server_id:
+            prvkey = env.get("COLONIES_SERVER_PRVKEY", "").strip()
+            if prvkey:
+                from colonies.crypto import parse_private_key
+
+                try:
+                    server_id = parse_private_key(prvkey).id
+                except ValueError:
+                    raise ConfigError("COLONIES_SERVER_PRVKEY is not a valid private key") from None
+        if server_id and (
+            len(server_id) != 64 or any(c not in "0123456789abcdef" for c in server_id)
+        ):
+            raise ConfigError("COLONIES_SERVER_ID must be 64 hex characters")
+        port = _int(env, "COLONIES_SERVER_HTTP_PORT", 0) or _int(env, "COLONIES_SERVER_PORT", 50080)
+        tls_cert = _first(env, "COLONIES_TLSCERT", "COLONIES_SERVER_HTTP_TLS_CERT")
+        tls_key = _first(env, "COLONIES_TLSKEY", "COLONIES_SERVER_HTTP_TLS_KEY")
+        if bool(tls_cert) != bool(tls_key):
+            raise ConfigError("COLONIES_TLSCERT and COLONIES_TLSKEY must be set together")
+        log_format = env.get("COLONIES_LOG_FORMAT", "text").strip().lower() or "text"
+        if log_format not in ("text", "json"):
+            raise ConfigError("COLONIES_LOG_FORMAT must be 'text' or 'json'")
+        max_body = _int(env, "COLONIES_MAX_BODY", 64 * 1024 * 1024)
+        if max_body <= 0:
+            raise ConfigError("COLONIES_MAX_BODY must be positive")
+        pool_max = _int(env, "COLONIES_DB_MAX_OPEN_CONNS", 100)
+        if pool_max < 2:
+            raise ConfigError("COLONIES_DB_MAX_OPEN_CONNS must be at least 2")
+        return cls(
+            db_url=db_url,
+            server_id=server_id,
+            bind=env.get("COLONIES_SERVER_BIND", "").strip() or "0.0.0.0",
+            port=port,
+            advertised_host=env.get("COLONIES_SERVER_HTTP_HOST", "").strip() or "0.0.0.0",
+            advertised_tls=env_bool(env.get("COLONIES_SERVER_HTTP_TLS")),
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            build_version=env.get("BUILD_VERSION", "").strip() or "dev",
+            build_time=env.get("BUILD_TIME", "").strip(),
+            max_body=max_body,
+            db_pool_max=pool_max,
+            db_pool_min=min(2, pool_max),
+            db_conn_max_lifetime=_int(env, "COLONIES_DB_CONN_MAX_LIFETIME", 300),
+            db_conn_max_idle_time=_int(env, "COLONIES_DB_CONN_MAX_IDLE_TIME", 60),
+            allow_executor_reregister=env_bool(env.get("COLONIES_ALLOW_EXECUTOR_REREGISTER")),
+            replica_name=env.get("COLONIES_REPLICA_NAME", "").strip()
+            or f"{socket.gethostname()}:{port}",
+            log_format=log_format,
+            verbose=env_bool(env.get("COLONIES_VERBOSE")),
+        )
+
+
+def _db_url_from_parts(env: Mapping[str, str]) -> str:
+    db_type = env.get("COLONIES_DB_TYPE", "postgresql").strip().lower() or "postgresql"
+    if db_type not in ("postgresql", "postgres"):
+        raise ConfigError("COLONIES_DB_TYPE: only 'postgresql' is supported")
+    host = env.get("COLONIES_DB_HOST", "").strip()
+    if not host:
+        raise ConfigError("set COLONIES_DB_URL, or COLONIES_DB_HOST (with COLONIES_DB_PORT, ...)")
+    port = _int(env, "COLONIES_DB_PORT", 5432)
+    user = env.get("COLONIES_DB_USER", "").strip()
+    password = env.get("COLONIES_DB_PASSWORD", "")
+    name = env.get("COLONIES_DB_NAME", "").strip() or "postgres"
+    auth = ""
+    if user:
+        auth = quote(user, safe="")
+        if password:
+            auth += ":" + quote(password, safe="")
+        auth += "@"
+    return f"postgresql://{auth}{host}:{port}/{quote(name, safe='')}"

@@ -1,0 +1,447 @@
+"""Wire objects of PROTOCOL.md §5.3 as msgspec Structs with their exact key names.
+
+Every field has a default (Go's zero value), so a payload may omit any key. Lists and maps
+default to empty containers and are emitted as ``[]``/``{}``, never ``null`` (§5.1).
+"""
+
+from typing import Any
+
+import msgspec
+
+from colonies.core.timeutil import ZERO_TIME, Time
+
+__all__ = [
+    "GPU",
+    "Allocations",
+    "Attribute",
+    "Capabilities",
+    "Colony",
+    "Conditions",
+    "Cron",
+    "Edge",
+    "Executor",
+    "Failure",
+    "File",
+    "FileData",
+    "Filesystem",
+    "Function",
+    "FunctionArg",
+    "FunctionSpec",
+    "Generator",
+    "GraphNode",
+    "Hardware",
+    "Label",
+    "Location",
+    "Log",
+    "OnConflicts",
+    "Process",
+    "ProcessGraph",
+    "Project",
+    "Reference",
+    "S3Object",
+    "ServerBackend",
+    "ServerInfo",
+    "Snapshot",
+    "SnapshotMount",
+    "Software",
+    "Statistics",
+    "SyncDirMount",
+    "User",
+    "WireObject",
+    "WorkflowSpec",
+]
+
+
+class WireObject(msgspec.Struct, kw_only=True):
+    """Base of every wire object: keyword-only, all fields defaulted."""
+
+
+def _list() -> Any:
+    return msgspec.field(default_factory=list)
+
+
+def _dict() -> Any:
+    return msgspec.field(default_factory=dict)
+
+
+class Colony(WireObject):
+    colonyid: str = ""
+    name: str = ""
+
+
+class User(WireObject):
+    colonyname: str = ""
+    userid: str = ""
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+class GPU(WireObject):
+    name: str = ""
+    mem: str = ""
+    count: int = 0
+    nodecount: int = 0
+
+
+class Hardware(WireObject):
+    model: str = ""
+    nodes: int = 0
+    cpu: str = ""
+    cores: int = 0
+    mem: str = ""
+    storage: str = ""
+    gpu: GPU = msgspec.field(default_factory=GPU)
+    platform: str = ""
+    architecture: str = ""
+    network: list[str] = _list()
+
+
+class Software(WireObject):
+    name: str = ""
+    type: str = ""
+    version: str = ""
+
+
+class Capabilities(WireObject):
+    hardware: list[Hardware] = _list()
+    software: list[Software] = _list()
+
+
+class Project(WireObject):
+    allocatedcpu: int = 0
+    usedcpu: int = 0
+    allocatedgpu: int = 0
+    usedgpu: int = 0
+    allocatedstorage: int = 0
+    usedstorage: int = 0
+
+
+class Allocations(WireObject):
+    projects: dict[str, Project] = _dict()
+
+
+class Executor(WireObject):
+    executorid: str = ""
+    executortype: str = ""
+    executorname: str = ""
+    colonyname: str = ""
+    state: int = 0
+    requirefuncreg: bool = False
+    commissiontime: Time = ZERO_TIME
+    lastheardfromtime: Time = ZERO_TIME
+    locationname: str = ""
+    capabilities: Capabilities = msgspec.field(default_factory=Capabilities)
+    allocations: Allocations = msgspec.field(default_factory=Allocations)
+    blueprintid: str = ""
+    blueprintgen: int = 0
+
+
+class Location(WireObject):
+    locationid: str = ""
+    name: str = ""
+    colonyname: str = ""
+    description: str = ""
+    long: float = 0.0
+    lat: float = 0.0
+
+
+class FunctionArg(WireObject, omit_defaults=True):
+    name: str = ""
+    type: str = ""
+    description: str = ""
+    required: bool = False
+    enum: list[str] = _list()
+
+
+class Function(WireObject):
+    functionid: str = ""
+    executorname: str = ""
+    executortype: str = ""
+    colonyname: str = ""
+    funcname: str = ""
+    description: str = ""
+    args: list[FunctionArg] = _list()
+    counter: int = 0
+    minwaittime: float = 0.0
+    maxwaittime: float = 0.0
+    minexectime: float = 0.0
+    maxexectime: float = 0.0
+    avgwaittime: float = 0.0
+    avgexectime: float = 0.0
+    locationname: str = ""
+
+
+class Conditions(WireObject):
+    colonyname: str = ""
+    executornames: list[str] = _list()
+    executortype: str = ""
+    locationname: str = ""
+    dependencies: list[str] = _list()
+    nodes: int = 0
+    cpu: str = ""
+    processes: int = 0
+    processespernode: int = 0
+    mem: str = ""
+    storage: str = ""
+    gpu: GPU = msgspec.field(default_factory=GPU)
+    walltime: int = 0
+
+
+class SnapshotMount(WireObject):
+    snapshotid: str = ""
+    label: str = ""
+    dir: str = ""
+    keepfiles: bool = False
+    keepsnapshot: bool = False
+
+
+class KeepLocal(WireObject):
+    keeplocal: bool = False
+
+
+class OnConflicts(WireObject):
+    onstart: KeepLocal = msgspec.field(default_factory=KeepLocal)
+    onclose: KeepLocal = msgspec.field(default_factory=KeepLocal)
+
+
+class SyncDirMount(WireObject):
+    label: str = ""
+    dir: str = ""
+    keepfiles: bool = False
+    onconflicts: OnConflicts = msgspec.field(default_factory=OnConflicts)
+
+
+class Filesystem(WireObject):
+    mount: str = ""
+    snapshots: list[SnapshotMount] = _list()
+    dirs: list[SyncDirMount] = _list()
+
+
+class FunctionSpec(WireObject):
+    nodename: str = ""
+    funcname: str = ""
+    args: list[Any] = _list()
+    kwargs: dict[str, Any] = _dict()
+    priority: int = 0
+    maxwaittime: int = 0
+    maxexectime: int = 0
+    maxretries: int = 0
+    conditions: Conditions = msgspec.field(default_factory=Conditions)
+    label: str = ""
+    fs: Filesystem = msgspec.field(default_factory=Filesystem)
+    env: dict[str, str] = _dict()
+    channels: list[str] = _list()
+
+
+class Attribute(WireObject):
+    attributeid: str = ""
+    targetid: str = ""
+    targetcolonyname: str = ""
+    targetprocessgraphid: str = ""
+    state: int = 0
+    attributetype: int = 0
+    key: str = ""
+    value: str = ""
+
+
+class Process(WireObject):
+    processid: str = ""
+    initiatorid: str = ""
+    initiatorname: str = ""
+    assignedexecutorid: str = ""
+    isassigned: bool = False
+    state: int = 0
+    prioritytime: int = 0
+    submissiontime: Time = ZERO_TIME
+    starttime: Time = ZERO_TIME
+    endtime: Time = ZERO_TIME
+    waitdeadline: Time = ZERO_TIME
+    execdeadline: Time = ZERO_TIME
+    retries: int = 0
+    attributes: list[Attribute] = _list()
+    spec: FunctionSpec = msgspec.field(default_factory=FunctionSpec)
+    waitforparents: bool = False
+    parents: list[str] = _list()
+    children: list[str] = _list()
+    processgraphid: str = ""
+    input: list[Any] = msgspec.field(default_factory=list, name="in")
+    output: list[Any] = msgspec.field(default_factory=list, name="out")
+    errors: list[str] = _list()
+
+
+class WorkflowSpec(WireObject):
+    colonyname: str = ""
+    functionspecs: list[FunctionSpec] = _list()
+
+
+class GraphNodeData(WireObject):
+    label: str = ""
+
+
+class GraphNodePosition(WireObject):
+    x: int = 0
+    y: int = 0
+
+
+class GraphNodeStyle(WireObject):
+    color: str = ""
+    background: str = ""
+
+
+class GraphNode(WireObject):
+    id: str = ""
+    data: GraphNodeData = msgspec.field(default_factory=GraphNodeData)
+    position: GraphNodePosition = msgspec.field(default_factory=GraphNodePosition)
+    type: str = ""
+    style: GraphNodeStyle = msgspec.field(default_factory=GraphNodeStyle)
+
+
+class Edge(WireObject):
+    id: str = ""
+    source: str = ""
+    target: str = ""
+    animated: bool = False
+
+
+class ProcessGraph(WireObject):
+    processgraphid: str = ""
+    initiatorid: str = ""
+    initiatorname: str = ""
+    colonyname: str = ""
+    rootprocessids: list[str] = _list()
+    state: int = 0
+    submissiontime: Time = ZERO_TIME
+    starttime: Time = ZERO_TIME
+    endtime: Time = ZERO_TIME
+    processids: list[str] = _list()
+    nodes: list[GraphNode] = _list()
+    edges: list[Edge] = _list()
+
+
+class Generator(WireObject):
+    generatorid: str = ""
+    initiatorid: str = ""
+    initiatorname: str = ""
+    colonyname: str = ""
+    name: str = ""
+    workflowspec: str = ""
+    trigger: int = 0
+    timeout: int = 0
+    firstpack: Time = ZERO_TIME
+    lastrun: Time = ZERO_TIME
+    queuesize: int = 0
+    checkerperiod: int = 0
+
+
+class Cron(WireObject):
+    cronid: str = ""
+    initiatorid: str = ""
+    initiatorname: str = ""
+    colonyname: str = ""
+    name: str = ""
+    cronexpression: str = ""
+    interval: int = 0
+    random: bool = False
+    nextrun: Time = ZERO_TIME
+    lastrun: Time = ZERO_TIME
+    workflowspec: str = ""
+    prevprocessgraphid: str = ""
+    waitforprevprocessgraph: bool = False
+    checkerperiod: int = 0
+
+
+class Log(WireObject):
+    processid: str = ""
+    colonyname: str = ""
+    executorname: str = ""
+    message: str = ""
+    timestamp: int = 0
+
+
+class S3Object(WireObject):
+    server: str = ""
+    port: int = 0
+    tls: bool = False
+    accesskey: str = ""
+    secretkey: str = ""
+    region: str = ""
+    encryptionkey: str = ""
+    encryptionalg: str = ""
+    object: str = ""
+    bucket: str = ""
+
+
+class Reference(WireObject):
+    protocol: str = ""
+    s3object: S3Object = msgspec.field(default_factory=S3Object)
+
+
+class File(WireObject):
+    fileid: str = ""
+    colonyname: str = ""
+    label: str = ""
+    name: str = ""
+    size: int = 0
+    sequencenr: int = 0
+    checksum: str = ""
+    checksumalg: str = ""
+    ref: Reference = msgspec.field(default_factory=Reference)
+    added: Time = ZERO_TIME
+
+
+class FileData(WireObject):
+    name: str = ""
+    checksum: str = ""
+    size: int = 0
+    s3filename: str = ""
+
+
+class Label(WireObject):
+    name: str = ""
+    files: int = 0
+
+
+class Snapshot(WireObject):
+    snapshotid: str = ""
+    colonyname: str = ""
+    label: str = ""
+    name: str = ""
+    fileids: list[str] = _list()
+    added: Time = ZERO_TIME
+
+
+class Statistics(WireObject):
+    colonies: int = 0
+    executors: int = 0
+    activeexecutors: int = 0
+    unregisteredexecutors: int = 0
+    waitingprocesses: int = 0
+    runningprocesses: int = 0
+    successfulprocesses: int = 0
+    failedprocesses: int = 0
+    cancelledprocesses: int = 0
+    waitingworkflows: int = 0
+    runningworkflows: int = 0
+    successfulworkflows: int = 0
+    failedworkflows: int = 0
+    cancelledworkflows: int = 0
+
+
+class Failure(WireObject):
+    status: int = 0
+    message: str = ""
+
+
+class ServerBackend(WireObject, omit_defaults=True):
+    type: str = ""
+    port: int = 0
+    host: str = ""
+    tls: bool = False
+    insecure: bool = False
+
+
+class ServerInfo(WireObject):
+    buildversion: str = ""
+    buildtime: str = ""
+    backends: list[ServerBackend] = _list()

@@ -1,0 +1,23 @@
+"""The RPC envelope: decode, verify, encode replies and errors; one message type per payloadtype."""
+
+from colonies.rpc.envelope import (
+    EMPTY_PAYLOAD,
+    RequestEnvelope,
+    decode_payload,
+    decode_request,
+    encode_error,
+    encode_reply,
+    encode_request,
+)
+from colonies.rpc.errors import RpcError
+
+__all__ = [
+    "EMPTY_PAYLOAD",
+    "RequestEnvelope",
+    "RpcError",
+    "decode_payload",
+    "decode_request",
+    "encode_error",
+    "encode_reply",
+    "encode_request",
+]

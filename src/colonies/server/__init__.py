@@ -1,0 +1,1 @@
+"""The aiohttp server: routes, the dispatch registry, handlers, metrics."""

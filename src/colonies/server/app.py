@@ -1,0 +1,108 @@
+"""The aiohttp application: /api, /health, /ready, /metrics (and /pubsub once processes exist)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from colonies.config import ServerConfig
+from colonies.rpc.envelope import encode_error
+from colonies.server import handlers  # noqa: F401  (registers every route)
+from colonies.server.dispatch import Dispatcher
+from colonies.server.registry import registry
+from colonies.server.state import ServerState
+from colonies.store import Store, connect, migrate
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = web.AppKey("state", ServerState)
+DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
+
+_CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Origin, Content-Length, Content-Type",
+}
+
+
+def _envelope_response(status: int, body: bytes) -> web.Response:
+    return web.Response(
+        status=status, body=body, content_type="text/plain", charset="utf-8", headers=_CORS_HEADERS
+    )
+
+
+async def api(request: web.Request) -> web.Response:
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        return _envelope_response(413, encode_error(413, f"Request body too large: {exc.text}"))
+    status, reply = await request.app[DISPATCHER_KEY].handle(body)
+    return _envelope_response(status, reply)
+
+
+async def preflight(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers=_CORS_HEADERS)
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.Response(status=200)
+
+
+async def ready(request: web.Request) -> web.Response:
+    try:
+        await request.app[STATE_KEY].store.server.ping()
+    except Exception as exc:  # any failure means "not ready"
+        return web.Response(status=503, text=f"database unavailable: {type(exc).__name__}\n")
+    return web.Response(status=200, text="ok\n")
+
+
+async def metrics(request: web.Request) -> web.Response:
+    data = generate_latest(request.app[STATE_KEY].metrics.registry)
+    return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def create_app(config: ServerConfig, store: Store | None = None) -> web.Application:
+    """The application; connects to the database, migrates and seeds on start-up."""
+    app = web.Application(client_max_size=config.max_body)
+    app.router.add_post("/api", api)
+    app.router.add_route("OPTIONS", "/api", preflight)
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/metrics", metrics)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        own_store = store is None
+        active = store
+        if active is None:
+            pool = await connect(
+                config.db_url,
+                min_size=config.db_pool_min,
+                max_size=config.db_pool_max,
+                max_inactive_connection_lifetime=float(config.db_conn_max_idle_time),
+            )
+            active = Store(pool)
+        async with active.pool.acquire() as conn:
+            await migrate(conn)
+        if config.server_id:
+            in_force = await active.server.seed_server_id(config.server_id)
+            if in_force != config.server_id:
+                log.warning(
+                    "the stored server ID differs from COLONIES_SERVER_ID; keeping the stored one "
+                    "(it was changed with changeserveridmsg)"
+                )
+        elif not await active.server.server_id():
+            log.warning("no server owner: set COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY")
+        state = ServerState(config=config, store=active)
+        app[STATE_KEY] = state
+        app[DISPATCHER_KEY] = Dispatcher(state, registry)
+        try:
+            yield
+        finally:
+            if own_store:
+                await active.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

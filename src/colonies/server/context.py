@@ -1,0 +1,33 @@
+"""What a handler gets besides its message: the verified caller, the store, the target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from colonies.core import utcnow
+
+if TYPE_CHECKING:
+    from colonies.config import ServerConfig
+    from colonies.server.state import ServerState
+    from colonies.store import Store
+
+
+@dataclass(slots=True)
+class Context:
+    state: ServerState
+    caller: str  # the ID derived from the signature; never an ID from the payload
+    target: Any = None  # the object the scope loaded, if any
+    started: datetime = field(default_factory=utcnow)
+
+    @property
+    def store(self) -> Store:
+        return self.state.store
+
+    @property
+    def config(self) -> ServerConfig:
+        return self.state.config
+
+    def now(self) -> datetime:
+        return utcnow()

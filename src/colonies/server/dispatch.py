@@ -1,0 +1,94 @@
+"""Request processing of PROTOCOL.md §3.2: envelope → signature → route → payload → role → handler."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import asyncpg
+
+from colonies.core.wire import encode
+from colonies.crypto import SignatureError, recover_caller_id
+from colonies.rpc import EMPTY_PAYLOAD, RpcError, decode_payload, decode_request
+from colonies.rpc.envelope import RequestEnvelope, encode_error, encode_reply
+from colonies.server.auth import authorize
+from colonies.server.context import Context
+from colonies.server.registry import Registry, Role, Route
+from colonies.server.state import ServerState
+from colonies.store import Conflict
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "the database is not reachable now": answer 503 so clients retry.
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+class Dispatcher:
+    def __init__(self, state: ServerState, registry: Registry) -> None:
+        self.state = state
+        self.routes = registry.routes
+        self.metrics = state.metrics
+
+    async def handle(self, body: bytes) -> tuple[int, bytes]:
+        """Answer one request body with (HTTP status, reply envelope)."""
+        started = time.perf_counter()
+        label = "invalid"
+        try:
+            envelope = decode_request(body)
+            route = self.routes.get(envelope.payloadtype)
+            if route is not None:
+                label = envelope.payloadtype
+            reply = await self._process(envelope, route)
+            status = 200
+        except RpcError as exc:
+            status, reply = exc.status, encode_error(exc.status, exc.message)
+        self.metrics.rpc_requests.labels(label, str(status)).inc()
+        self.metrics.rpc_duration.labels(label).observe(time.perf_counter() - started)
+        return status, reply
+
+    def authenticate(self, envelope: RequestEnvelope) -> str:
+        try:
+            return recover_caller_id(envelope.signature, envelope.payload.encode("utf-8"))
+        except SignatureError as exc:
+            raise RpcError(403, str(exc)) from None
+
+    async def _process(self, envelope: RequestEnvelope, route: Route[Any] | None) -> bytes:
+        if route is not None and route.role is Role.NONE:
+            caller = ""
+        else:
+            caller = self.authenticate(envelope)
+        if route is None:
+            shown = envelope.payloadtype or "empty"
+            raise RpcError(403, f"invalid rpcMsg.PayloadType: {shown}")
+        msg = decode_payload(envelope, route.msg_type, route.action)
+        ctx = Context(self.state, caller)
+        result = await self.run(ctx, route, msg)
+        payload = EMPTY_PAYLOAD if result is None else encode(result)
+        return encode_reply(route.reply_payloadtype, payload)
+
+    async def run(self, ctx: Context, route: Route[Any], msg: Any) -> Any:
+        """Authorize and run a route's handler, turning store failures into error replies."""
+        try:
+            target = await route.scope(ctx, msg) if route.scope is not None else None
+            await authorize(ctx, route.role, target)
+            ctx.target = target.obj if target is not None else None
+            return await route.handler(ctx, msg)
+        except RpcError:
+            raise
+        except Conflict as exc:
+            raise RpcError(400, f"{route.action}, {exc}") from None
+        except _UNAVAILABLE as exc:
+            log.warning("%s: database unavailable: %s", route.payloadtype, exc)
+            raise RpcError(503, f"{route.action}, database unavailable") from None
+        except asyncpg.DataError as exc:
+            raise RpcError(400, f"{route.action}, {exc}") from None
+        except Exception:
+            log.exception("%s: internal error", route.payloadtype)
+            raise RpcError(500, f"{route.action}, internal server error") from None

@@ -1,0 +1,12 @@
+"""Handlers per area; importing this package registers every route."""
+
+from colonies.server.handlers import (  # noqa: F401
+    colonies,
+    executors,
+    files,
+    functions,
+    locations,
+    security,
+    server,
+    users,
+)

@@ -1,0 +1,65 @@
+"""ID rotation (PROTOCOL.md §6.14): the reply echoes the request payload."""
+
+from __future__ import annotations
+
+from colonies.rpc.messages import (
+    ChangeColonyIdMsg,
+    ChangeExecutorIdMsg,
+    ChangeServerIdMsg,
+    ChangeUserIdMsg,
+)
+from colonies.server.context import Context
+from colonies.server.handlers._common import require_id
+from colonies.server.registry import Role, registry
+from colonies.server.scopes import by_colonyname, caller_as
+
+
+@registry.handles(
+    "changeuseridmsg",
+    ChangeUserIdMsg,
+    Role.SELF,
+    action="Failed to change user id",
+    scope=caller_as("user"),
+)
+async def change_user_id(ctx: Context, msg: ChangeUserIdMsg) -> ChangeUserIdMsg:
+    new_id = require_id(msg.userid, "Failed to change user id", "user id")
+    await ctx.store.users.change_id(msg.colonyname, ctx.caller, new_id)
+    return msg
+
+
+@registry.handles(
+    "changeexecutoridmsg",
+    ChangeExecutorIdMsg,
+    Role.SELF,
+    action="Failed to change executor id",
+    scope=caller_as("executor"),
+)
+async def change_executor_id(ctx: Context, msg: ChangeExecutorIdMsg) -> ChangeExecutorIdMsg:
+    new_id = require_id(msg.executorid, "Failed to change executor id", "executor id")
+    await ctx.store.executors.change_id(msg.colonyname, ctx.caller, new_id)
+    return msg
+
+
+@registry.handles(
+    "changecolonyidmsg",
+    ChangeColonyIdMsg,
+    Role.COLONY_OWNER,
+    action="Failed to change colony id",
+    scope=by_colonyname,
+)
+async def change_colony_id(ctx: Context, msg: ChangeColonyIdMsg) -> ChangeColonyIdMsg:
+    new_id = require_id(msg.colonyid, "Failed to change colony id", "colony id")
+    await ctx.store.colonies.change_id(msg.colonyname, new_id)
+    return msg
+
+
+@registry.handles(
+    "changeserveridmsg",
+    ChangeServerIdMsg,
+    Role.SERVER_OWNER,
+    action="Failed to change server id",
+)
+async def change_server_id(ctx: Context, msg: ChangeServerIdMsg) -> ChangeServerIdMsg:
+    new_id = require_id(msg.serverid, "Failed to change server id", "server id")
+    await ctx.store.server.change_server_id(new_id)
+    return msg

@@ -1,0 +1,18 @@
+"""Per-replica state shared by every request: configuration, store, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from colonies.config import ServerConfig
+from colonies.core import utcnow
+from colonies.server.metrics import Metrics
+from colonies.store import Store
+
+
+@dataclass
+class ServerState:
+    config: ServerConfig
+    store: Store
+    metrics: Metrics = field(default_factory=Metrics)
+    build_time: str = field(default_factory=lambda: utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))

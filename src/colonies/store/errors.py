@@ -1,0 +1,9 @@
+"""Errors the store raises for callers to turn into replies."""
+
+
+class Conflict(Exception):
+    """The request collides with existing data (a duplicate name, a missing parent row)."""
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached right now."""

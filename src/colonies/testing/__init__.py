@@ -1,0 +1,1 @@
+"""Helpers for tests, benchmarks and local drills (throwaway services)."""
