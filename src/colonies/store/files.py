@@ -10,7 +10,10 @@ import msgspec
 from colonies.core import File, FileData, Label, Reference, Snapshot
 from colonies.store.errors import Conflict
 
-_FILE_COLUMNS = "fileid, colonyname, label, name, size, sequencenr, checksum, checksumalg, ref, added, creatorid"
+_FILE_COLUMNS = (
+    "fileid, colonyname, label, name, size, sequencenr, checksum, checksumalg, ref, added, "
+    "creatorid"
+)
 _SNAPSHOT_COLUMNS = "snapshotid, colonyname, label, name, fileids, added"
 
 
