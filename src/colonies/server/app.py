@@ -9,12 +9,17 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from colonies.config import ServerConfig
+from colonies.core.events import parse_process_event
+from colonies.core.states import ProcessState
+from colonies.ha.events import EventBus
 from colonies.rpc.envelope import encode_error
 from colonies.server import handlers  # noqa: F401  (registers every route)
+from colonies.server import pubsub as pubsub_module
 from colonies.server.dispatch import Dispatcher
 from colonies.server.registry import registry
 from colonies.server.state import ServerState
 from colonies.store import Store, connect, migrate
+from colonies.store.processes import EVENTS_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,10 @@ async def ready(request: web.Request) -> web.Response:
     return web.Response(status=200, text="ok\n")
 
 
+async def pubsub(request: web.Request) -> web.WebSocketResponse:
+    return await pubsub_module.pubsub(request, request.app[DISPATCHER_KEY])
+
+
 async def metrics(request: web.Request) -> web.Response:
     data = generate_latest(request.app[STATE_KEY].metrics.registry)
     return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -72,6 +81,7 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/pubsub", pubsub)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         own_store = store is None
@@ -98,9 +108,21 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
         state = ServerState(config=config, store=active)
         app[STATE_KEY] = state
         app[DISPATCHER_KEY] = Dispatcher(state, registry)
+
+        def on_event(payload: str) -> None:
+            event = parse_process_event(payload)
+            if event is None:
+                return
+            if event.state == ProcessState.WAITING:
+                state.waiters.wake_one(event)
+            state.subscriptions.publish(event)
+
+        bus = EventBus(config.db_url, EVENTS_CHANNEL, on_event, state.waiters.wake_all)
+        await bus.start()
         try:
             yield
         finally:
+            await bus.stop()
             if own_store:
                 await active.close()
 

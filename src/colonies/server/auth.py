@@ -25,6 +25,7 @@ async def authorize(ctx: Context, role: Role, target: Target | None) -> None:
     access = await ctx.store.server.colony_access(target.colonyname, ctx.caller)
     if access is None:
         raise RpcError(403, f"Colony with name {target.colonyname} does not exists")
+    ctx.access = access
     is_owner = access.colonyid == ctx.caller
     is_member = access.executor_state == ExecutorState.APPROVED or access.is_user
 

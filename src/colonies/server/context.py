@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from colonies.config import ServerConfig
     from colonies.server.state import ServerState
     from colonies.store import Store
+    from colonies.store.server import ColonyAccess
 
 
 @dataclass(slots=True)
@@ -19,6 +20,8 @@ class Context:
     state: ServerState
     caller: str  # the ID derived from the signature; never an ID from the payload
     target: Any = None  # the object the scope loaded, if any
+    access: ColonyAccess | None = None  # what the caller is in the target colony
+    ws: Any = None  # the WebSocket of a subscription request
     started: datetime = field(default_factory=utcnow)
 
     @property

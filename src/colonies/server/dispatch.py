@@ -43,6 +43,8 @@ class Dispatcher:
         try:
             envelope = decode_request(body)
             route = self.routes.get(envelope.payloadtype)
+            if route is not None and route.websocket:
+                route = None  # subscriptions are served on /pubsub only
             if route is not None:
                 label = envelope.payloadtype
             reply = await self._process(envelope, route)

@@ -32,3 +32,45 @@ class Metrics:
             registry=self.registry,
         )
         self.build_info.labels(__version__).set(1)
+        self.processes_submitted = Counter(
+            "colonies_processes_submitted",
+            "Processes submitted through this replica.",
+            registry=self.registry,
+        )
+        self.processes_assigned = Counter(
+            "colonies_processes_assigned",
+            "Processes assigned by this replica.",
+            registry=self.registry,
+        )
+        self.processes_closed = Counter(
+            "colonies_processes_closed",
+            "Processes closed through this replica, by outcome (successful, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        latency_buckets = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600)
+        self.process_wait = Histogram(
+            "colonies_process_wait_seconds",
+            "Time from submission to assignment of the processes this replica assigned.",
+            buckets=latency_buckets,
+            registry=self.registry,
+        )
+        self.process_execution = Histogram(
+            "colonies_process_execution_seconds",
+            "Time from assignment to close, by outcome.",
+            ["outcome"],
+            buckets=latency_buckets,
+            registry=self.registry,
+        )
+        self.assign_waiting = Gauge(
+            "colonies_assign_waiting",
+            "Assign long polls waiting on this replica.",
+            registry=self.registry,
+        )
+        for outcome in ("successful", "failed"):
+            self.processes_closed.labels(outcome)
+            self.process_execution.labels(outcome)
+
+    def observe_closed(self, outcome: str, seconds: float) -> None:
+        self.processes_closed.labels(outcome).inc()
+        self.process_execution.labels(outcome).observe(max(seconds, 0.0))

@@ -53,6 +53,7 @@ class Route(Generic[M]):
     action: str  # "Failed to add colony": the start of this message's error texts
     scope: Scope | None
     reply_payloadtype: str
+    websocket: bool  # served on /pubsub only
 
 
 class Registry:
@@ -68,6 +69,7 @@ class Registry:
         action: str,
         scope: Scope | None = None,
         reply_payloadtype: str | None = None,
+        websocket: bool = False,
     ) -> Callable[[Callable[[Context, M], Awaitable[Any]]], Callable[[Context, M], Awaitable[Any]]]:
         if role not in (Role.NONE, Role.SERVER_OWNER) and scope is None:
             raise ValueError(f"{payloadtype}: role {role.value} needs a scope")
@@ -85,6 +87,7 @@ class Registry:
                 action,
                 scope,
                 reply_payloadtype or payloadtype,
+                websocket,
             )
             return fn
 

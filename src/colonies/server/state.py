@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from colonies.config import ServerConfig
 from colonies.core import utcnow
 from colonies.server.metrics import Metrics
+from colonies.server.waiters import AssignWaiters, Subscriptions
 from colonies.store import Store
 
 
@@ -15,4 +16,8 @@ class ServerState:
     config: ServerConfig
     store: Store
     metrics: Metrics = field(default_factory=Metrics)
+    waiters: AssignWaiters = field(default_factory=AssignWaiters)
+    subscriptions: Subscriptions = field(default_factory=Subscriptions)
+    # Seconds between a waiting long poll's safety re-checks of the database.
+    assign_recheck_interval: float = 5.0
     build_time: str = field(default_factory=lambda: utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))

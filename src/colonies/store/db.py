@@ -12,6 +12,7 @@ from colonies.store.executors import ExecutorStore
 from colonies.store.files import FileStore
 from colonies.store.functions import FunctionStore
 from colonies.store.locations import LocationStore
+from colonies.store.processes import ProcessStore
 from colonies.store.server import ServerStore
 from colonies.store.users import UserStore
 
@@ -61,6 +62,7 @@ class Store:
         self.locations = LocationStore(pool)
         self.functions = FunctionStore(pool)
         self.files = FileStore(pool)
+        self.processes = ProcessStore(pool)
 
     async def close(self) -> None:
         await self.pool.close()

@@ -15,23 +15,43 @@ class ColonyAccess:
 
     colonyid: str
     executor_state: int | None  # None: the caller is no executor of this colony
-    is_user: bool
+    executor_name: str | None
+    executor_type: str | None
+    executor_location: str | None
+    user_name: str | None  # None: the caller is no user of this colony
+
+    @property
+    def is_user(self) -> bool:
+        return self.user_name is not None
 
 
 _ACCESS = """
-SELECT c.colonyid,
-       (SELECT e.state FROM executors e
-         WHERE e.executorid = $2 AND e.colonyname = c.name LIMIT 1) AS executor_state,
-       EXISTS (SELECT 1 FROM users u WHERE u.userid = $2 AND u.colonyname = c.name) AS is_user
-  FROM colonies c WHERE c.name = $1
+SELECT c.colonyid, e.state AS executor_state, e.executorname AS executor_name,
+       e.executortype AS executor_type, e.locationname AS executor_location,
+       u.name AS user_name
+  FROM colonies c
+  LEFT JOIN LATERAL (SELECT state, executorname, executortype, locationname FROM executors
+                      WHERE executorid = $2 AND colonyname = c.name LIMIT 1) e ON true
+  LEFT JOIN LATERAL (SELECT name FROM users
+                      WHERE userid = $2 AND colonyname = c.name LIMIT 1) u ON true
+ WHERE c.name = $1
 """
 
 _STATS = """
 SELECT (SELECT count(*) FROM colonies WHERE $1::text IS NULL OR name = $1) AS colonies,
-       count(*) AS executors,
-       count(*) FILTER (WHERE state = 1) AS activeexecutors,
-       count(*) FILTER (WHERE state = 3) AS unregisteredexecutors
-  FROM executors WHERE $1::text IS NULL OR colonyname = $1
+       e.executors, e.activeexecutors, e.unregisteredexecutors,
+       p.waitingprocesses, p.runningprocesses, p.successfulprocesses, p.failedprocesses,
+       p.cancelledprocesses
+  FROM (SELECT count(*) AS executors,
+               count(*) FILTER (WHERE state = 1) AS activeexecutors,
+               count(*) FILTER (WHERE state = 3) AS unregisteredexecutors
+          FROM executors WHERE $1::text IS NULL OR colonyname = $1) e,
+       (SELECT count(*) FILTER (WHERE state = 0) AS waitingprocesses,
+               count(*) FILTER (WHERE state = 1) AS runningprocesses,
+               count(*) FILTER (WHERE state = 2) AS successfulprocesses,
+               count(*) FILTER (WHERE state = 3) AS failedprocesses,
+               count(*) FILTER (WHERE state = 4) AS cancelledprocesses
+          FROM processes WHERE $1::text IS NULL OR colonyname = $1) p
 """
 
 
@@ -61,7 +81,7 @@ class ServerStore:
         row = await self.pool.fetchrow(_ACCESS, colonyname, caller)
         if row is None:
             return None
-        return ColonyAccess(row["colonyid"], row["executor_state"], row["is_user"])
+        return ColonyAccess(**dict(row))
 
     async def statistics(self, colonyname: str | None = None) -> Statistics:
         row = await self.pool.fetchrow(_STATS, colonyname)

@@ -6,6 +6,8 @@ from colonies.server.handlers import (  # noqa: F401
     files,
     functions,
     locations,
+    logs,
+    processes,
     security,
     server,
     users,

@@ -1,0 +1,132 @@
+"""Attributes and logs (PROTOCOL.md §6.8, §6.9)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from colonies.core import Attribute, Log, ProcessState
+from colonies.core.scheduling import MAX_COUNT, MAX_LOG_COUNT, MAX_LOG_SEARCH_DAYS
+from colonies.core.submission import attribute_id
+from colonies.core.timeutil import to_unix_ns
+from colonies.rpc import RpcError
+from colonies.rpc.messages import (
+    AddAttributeMsg,
+    AddExecutorLogMsg,
+    AddLogMsg,
+    GetAttributeMsg,
+    GetLogsMsg,
+    SearchLogsMsg,
+)
+from colonies.server.context import Context
+from colonies.server.handlers._common import found
+from colonies.server.handlers.processes import process_scope
+from colonies.server.registry import Role, Target, registry
+from colonies.server.scopes import by_colonyname, named_executor
+
+
+async def attribute_target(ctx: Context, msg: AddAttributeMsg) -> Target:
+    brief = await ctx.store.processes.brief(msg.attribute.targetid)
+    if brief is None:
+        raise RpcError(404, f"Process with id {msg.attribute.targetid} not found")
+    return Target(brief.colonyname, brief, brief.assignedexecutorid)
+
+
+def _require_running(ctx: Context, action: str) -> None:
+    if ctx.target.state != ProcessState.RUNNING:
+        raise RpcError(403, f"{action}, process is not running")
+
+
+@registry.handles(
+    "addattributemsg",
+    AddAttributeMsg,
+    Role.ASSIGNED_EXECUTOR,
+    action="Failed to add attribute",
+    scope=attribute_target,
+)
+async def add_attribute(ctx: Context, msg: AddAttributeMsg) -> Attribute:
+    _require_running(ctx, "Failed to add attribute")
+    brief = ctx.target
+    a = msg.attribute
+    if a.attributetype not in (0, 1, 2, 3):
+        raise RpcError(400, "Failed to add attribute, invalid attribute type")
+    a.attributeid = attribute_id(a.targetid, a.key, a.attributetype)
+    a.targetcolonyname = brief.colonyname
+    a.targetprocessgraphid = brief.processgraphid
+    a.state = brief.state
+    await ctx.store.processes.add_attribute(a)
+    return a
+
+
+async def attribute_scope(ctx: Context, msg: GetAttributeMsg) -> Target:
+    attribute = await ctx.store.processes.get_attribute(msg.attributeid)
+    if attribute is None:
+        raise RpcError(404, f"Attribute with id {msg.attributeid} not found")
+    return Target(attribute.targetcolonyname, attribute)
+
+
+@registry.handles(
+    "getattributemsg",
+    GetAttributeMsg,
+    Role.MEMBER,
+    action="Failed to get attribute",
+    scope=attribute_scope,
+)
+async def get_attribute(ctx: Context, msg: GetAttributeMsg) -> Attribute:
+    return found(ctx.target, "Attribute")
+
+
+def _now_ns() -> int:
+    return time.time_ns()
+
+
+@registry.handles(
+    "addlogmsg", AddLogMsg, Role.ASSIGNED_EXECUTOR, action="Failed to add log", scope=process_scope
+)
+async def add_log(ctx: Context, msg: AddLogMsg) -> None:
+    _require_running(ctx, "Failed to add log")
+    access = ctx.access
+    assert access is not None
+    await ctx.store.processes.add_log(
+        ctx.target.colonyname, msg.processid, access.executor_name or "", msg.message, _now_ns()
+    )
+
+
+@registry.handles(
+    "addexecutorlogmsg",
+    AddExecutorLogMsg,
+    Role.SELF,
+    action="Failed to add executor log",
+    scope=named_executor(lambda m: (m.colonyname, m.executorname)),
+)
+async def add_executor_log(ctx: Context, msg: AddExecutorLogMsg) -> None:
+    await ctx.store.processes.add_log(msg.colonyname, "", msg.executorname, msg.message, _now_ns())
+
+
+@registry.handles(
+    "getlogsmsg", GetLogsMsg, Role.MEMBER, action="Failed to get logs", scope=by_colonyname
+)
+async def get_logs(ctx: Context, msg: GetLogsMsg) -> list[Log]:
+    if not msg.processid and not msg.executorname:
+        raise RpcError(400, "Failed to get logs, processid or executorname must be given")
+    if msg.count > MAX_LOG_COUNT:
+        raise RpcError(400, f"Count is larger than MaxCount limit <{MAX_LOG_COUNT}>")
+    if msg.count < 0:
+        raise RpcError(400, "Failed to get logs, count must not be negative")
+    return await ctx.store.processes.get_logs(
+        msg.colonyname, msg.processid, msg.executorname, msg.count, msg.since, msg.latest
+    )
+
+
+@registry.handles(
+    "searchlogsmsg", SearchLogsMsg, Role.MEMBER, action="Failed to search logs", scope=by_colonyname
+)
+async def search_logs(ctx: Context, msg: SearchLogsMsg) -> list[Log]:
+    if msg.days > MAX_LOG_SEARCH_DAYS or msg.days < 0:
+        raise RpcError(400, f"Failed to search logs, days must be in [0, {MAX_LOG_SEARCH_DAYS}]")
+    if msg.count > MAX_COUNT:
+        raise RpcError(400, f"Count is larger than MaxCount limit <{MAX_COUNT}>")
+    if msg.count < 0:
+        raise RpcError(400, "Failed to search logs, count must not be negative")
+    since = to_unix_ns(ctx.now() - timedelta(days=msg.days))
+    return await ctx.store.processes.search_logs(msg.colonyname, msg.text, since, msg.count)

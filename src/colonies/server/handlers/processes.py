@@ -1,0 +1,341 @@
+"""Processes: submit, assign (long poll), close, fail, output, reads, cancel, remove (§6.6)."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from colonies.core import ExecutorState, Process, ProcessState
+from colonies.core.events import ProcessEvent
+from colonies.core.resources import ResourceError, parse_cpu, parse_mem
+from colonies.core.scheduling import MAX_COUNT
+from colonies.core.submission import SubmissionError, new_process
+from colonies.core.wire import normalize_free_form
+from colonies.crypto import new_random_id
+from colonies.rpc import RpcError
+from colonies.rpc.messages import (
+    AssignProcessMsg,
+    CloseFailedMsg,
+    CloseSuccessfulMsg,
+    ColonyStateMsg,
+    GetProcessesMsg,
+    GetProcessHistMsg,
+    ProcessIdMsg,
+    SetOutputMsg,
+    SubmitFuncSpecMsg,
+)
+from colonies.server.context import Context
+from colonies.server.handlers._common import found
+from colonies.server.registry import Role, Target, registry
+from colonies.server.scopes import by_colonyname
+
+SUBMIT = "Failed to submit function spec"
+ASSIGN = "Failed to assign process"
+
+
+async def submitted_spec_colony(ctx: Context, msg: SubmitFuncSpecMsg) -> Target:
+    if msg.spec is None:
+        raise RpcError(400, f"{SUBMIT}, spec is null")
+    return Target(msg.spec.conditions.colonyname)
+
+
+async def process_scope(ctx: Context, msg: Any) -> Target:
+    """The process named by ``msg.processid``; its assigned executor owns it."""
+    brief = await ctx.store.processes.brief(msg.processid)
+    if brief is None:
+        raise RpcError(404, f"Process with id {msg.processid} not found")
+    return Target(brief.colonyname, brief, brief.assignedexecutorid)
+
+
+def initiator_name(ctx: Context, action: str) -> str:
+    access = ctx.access
+    assert access is not None
+    if access.executor_name is not None:
+        return access.executor_name
+    if access.user_name is not None:
+        return access.user_name
+    raise RpcError(400, "Could not derive InitiatorName")
+
+
+@registry.handles(
+    "submitfuncspecmsg", SubmitFuncSpecMsg, Role.MEMBER, action=SUBMIT, scope=submitted_spec_colony
+)
+async def submit(ctx: Context, msg: SubmitFuncSpecMsg) -> Process:
+    assert msg.spec is not None
+    spec = msg.spec
+    spec.args = normalize_free_form(spec.args)
+    spec.kwargs = normalize_free_form(spec.kwargs)
+    try:
+        new = new_process(
+            spec,
+            processid=new_random_id(),
+            initiatorid=ctx.caller,
+            initiatorname=initiator_name(ctx, SUBMIT),
+            now=ctx.now(),
+        )
+    except SubmissionError as exc:
+        raise RpcError(400, f"{SUBMIT}, {exc}") from None
+    process = await ctx.store.processes.submit(new)
+    ctx.state.metrics.processes_submitted.inc()
+    return process
+
+
+def _assigned(ctx: Context, process: Process) -> Process:
+    metrics = ctx.state.metrics
+    metrics.processes_assigned.inc()
+    metrics.process_wait.observe(
+        max((process.starttime - process.submissiontime).total_seconds(), 0)
+    )
+    return process
+
+
+def _available(text: str, parse: Any) -> int:
+    if not text:
+        return -1  # not reported: unlimited
+    try:
+        return int(parse(text))
+    except ResourceError as exc:
+        raise RpcError(400, f"{ASSIGN}, {exc}") from None
+
+
+@registry.handles(
+    "assignprocessmsg", AssignProcessMsg, Role.MEMBER, action=ASSIGN, scope=by_colonyname
+)
+async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
+    if msg.timeout == 0:
+        raise RpcError(400, "Invalid timeout value, timeout cannot be zero")
+    access = ctx.access
+    assert access is not None
+    if access.executor_state != ExecutorState.APPROVED or access.executor_name is None:
+        raise RpcError(500, f"{ASSIGN}, executor not found")
+    cpu = _available(msg.availablecpu, parse_cpu)
+    mem = _available(msg.availablemem, parse_mem)
+    location = (access.executor_location or "").lower()
+    executortype = access.executor_type or ""
+    store = ctx.store.processes
+    waiters = ctx.state.waiters
+    recheck = ctx.state.assign_recheck_interval
+    deadline = time.monotonic() + msg.timeout
+
+    async def claim() -> Process | None:
+        return await store.claim(
+            msg.colonyname,
+            executortype,
+            access.executor_name or "",
+            location,
+            cpu,
+            mem,
+            ctx.caller,
+            ctx.now(),
+        )
+
+    if msg.timeout < 0:
+        process = await claim()
+        if process is None:
+            raise RpcError(404, "No process available for assignment")
+        return _assigned(ctx, process)
+
+    ctx.state.metrics.assign_waiting.inc()
+    try:
+        woken_by: ProcessEvent | None = None  # the event that woke the previous wait
+        tried: frozenset[int] = frozenset()
+        while True:
+            # Register before trying, so a process submitted during the claim still wakes us.
+            waiter = waiters.register(msg.colonyname, executortype, location)
+            tried_now = tried | {waiter.id}
+            try:
+                process = await claim()
+                if process is not None:
+                    # Wake-ups for other processes are passed on to the next waiter.
+                    for event in (woken_by, waiter.woken_by):
+                        if event is not None and event.processid != process.processid:
+                            waiters.wake_one(event, tried_now | waiter.tried)
+                    return _assigned(ctx, process)
+                if woken_by is not None and await store.is_waiting(woken_by.processid):
+                    waiters.wake_one(woken_by, tried_now)  # it did not fit us; maybe another
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise RpcError(404, "No process available for assignment")
+                # A slow, jittered safety re-check: a lost notification delays, never strands.
+                await waiter.wait(min(remaining, recheck * random.uniform(0.8, 1.2)))
+            finally:
+                waiters.unregister(waiter)
+            woken_by, tried = waiter.woken_by, waiter.tried
+    finally:
+        ctx.state.metrics.assign_waiting.dec()
+
+
+async def _closing_check(ctx: Context, processid: str, action: str) -> None:
+    """Why a guarded close did nothing: gone (404), reassigned (403) or not running (400)."""
+    brief = await ctx.store.processes.brief(processid)
+    if brief is None:
+        raise RpcError(404, f"Process with id {processid} not found")
+    if brief.assignedexecutorid != ctx.caller:
+        raise RpcError(403, "Access denied, not assigned to this process")
+    raise RpcError(400, f"{action}, process is not running")
+
+
+@registry.handles(
+    "closesuccessfulmsg",
+    CloseSuccessfulMsg,
+    Role.ASSIGNED_EXECUTOR,
+    action="Failed to close process as successful",
+    scope=process_scope,
+)
+async def close_successful(ctx: Context, msg: CloseSuccessfulMsg) -> None:
+    closed = await ctx.store.processes.close_successful(
+        msg.processid, ctx.caller, normalize_free_form(msg.out), ctx.now()
+    )
+    if closed is None:
+        await _closing_check(ctx, msg.processid, "Failed to close process as successful")
+        return
+    ctx.state.metrics.observe_closed("successful", closed.ran)
+
+
+@registry.handles(
+    "closefailedmsg",
+    CloseFailedMsg,
+    Role.ASSIGNED_EXECUTOR,
+    action="Failed to close process as failed",
+    scope=process_scope,
+)
+async def close_failed(ctx: Context, msg: CloseFailedMsg) -> None:
+    closed = await ctx.store.processes.close_failed(
+        msg.processid, ctx.caller, msg.errors, ctx.now()
+    )
+    if closed is None:
+        await _closing_check(ctx, msg.processid, "Failed to close process as failed")
+        return
+    ctx.state.metrics.observe_closed("failed", closed.ran)
+
+
+@registry.handles(
+    "setoutputmsg",
+    SetOutputMsg,
+    Role.ASSIGNED_EXECUTOR,
+    action="Failed to set output",
+    scope=process_scope,
+)
+async def set_output(ctx: Context, msg: SetOutputMsg) -> None:
+    if not msg.out:
+        return  # an empty output leaves the stored one as it is
+    if not await ctx.store.processes.set_output(
+        msg.processid, ctx.caller, normalize_free_form(msg.out)
+    ):
+        raise RpcError(403, "Failed to set output, process is not running")
+
+
+@registry.handles(
+    "getprocessmsg", ProcessIdMsg, Role.MEMBER, action="Failed to get process", scope=process_scope
+)
+async def get_process(ctx: Context, msg: ProcessIdMsg) -> Process:
+    process = await ctx.store.processes.get(msg.processid)
+    return found(process, f"Process with id {msg.processid}")
+
+
+def _check_count(count: int, action: str) -> int:
+    if count > MAX_COUNT:
+        raise RpcError(400, f"Count is larger than MaxCount limit <{MAX_COUNT}>")
+    if count < 0:
+        raise RpcError(400, f"{action}, count must not be negative")
+    return count
+
+
+@registry.handles(
+    "getprocessesmsg",
+    GetProcessesMsg,
+    Role.MEMBER,
+    action="Failed to get processes",
+    scope=by_colonyname,
+)
+async def get_processes(ctx: Context, msg: GetProcessesMsg) -> list[Process]:
+    count = _check_count(msg.count, "Failed to get processes")
+    if msg.state not in (0, 1, 2, 3, 4):
+        raise RpcError(400, "Failed to get processes, invalid msg.State")
+    initiatorid = None
+    if not msg.executortype and msg.initiator:
+        user = await ctx.store.users.get(msg.colonyname, msg.initiator)
+        if user is None:
+            raise RpcError(400, f"User {msg.initiator} does not exist")
+        initiatorid = user.userid
+    return await ctx.store.processes.list(
+        msg.colonyname,
+        msg.state,
+        count,
+        executortype=msg.executortype,
+        initiatorid=initiatorid,
+        label=msg.label,
+    )
+
+
+@registry.handles(
+    "getprocesshistmsg",
+    GetProcessHistMsg,
+    Role.MEMBER,
+    action="Failed to get process history",
+    scope=by_colonyname,
+)
+async def get_process_history(ctx: Context, msg: GetProcessHistMsg) -> list[Process]:
+    if msg.seconds < 0:
+        raise RpcError(400, "Failed to get process history, seconds must not be negative")
+    return await ctx.store.processes.history(
+        msg.colonyname, msg.executorid, msg.seconds, msg.state, ctx.now()
+    )
+
+
+@registry.handles(
+    "removeprocessmsg",
+    ProcessIdMsg,
+    Role.MEMBER,
+    action="Failed to remove process",
+    scope=process_scope,
+)
+async def remove_process(ctx: Context, msg: ProcessIdMsg) -> None:
+    brief = ctx.target
+    if brief.processgraphid:
+        raise RpcError(
+            400,
+            "Failed to remove, cannot remove a process part of a workflow, "
+            "delete the entire workflow instead",
+        )
+    if brief.state == ProcessState.RUNNING:
+        raise RpcError(400, "Failed to remove process, cannot remove a running process")
+    if not await ctx.store.processes.remove(msg.processid):
+        raise RpcError(400, "Failed to remove process, it changed state meanwhile")
+
+
+@registry.handles(
+    "removeallprocessesmsg",
+    ColonyStateMsg,
+    Role.COLONY_OWNER,
+    action="Failed to remove all processes",
+    scope=by_colonyname,
+)
+async def remove_all_processes(ctx: Context, msg: ColonyStateMsg) -> None:
+    if msg.state == ProcessState.RUNNING:
+        raise RpcError(400, "Not possible to remove running processes")
+    if msg.state not in (-1, 0, 2, 3, 4):
+        raise RpcError(400, "Failed to remove all processes, invalid state")
+    await ctx.store.processes.remove_all(msg.colonyname, msg.state)
+
+
+@registry.handles(
+    "cancelprocessmsg",
+    ProcessIdMsg,
+    Role.MEMBER,
+    action="Failed to cancel process",
+    scope=process_scope,
+)
+async def cancel_process(ctx: Context, msg: ProcessIdMsg) -> None:
+    brief = ctx.target
+    if brief.processgraphid:
+        raise RpcError(
+            400,
+            "Failed to cancel, cannot cancel a process part of a workflow, "
+            "cancel the entire workflow instead",
+        )
+    if brief.state not in (ProcessState.WAITING, ProcessState.RUNNING):
+        raise RpcError(400, "Failed to cancel process, process is not waiting or running")
+    if not await ctx.store.processes.cancel(msg.processid, ctx.now()):
+        raise RpcError(400, "Failed to cancel process, process is not waiting or running")

@@ -1,0 +1,141 @@
+"""``GET /pubsub``: WebSocket subscriptions (PROTOCOL.md §6.18).
+
+Each text frame is a signed request envelope, verified and authorized like an RPC; replies and
+pushes are reply-envelope frames. Process events reach every matching subscriber on every
+replica through the event bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from colonies.core import Process
+from colonies.core.wire import encode
+from colonies.rpc import RpcError, decode_payload, decode_request
+from colonies.rpc.envelope import encode_error, encode_reply
+from colonies.rpc.messages import SubscribeProcessesMsg, SubscribeProcessMsg
+from colonies.server.context import Context
+from colonies.server.dispatch import Dispatcher
+from colonies.server.registry import Role, Target, registry
+from colonies.server.scopes import by_colonyname
+from colonies.server.waiters import Subscription
+
+log = logging.getLogger(__name__)
+
+PUSH_TYPE = "subscribeprocessmsg"  # also for subscribeprocessesmsg pushes (§6.18)
+
+
+async def _push(ctx: Context, process: Process) -> None:
+    await ctx.ws.send_str(encode_reply(PUSH_TYPE, encode(process)).decode())
+
+
+async def _events(ctx: Context, sub: Subscription, timeout: float) -> Any:
+    """Yield the Process of each matching event until ``timeout`` seconds have passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return
+        try:
+            event = await asyncio.wait_for(sub.queue.get(), remaining)
+        except asyncio.TimeoutError:
+            return
+        process = await ctx.store.processes.get(event.processid)
+        if process is not None and process.state == sub.state:
+            yield process
+
+
+async def process_of_subscription(ctx: Context, msg: SubscribeProcessMsg) -> Target:
+    brief = await ctx.store.processes.brief(msg.processid)
+    if brief is None:
+        raise RpcError(404, f"Process with id {msg.processid} not found")
+    return Target(brief.colonyname, brief)
+
+
+@registry.handles(
+    "subscribeprocessmsg",
+    SubscribeProcessMsg,
+    Role.MEMBER,
+    action="Failed to subscribe to process",
+    scope=process_of_subscription,
+    websocket=True,
+)
+async def subscribe_process(ctx: Context, msg: SubscribeProcessMsg) -> None:
+    subscriptions = ctx.state.subscriptions
+    sub = Subscription(msg.state, processid=msg.processid)
+    subscriptions.add(sub)  # before looking, so a change in between is not missed
+    try:
+        process = await ctx.store.processes.get(msg.processid)
+        if process is not None and process.state == msg.state:
+            await _push(ctx, process)
+            return
+        async for process in _events(ctx, sub, msg.timeout):
+            await _push(ctx, process)
+            return
+    finally:
+        subscriptions.remove(sub)
+
+
+@registry.handles(
+    "subscribeprocessesmsg",
+    SubscribeProcessesMsg,
+    Role.MEMBER,
+    action="Failed to subscribe to processes",
+    scope=by_colonyname,
+    websocket=True,
+)
+async def subscribe_processes(ctx: Context, msg: SubscribeProcessesMsg) -> None:
+    subscriptions = ctx.state.subscriptions
+    sub = Subscription(msg.state, colonyname=msg.colonyname, executortype=msg.executortype)
+    subscriptions.add(sub)
+    try:
+        async for process in _events(ctx, sub, msg.timeout):
+            await _push(ctx, process)
+    finally:
+        subscriptions.remove(sub)
+
+
+async def pubsub(request: web.Request, dispatcher: Dispatcher) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(max_msg_size=dispatcher.state.config.max_body)
+    await ws.prepare(request)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def serve(data: str | bytes) -> None:
+        try:
+            envelope = decode_request(data)
+            route = dispatcher.routes.get(envelope.payloadtype)
+            caller = dispatcher.authenticate(envelope)
+            if route is None or not route.websocket:
+                return  # other types are ignored on the socket (§6.18)
+            msg = decode_payload(envelope, route.msg_type, route.action)
+            ctx = Context(dispatcher.state, caller, ws=ws)
+            await dispatcher.run(ctx, route, msg)
+        except RpcError as exc:
+            if not ws.closed:
+                await ws.send_str(encode_error(exc.status, exc.message).decode())
+        except ConnectionResetError:
+            pass
+        # A process subscription ends the socket when it is done (timeout or delivered).
+        await ws.close()
+
+    try:
+        async for frame in ws:
+            if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                task = asyncio.create_task(serve(frame.data))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            elif frame.type == WSMsgType.ERROR:
+                break
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in list(tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    return ws

@@ -1,0 +1,149 @@
+"""In-memory waiters of one replica: assign long polls and WebSocket process subscriptions.
+
+Each new waiting process wakes exactly one matching long poll, the longest-waiting first
+(PROTOCOL.md §7.6); a woken poll that claims nothing passes the wake-up on. Every matching
+WebSocket subscriber receives every event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from colonies.core.events import ProcessEvent
+
+_ids = itertools.count(1)
+
+
+class Waiter:
+    __slots__ = ("colonyname", "event", "executortype", "id", "location", "tried", "woken_by")
+
+    def __init__(self, colonyname: str, executortype: str, location: str) -> None:
+        self.id = next(_ids)
+        self.colonyname = colonyname
+        self.executortype = executortype
+        self.location = location
+        self.event = asyncio.Event()
+        self.woken_by: ProcessEvent | None = None
+        self.tried: frozenset[int] = frozenset()
+
+    async def wait(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self.event.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+
+class AssignWaiters:
+    def __init__(self) -> None:
+        # (colony, executortype) -> waiters in arrival order
+        self._queues: dict[tuple[str, str], OrderedDict[int, Waiter]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    def register(self, colonyname: str, executortype: str, location: str) -> Waiter:
+        waiter = Waiter(colonyname, executortype, location)
+        self._queues.setdefault((colonyname, executortype), OrderedDict())[waiter.id] = waiter
+        return waiter
+
+    def unregister(self, waiter: Waiter) -> None:
+        key = (waiter.colonyname, waiter.executortype)
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.pop(waiter.id, None)
+            if not queue:
+                del self._queues[key]
+
+    def wake_one(self, event: ProcessEvent, tried: frozenset[int] = frozenset()) -> bool:
+        """Wake the longest-waiting matching waiter not in ``tried``; False when none."""
+        queue = self._queues.get((event.colonyname, event.executortype))
+        if not queue:
+            return False
+        for waiter in queue.values():
+            if waiter.id in tried or waiter.event.is_set():
+                continue
+            if event.location and event.location != waiter.location:
+                continue
+            waiter.woken_by = event
+            waiter.tried = tried | {waiter.id}
+            waiter.event.set()
+            self.unregister(waiter)
+            return True
+        return False
+
+    def wake_all(self, colonyname: str | None = None) -> int:
+        """Wake every waiter (of one colony): after a lost event connection, or a resume."""
+        woken = 0
+        for key in list(self._queues):
+            if colonyname is not None and key[0] != colonyname:
+                continue
+            for waiter in list(self._queues.get(key, {}).values()):
+                waiter.event.set()
+                self.unregister(waiter)
+                woken += 1
+        return woken
+
+
+class Subscription:
+    """One WebSocket subscription: matching events are queued for its sender task."""
+
+    __slots__ = ("colonyname", "executortype", "processid", "queue", "state")
+
+    def __init__(
+        self, state: int, *, processid: str = "", colonyname: str = "", executortype: str = ""
+    ) -> None:
+        self.state = state
+        self.processid = processid
+        self.colonyname = colonyname
+        self.executortype = executortype
+        self.queue: asyncio.Queue[ProcessEvent] = asyncio.Queue()
+
+    def matches(self, event: ProcessEvent) -> bool:
+        if event.state != self.state:
+            return False
+        if self.processid:
+            return event.processid == self.processid
+        return event.colonyname == self.colonyname and (
+            not self.executortype or event.executortype == self.executortype
+        )
+
+
+class Subscriptions:
+    def __init__(self) -> None:
+        self._by_process: dict[str, set[Subscription]] = {}
+        self._by_colony: dict[str, set[Subscription]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self._by_process.values()) + sum(
+            len(s) for s in self._by_colony.values()
+        )
+
+    def _index(self, sub: Subscription) -> dict[str, set[Subscription]]:
+        return self._by_process if sub.processid else self._by_colony
+
+    def _key(self, sub: Subscription) -> str:
+        return sub.processid or sub.colonyname
+
+    def add(self, sub: Subscription) -> None:
+        self._index(sub).setdefault(self._key(sub), set()).add(sub)
+
+    def remove(self, sub: Subscription) -> None:
+        index, key = self._index(sub), self._key(sub)
+        subs = index.get(key)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del index[key]
+
+    def _candidates(self, event: ProcessEvent) -> Iterator[Subscription]:
+        yield from self._by_process.get(event.processid, ())
+        yield from self._by_colony.get(event.colonyname, ())
+
+    def publish(self, event: ProcessEvent) -> None:
+        for sub in self._candidates(event):
+            if sub.matches(event):
+                sub.queue.put_nowait(event)

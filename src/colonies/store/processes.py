@@ -1,0 +1,480 @@
+"""Processes: submit, the atomic claim, close/fail/cancel, listings, attributes and logs.
+
+Every state change that someone may wait for sends a NOTIFY in the same statement (hence the
+same transaction), so waiters on every replica learn of it only once it is committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from colonies.core import Attribute, FunctionSpec, Log, Process, ProcessState
+from colonies.core.submission import NewProcess
+
+EVENTS_CHANNEL = "colonies_events"
+
+# The NOTIFY payload of a process event: ["p", state, processid, colony, executortype, location].
+# It carries routing keys only (a NOTIFY payload is limited to 8000 bytes).
+_NOTIFY = (
+    f"pg_notify('{EVENTS_CHANNEL}', json_build_array('p', {{p}}.state, {{p}}.processid, "
+    "{p}.colonyname, {p}.executortype, {p}.location_lc)::text)"
+)
+
+_ATTRIBUTES = """
+(SELECT coalesce(jsonb_agg(jsonb_build_object(
+          'attributeid', a.attributeid, 'targetid', a.targetid,
+          'targetcolonyname', a.targetcolonyname, 'targetprocessgraphid', a.targetprocessgraphid,
+          'state', {p}.state, 'attributetype', a.attributetype, 'key', a.key, 'value', a.value)
+        ORDER BY a.seq), '[]'::jsonb)
+   FROM attributes a WHERE a.targetid = {p}.processid) AS attributes"""
+
+_FIELDS = (
+    "processid, initiatorid, initiatorname, assignedexecutorid, isassigned, state, prioritytime, "
+    "submissiontime, starttime, endtime, waitdeadline, execdeadline, retries, spec, "
+    "waitforparents, parents, children, processgraphid, input, output, errors"
+)
+
+
+def _columns(alias: str) -> str:
+    fields = ", ".join(f"{alias}.{f.strip()}" for f in _FIELDS.split(","))
+    return f"{fields}, {_ATTRIBUTES.format(p=alias)}"
+
+
+_SELECT = f"SELECT {_columns('p')} FROM processes p"
+
+_attributes_type = list[Attribute]
+
+
+def to_process(row: asyncpg.Record) -> Process:
+    return Process(
+        processid=row["processid"],
+        initiatorid=row["initiatorid"],
+        initiatorname=row["initiatorname"],
+        assignedexecutorid=row["assignedexecutorid"],
+        isassigned=row["isassigned"],
+        state=row["state"],
+        prioritytime=row["prioritytime"],
+        submissiontime=row["submissiontime"],
+        starttime=row["starttime"],
+        endtime=row["endtime"],
+        waitdeadline=row["waitdeadline"],
+        execdeadline=row["execdeadline"],
+        retries=row["retries"],
+        attributes=msgspec.convert(row["attributes"], _attributes_type),
+        spec=msgspec.convert(row["spec"], FunctionSpec),
+        waitforparents=row["waitforparents"],
+        parents=row["parents"],
+        children=row["children"],
+        processgraphid=row["processgraphid"],
+        input=row["input"],
+        output=row["output"],
+        errors=row["errors"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessBrief:
+    """What authorization and state checks need, without the spec."""
+
+    processid: str
+    colonyname: str
+    state: int
+    assignedexecutorid: str
+    initiatorid: str
+    processgraphid: str
+
+
+_INSERT = f"""
+WITH p AS (
+  INSERT INTO processes (processid, colonyname, initiatorid, initiatorname, executortype,
+      executornames, location_lc, req_cpu, req_mem, waitforparents, prioritytime, submissiontime,
+      waitdeadline, maxexectime, maxwaittime, maxretries, funcname, label, spec, processgraphid,
+      parents, children)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+          $20, $21, $22)
+  RETURNING processid, state, colonyname, executortype, location_lc, waitforparents)
+SELECT CASE WHEN p.waitforparents THEN NULL ELSE {_NOTIFY.format(p="p")} END FROM p
+"""
+
+_INSERT_ATTRIBUTE = """
+INSERT INTO attributes (attributeid, targetid, targetcolonyname, targetprocessgraphid,
+                        attributetype, key, value)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (attributeid) DO UPDATE SET value = EXCLUDED.value
+"""
+
+_CLAIM = f"""
+WITH alive AS (
+  UPDATE executors SET lastheardfromtime = $8 WHERE colonyname = $1 AND executorid = $7),
+claimed AS (
+  UPDATE processes p
+     SET state = 1, isassigned = true, assignedexecutorid = $7, starttime = $8,
+         execdeadline = CASE WHEN p.maxexectime > 0
+                             THEN $8 + p.maxexectime * interval '1 second'
+                             ELSE '0001-01-01 00:00:00+00'::timestamptz END
+   WHERE p.processid = (
+           SELECT c.processid FROM processes c
+            WHERE c.state = 0 AND NOT c.waitforparents
+              AND c.colonyname = $1 AND c.executortype = $2
+              AND (cardinality(c.executornames) = 0 OR c.executornames = '{{*}}'
+                   OR $3 = ANY (c.executornames))
+              AND (c.location_lc = '' OR c.location_lc = $4)
+              AND ($5 < 0 OR c.req_cpu <= $5) AND ($6 < 0 OR c.req_mem <= $6)
+            ORDER BY c.prioritytime, c.seq
+            LIMIT 1
+              FOR UPDATE SKIP LOCKED)
+  RETURNING p.*)
+SELECT {_columns("claimed")}, {_NOTIFY.format(p="claimed")} AS notified FROM claimed
+"""
+
+_BRIEF = (
+    "SELECT processid, colonyname, state, assignedexecutorid, initiatorid, processgraphid "
+    "FROM processes WHERE processid = $1"
+)
+
+# Function statistics of PROTOCOL.md §7.20, updated in the closing statement.
+_CLOSE_SUCCESSFUL = f"""
+WITH closed AS (
+  UPDATE processes
+     SET state = 2, endtime = $3,
+         output = CASE WHEN jsonb_array_length($4::jsonb) > 0 THEN $4::jsonb ELSE output END
+   WHERE processid = $1 AND state = 1 AND assignedexecutorid = $2
+  RETURNING processid, state, colonyname, executortype, location_lc, funcname, processgraphid,
+            extract(epoch FROM starttime - submissiontime)::float8 AS waited,
+            extract(epoch FROM endtime - starttime)::float8 AS ran),
+stats AS (
+  UPDATE functions f
+     SET counter = f.counter + 1,
+         minwaittime = CASE WHEN f.counter = 0 THEN c.waited
+                            ELSE least(f.minwaittime, c.waited) END,
+         maxwaittime = greatest(f.maxwaittime, c.waited),
+         minexectime = CASE WHEN f.counter = 0 THEN c.ran ELSE least(f.minexectime, c.ran) END,
+         maxexectime = greatest(f.maxexectime, c.ran),
+         avgwaittime = (f.avgwaittime + c.waited) / 2,
+         avgexectime = (f.avgexectime + c.ran) / 2
+    FROM closed c, executors e
+   WHERE e.colonyname = c.colonyname AND e.executorid = $2
+     AND f.colonyname = c.colonyname AND f.executorname = e.executorname
+     AND f.funcname = c.funcname
+  RETURNING 1)
+SELECT c.processid, c.processgraphid, c.waited, c.ran, {_NOTIFY.format(p="c")} FROM closed c
+"""
+
+_CLOSE_FAILED = f"""
+WITH closed AS (
+  UPDATE processes SET state = 3, endtime = $3, errors = $4
+   WHERE processid = $1 AND state = 1 AND assignedexecutorid = $2
+  RETURNING processid, state, colonyname, executortype, location_lc, processgraphid,
+            extract(epoch FROM endtime - starttime)::float8 AS ran)
+SELECT c.processid, c.processgraphid, c.ran, {_NOTIFY.format(p="c")} FROM closed c
+"""
+
+_CANCEL = f"""
+WITH cancelled AS (
+  UPDATE processes SET state = 4, endtime = $2
+   WHERE processid = $1 AND state IN (0, 1) AND processgraphid = ''
+  RETURNING processid, state, colonyname, executortype, location_lc)
+SELECT {_NOTIFY.format(p="cancelled")} FROM cancelled
+"""
+
+_ORDER_BY_STATE = {
+    ProcessState.WAITING: "p.prioritytime, p.seq",
+    ProcessState.RUNNING: "p.starttime",
+    ProcessState.SUCCESS: "p.endtime DESC",
+    ProcessState.FAILED: "p.endtime DESC",
+    ProcessState.CANCELLED: "p.endtime DESC",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    processid: str
+    processgraphid: str
+    waited: float  # seconds from submission to assignment
+    ran: float  # seconds from assignment to close
+
+
+class ProcessStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    # --- submit and claim ---------------------------------------------------------------------
+    async def submit(self, new: NewProcess) -> Process:
+        p = new.process
+        spec = msgspec.to_builtins(p.spec)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                _INSERT,
+                p.processid,
+                new.colonyname,
+                p.initiatorid,
+                p.initiatorname,
+                new.executortype,
+                new.executornames,
+                new.location_lc,
+                new.req_cpu,
+                new.req_mem,
+                p.waitforparents,
+                p.prioritytime,
+                p.submissiontime,
+                p.waitdeadline,
+                p.spec.maxexectime,
+                p.spec.maxwaittime,
+                p.spec.maxretries,
+                p.spec.funcname,
+                p.spec.label,
+                spec,
+                p.processgraphid,
+                p.parents,
+                p.children,
+            )
+            if p.attributes:
+                await conn.executemany(
+                    _INSERT_ATTRIBUTE,
+                    [
+                        (
+                            a.attributeid,
+                            a.targetid,
+                            a.targetcolonyname,
+                            a.targetprocessgraphid,
+                            a.attributetype,
+                            a.key,
+                            a.value,
+                        )
+                        for a in p.attributes
+                    ],
+                )
+        return p
+
+    async def claim(
+        self,
+        colonyname: str,
+        executortype: str,
+        executorname: str,
+        location_lc: str,
+        available_cpu: int,
+        available_mem: int,
+        executorid: str,
+        now: datetime,
+    ) -> Process | None:
+        """Atomically hand the first matching waiting process to this executor.
+
+        The same statement marks the executor alive (every assign attempt does, §7.5).
+        """
+        row = await self.pool.fetchrow(
+            _CLAIM,
+            colonyname,
+            executortype,
+            executorname,
+            location_lc,
+            available_cpu,
+            available_mem,
+            executorid,
+            now,
+        )
+        return to_process(row) if row else None
+
+    # --- reads --------------------------------------------------------------------------------
+    async def get(self, processid: str) -> Process | None:
+        row = await self.pool.fetchrow(f"{_SELECT} WHERE p.processid = $1", processid)
+        return to_process(row) if row else None
+
+    async def brief(self, processid: str) -> ProcessBrief | None:
+        row = await self.pool.fetchrow(_BRIEF, processid)
+        return ProcessBrief(**dict(row)) if row else None
+
+    async def is_waiting(self, processid: str) -> bool:
+        state = await self.pool.fetchval(
+            "SELECT state FROM processes WHERE processid = $1", processid
+        )
+        return state == ProcessState.WAITING
+
+    async def list(
+        self,
+        colonyname: str,
+        state: int,
+        count: int,
+        *,
+        executortype: str = "",
+        initiatorid: str | None = None,
+        label: str = "",
+    ) -> list[Process]:
+        where = ["p.colonyname = $1", "p.state = $2"]
+        args: list[Any] = [colonyname, state]
+        if executortype:
+            args.append(executortype)
+            where.append(f"p.executortype = ${len(args)}")
+        elif initiatorid is not None:
+            args.append(initiatorid)
+            where.append(f"p.initiatorid = ${len(args)}")
+        elif label:
+            args.append(label)
+            where.append(f"p.label = ${len(args)}")
+        args.append(count)
+        sql = (
+            f"{_SELECT} WHERE {' AND '.join(where)} "
+            f"ORDER BY {_ORDER_BY_STATE[ProcessState(state)]} LIMIT ${len(args)}"
+        )
+        return [to_process(r) for r in await self.pool.fetch(sql, *args)]
+
+    async def history(
+        self, colonyname: str, executorid: str, seconds: int, state: int, now: datetime
+    ) -> list[Process]:
+        since = now - timedelta(seconds=seconds)
+        if executorid:
+            rows = await self.pool.fetch(
+                f"{_SELECT} WHERE p.colonyname = $1 AND p.state = $2 AND p.submissiontime >= $3 "
+                "AND p.assignedexecutorid = $4 ORDER BY p.submissiontime",
+                colonyname,
+                state,
+                since,
+                executorid,
+            )
+        else:
+            rows = await self.pool.fetch(
+                f"{_SELECT} WHERE p.colonyname = $1 AND p.state = $2 AND p.submissiontime >= $3 "
+                "ORDER BY p.submissiontime",
+                colonyname,
+                state,
+                since,
+            )
+        return [to_process(r) for r in rows]
+
+    # --- state changes ------------------------------------------------------------------------
+    async def close_successful(
+        self, processid: str, executorid: str, output: list[Any], now: datetime
+    ) -> Closed | None:
+        row = await self.pool.fetchrow(_CLOSE_SUCCESSFUL, processid, executorid, now, output)
+        if row is None:
+            return None
+        return Closed(row["processid"], row["processgraphid"], row["waited"], row["ran"])
+
+    async def close_failed(
+        self, processid: str, executorid: str, errors: list[str], now: datetime
+    ) -> Closed | None:
+        row = await self.pool.fetchrow(_CLOSE_FAILED, processid, executorid, now, errors)
+        if row is None:
+            return None
+        return Closed(row["processid"], row["processgraphid"], 0.0, row["ran"])
+
+    async def set_output(self, processid: str, executorid: str, output: list[Any]) -> bool:
+        status = await self.pool.execute(
+            "UPDATE processes SET output = $3 "
+            "WHERE processid = $1 AND state = 1 AND assignedexecutorid = $2",
+            processid,
+            executorid,
+            output,
+        )
+        return status != "UPDATE 0"
+
+    async def cancel(self, processid: str, now: datetime) -> bool:
+        return await self.pool.fetchrow(_CANCEL, processid, now) is not None
+
+    async def remove(self, processid: str) -> bool:
+        status = await self.pool.execute(
+            "DELETE FROM processes WHERE processid = $1 AND state <> 1 AND processgraphid = ''",
+            processid,
+        )
+        return status != "DELETE 0"
+
+    async def remove_all(self, colonyname: str, state: int) -> int:
+        if state == ProcessState.NOTSET:
+            status = await self.pool.execute(
+                "DELETE FROM processes WHERE colonyname = $1 AND processgraphid = '' "
+                "AND state <> 1",
+                colonyname,
+            )
+        else:
+            status = await self.pool.execute(
+                "DELETE FROM processes WHERE colonyname = $1 AND processgraphid = '' "
+                "AND state = $2",
+                colonyname,
+                state,
+            )
+        return int(status.split()[-1])
+
+    async def counts(self, colonyname: str | None) -> dict[int, int]:
+        rows = await self.pool.fetch(
+            "SELECT state, count(*) AS n FROM processes "
+            "WHERE $1::text IS NULL OR colonyname = $1 GROUP BY state",
+            colonyname,
+        )
+        return {r["state"]: r["n"] for r in rows}
+
+    # --- attributes ---------------------------------------------------------------------------
+    async def add_attribute(self, a: Attribute) -> None:
+        await self.pool.execute(
+            _INSERT_ATTRIBUTE,
+            a.attributeid,
+            a.targetid,
+            a.targetcolonyname,
+            a.targetprocessgraphid,
+            a.attributetype,
+            a.key,
+            a.value,
+        )
+
+    async def get_attribute(self, attributeid: str) -> Attribute | None:
+        row = await self.pool.fetchrow(
+            "SELECT a.attributeid, a.targetid, a.targetcolonyname, a.targetprocessgraphid, "
+            "p.state, a.attributetype, a.key, a.value "
+            "FROM attributes a JOIN processes p ON p.processid = a.targetid "
+            "WHERE a.attributeid = $1",
+            attributeid,
+        )
+        return Attribute(**dict(row)) if row else None
+
+    # --- logs ---------------------------------------------------------------------------------
+    async def add_log(
+        self, colonyname: str, processid: str, executorname: str, message: str, ts: int
+    ) -> None:
+        await self.pool.execute(
+            "INSERT INTO logs (colonyname, processid, executorname, message, ts) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            colonyname,
+            processid,
+            executorname,
+            message,
+            ts,
+        )
+
+    async def get_logs(
+        self,
+        colonyname: str,
+        processid: str,
+        executorname: str,
+        count: int,
+        since: int,
+        latest: bool,
+    ) -> list[Log]:
+        if processid:
+            where, key = "processid = $2", processid
+        else:
+            where, key = "executorname = $2", executorname
+        order = "ts DESC, seq DESC" if latest else "ts, seq"
+        rows = await self.pool.fetch(
+            "SELECT processid, colonyname, executorname, message, ts AS timestamp FROM logs "
+            f"WHERE colonyname = $1 AND {where} AND ts > $3 ORDER BY {order} LIMIT $4",
+            colonyname,
+            key,
+            since,
+            count,
+        )
+        return [Log(**dict(r)) for r in rows]
+
+    async def search_logs(self, colonyname: str, text: str, since: int, count: int) -> list[Log]:
+        rows = await self.pool.fetch(
+            "SELECT processid, colonyname, executorname, message, ts AS timestamp FROM logs "
+            "WHERE colonyname = $1 AND ts > $2 AND strpos(message, $3) > 0 "
+            "ORDER BY ts DESC LIMIT $4",
+            colonyname,
+            since,
+            text,
+            count,
+        )
+        return [Log(**dict(r)) for r in rows]
