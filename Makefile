@@ -20,7 +20,7 @@ venv: $(VENV)/.installed
 system-deps:
 	bash scripts/ensure-system-deps.sh
 
-test: venv system-deps
+test: venv system-deps lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 run: venv

@@ -176,7 +176,8 @@ def _plan(tp: Any) -> _Plan:
 def decode_value(value: Any, tp: type[T]) -> T:
     """Convert an already-parsed JSON value to ``tp`` with Go semantics."""
     try:
-        return msgspec.convert(_plan(tp).apply(value), tp, strict=True)
+        plan = _plan(tp)  # type: ignore[arg-type]  # types are hashable
+        return msgspec.convert(plan.apply(value), tp, strict=True)
     except msgspec.ValidationError as exc:
         raise DecodeError(str(exc)) from None
 
