@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-__all__ = ["ConfigError", "ServerConfig", "env_bool"]
+__all__ = ["ClientConfig", "ConfigError", "ServerConfig", "env_bool"]
 
 
 class ConfigError(ValueError):
@@ -136,3 +136,40 @@ def _db_url_from_parts(env: Mapping[str, str]) -> str:
             auth += ":" + quote(password, safe="")
         auth += "@"
     return f"postgresql://{auth}{host}:{port}/{quote(name, safe='')}"
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """What the SDK, CLI and executors read (PROTOCOL.md §9, "Client")."""
+
+    host: str = "localhost"
+    port: int = 50080
+    tls: bool = False
+    ca_file: str = ""
+    prvkey: str = ""
+    colony_prvkey: str = ""
+    server_prvkey: str = ""
+    colony_name: str = ""
+    executor_name: str = ""
+    executor_type: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ClientConfig:
+        env = os.environ if env is None else env
+        port = _int(env, "COLONIES_SERVER_HTTP_PORT", 0) or _int(env, "COLONIES_SERVER_PORT", 50080)
+        return cls(
+            host=env.get("COLONIES_SERVER_HOST", "").strip() or "localhost",
+            port=port,
+            tls=env_bool(env.get("COLONIES_TLS")),
+            ca_file=env.get("COLONIES_CA_FILE", "").strip(),
+            prvkey=_first(env, "COLONIES_PRVKEY", "COLONIES_EXECUTOR_PRVKEY"),
+            colony_prvkey=env.get("COLONIES_COLONY_PRVKEY", "").strip(),
+            server_prvkey=env.get("COLONIES_SERVER_PRVKEY", "").strip(),
+            colony_name=env.get("COLONIES_COLONY_NAME", "").strip(),
+            executor_name=env.get("COLONIES_EXECUTOR_NAME", "").strip(),
+            executor_type=env.get("COLONIES_EXECUTOR_TYPE", "").strip(),
+        )

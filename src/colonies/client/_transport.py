@@ -1,15 +1,31 @@
-"""Signed RPC over HTTP: one envelope per request (PROTOCOL.md §3)."""
+"""Signed RPC over HTTP: one envelope per request (PROTOCOL.md §3), retried only where safe."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import ssl
 from base64 import b64decode, b64encode
 from typing import Any
 
 import aiohttp
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
 
 from colonies.client._errors import ColoniesError
 from colonies.crypto import PrivateKey
+
+# Messages that change nothing: a retry after a lost reply cannot do anything twice.
+_READ_ONLY_EXTRA = frozenset({"versionmsg", "searchlogsmsg", "resolvegeneratormsg"})
+
+
+def is_read_only(payloadtype: str) -> bool:
+    return payloadtype.startswith("get") or payloadtype in _READ_ONLY_EXTRA
 
 
 def sign_envelope(payloadtype: str, payload: dict[str, Any], key: PrivateKey | None) -> bytes:
@@ -18,9 +34,8 @@ def sign_envelope(payloadtype: str, payload: dict[str, Any], key: PrivateKey | N
     body["msgtype"] = payloadtype
     text = b64encode(json.dumps(body, separators=(",", ":")).encode("utf-8")).decode("ascii")
     signature = key.sign(text.encode("ascii")) if key is not None else ""
-    return json.dumps(
-        {"signature": signature, "payloadtype": payloadtype, "payload": text}
-    ).encode()
+    envelope = {"signature": signature, "payloadtype": payloadtype, "payload": text}
+    return json.dumps(envelope).encode()
 
 
 def parse_reply(status: int, body: bytes) -> Any:
@@ -28,34 +43,97 @@ def parse_reply(status: int, body: bytes) -> Any:
         envelope = json.loads(body)
         payload = json.loads(b64decode(envelope["payload"]))
     except (ValueError, KeyError, TypeError):
-        raise ColoniesError(status, f"invalid reply from server: {body[:200]!r}") from None
+        raise ColoniesError(status, f"invalid reply from server (HTTP {status})") from None
     if envelope.get("error") or status != 200:
         if isinstance(payload, dict):
-            raise ColoniesError(payload.get("status", status), payload.get("message", ""))
+            raise ColoniesError(int(payload.get("status", status)), str(payload.get("message", "")))
         raise ColoniesError(status, str(payload))
     return payload
+
+
+class _Retryable:
+    """Which failures a call may retry: never one that may have been carried out, unless the
+    message only reads."""
+
+    def __init__(self, payloadtype: str) -> None:
+        self.read_only = is_read_only(payloadtype)
+
+    def __call__(self, exc: BaseException) -> bool:
+        if isinstance(exc, ColoniesError):
+            return exc.status == 503  # the server could not reach its database: nothing done
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return True  # refused before anything was sent
+        if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError)):
+            return self.read_only
+        return False
 
 
 class AsyncRpc:
     """The raw RPC layer: ``await rpc.call("getcolonymsg", key, colonyname="dev")``."""
 
-    def __init__(self, base_url: str, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        ca_file: str = "",
+        retry_seconds: float = 15.0,
+        retry_attempts: int = 8,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._session = session
         self._own_session = session is None
+        self._ssl: ssl.SSLContext | None = None
+        if ca_file:
+            self._ssl = ssl.create_default_context(cafile=ca_file)
+        self.retry_seconds = retry_seconds
+        self.retry_attempts = retry_attempts
 
-    async def _get_session(self) -> aiohttp.ClientSession:
+    @property
+    def websocket_url(self) -> str:
+        return self.base_url.replace("http", "ws", 1) + "/pubsub"
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return self._ssl
+
+    async def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+                connector=aiohttp.TCPConnector(limit=0, ssl=self._ssl or True),
+            )
         return self._session
 
-    async def call(self, payloadtype: str, key: PrivateKey | None, /, **payload: Any) -> Any:
-        body = sign_envelope(payloadtype, payload, key)
-        return await self.post(body)
+    async def call(
+        self,
+        payloadtype: str,
+        key: PrivateKey | None,
+        /,
+        _timeout: float | None = 60.0,
+        **payload: Any,
+    ) -> Any:
+        """Sign and send one message; retry only failures that cannot have been carried out."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_Retryable(payloadtype)),
+            stop=stop_after_delay(self.retry_seconds) | stop_after_attempt(self.retry_attempts),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                # Signed anew per attempt: a retry is a new request, not a replay.
+                body = sign_envelope(payloadtype, payload, key)
+                return await self.post(body, timeout=_timeout)
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    async def post(self, body: bytes) -> Any:
-        session = await self._get_session()
-        async with session.post(self.base_url + "/api", data=body) as response:
+    async def post(self, body: bytes, timeout: float | None = 60.0) -> Any:
+        session = await self.session()
+        async with session.post(
+            self.base_url + "/api",
+            data=body,
+            timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=10),
+        ) as response:
             return parse_reply(response.status, await response.read())
 
     async def close(self) -> None:
