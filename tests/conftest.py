@@ -18,6 +18,7 @@ from colonies.client import AsyncRpc
 from colonies.config import ServerConfig
 from colonies.crypto import PrivateKey, generate_private_key, parse_private_key
 from colonies.server.app import create_app
+from colonies.server.run import make_runner
 from colonies.store import migrate
 from colonies.testing.postgres import PostgresCluster, free_port
 
@@ -73,7 +74,7 @@ class RunningServer:
 
 async def start_server(config: ServerConfig) -> tuple[web.AppRunner, web.Application]:
     app = create_app(config)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = make_runner(app)
     await runner.setup()
     await web.TCPSite(runner, config.bind, config.port).start()
     return runner, app

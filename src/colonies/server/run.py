@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import sys
+from urllib.parse import urlsplit
 
+import asyncpg
 from aiohttp import web
 
 from colonies.config import ServerConfig
@@ -14,31 +17,103 @@ from colonies.server.app import create_app
 
 log = logging.getLogger("colonies.server")
 
+# What a database that is down, unreachable, misnamed or refusing us raises while the pool
+# opens and the schema is migrated at start-up.
+_DB_STARTUP_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+class StartupError(Exception):
+    """The replica cannot start; the message is one line for the operator."""
+
+
+def _db_location(db_url: str) -> str:
+    """host:port/dbname of a DSN, without the user or password."""
+    try:
+        parts = urlsplit(db_url)
+        host = parts.hostname or ""
+        port = parts.port or 5432
+    except ValueError:
+        return "(the configured database)"
+    if parts.scheme not in ("postgresql", "postgres") or not host:
+        return "(the configured database)"
+    return f"{host}:{port}{parts.path or '/'}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line, properly escaped."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
 
 def _configure_logging(config: ServerConfig) -> None:
     level = logging.DEBUG if config.verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
     if config.log_format == "json":
-        fmt = (
-            '{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}'
-        )
+        handler.setFormatter(_JsonFormatter())
     else:
-        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=level, format=fmt, stream=sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def make_runner(app: web.Application) -> web.AppRunner:
+    """The runner every replica (and the test fixtures) use.
+
+    ``handler_cancellation``: when a long-polling executor goes away, its assign handler is
+    cancelled instead of claiming a process nobody will receive.
+    """
+    return web.AppRunner(
+        app,
+        keepalive_timeout=120,
+        handle_signals=False,
+        access_log=None,
+        handler_cancellation=True,
+    )
 
 
 async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
     app = create_app(config)
-    runner = web.AppRunner(app, keepalive_timeout=120, handle_signals=False, access_log=None)
-    await runner.setup()
+    runner = make_runner(app)
+    try:
+        await runner.setup()  # opens the pool, migrates and seeds (create_app's lifecycle)
+    except _DB_STARTUP_ERRORS as exc:
+        raise StartupError(
+            f"cannot start: database {_db_location(config.db_url)}: {_one_line(exc)}"
+        ) from exc
     ssl_context = None
     if config.tls_cert:
         import ssl
 
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ssl_context.load_cert_chain(config.tls_cert, config.tls_key)
+        try:
+            ssl_context.load_cert_chain(config.tls_cert, config.tls_key)
+        except OSError as exc:  # ssl.SSLError too
+            await runner.cleanup()
+            raise StartupError(
+                f"cannot start: cannot load the TLS certificate/key: {_one_line(exc)}"
+            ) from exc
     site = web.TCPSite(runner, config.bind, config.port, ssl_context=ssl_context, backlog=1024)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise StartupError(
+            f"cannot start: cannot listen on {config.bind}:{config.port}: {_one_line(exc)}"
+        ) from exc
     log.info("serving on %s:%d", config.bind, config.port)
     try:
         await stop.wait()
@@ -57,4 +132,8 @@ def run_server(config: ServerConfig) -> None:
             loop.add_signal_handler(sig, stop.set)
         await serve(config, stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except StartupError as exc:
+        log.error("%s", exc)
+        sys.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -24,11 +25,41 @@ def _encode_jsonb(value: Any) -> str:
     return _encode_json(value).decode("utf-8")
 
 
+# timestamptz on the wire of PostgreSQL: microseconds since 2000-01-01 UTC. asyncpg's own codec
+# turns Go's zero time (year 1, our "unset") into -infinity and back into a naive datetime, so
+# we convert ourselves: year 1 stays year 1, always in UTC.
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_PG_INFINITY = 2**63 - 1
+
+
+def _encode_timestamptz(value: datetime) -> tuple[int]:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    delta = value - _PG_EPOCH
+    return ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds,)
+
+
+def _decode_timestamptz(value: tuple[int]) -> datetime:
+    micros = value[0]
+    if micros >= _PG_INFINITY:
+        return datetime.max.replace(tzinfo=timezone.utc)
+    if micros <= -_PG_INFINITY:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return _PG_EPOCH + timedelta(microseconds=micros)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typename in ("jsonb", "json"):
         await conn.set_type_codec(
             typename, encoder=_encode_jsonb, decoder=_decode_json, schema="pg_catalog"
         )
+    await conn.set_type_codec(
+        "timestamptz",
+        encoder=_encode_timestamptz,
+        decoder=_decode_timestamptz,
+        schema="pg_catalog",
+        format="tuple",
+    )
 
 
 async def connect(
@@ -38,6 +69,7 @@ async def connect(
     max_size: int = 20,
     max_inactive_connection_lifetime: float = 60.0,
     command_timeout: float | None = None,
+    connect_timeout: float = 10.0,
 ) -> asyncpg.Pool:
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn,
@@ -46,6 +78,7 @@ async def connect(
         init=_init_connection,
         max_inactive_connection_lifetime=max_inactive_connection_lifetime,
         command_timeout=command_timeout,
+        timeout=connect_timeout,
     )
     return pool
 

@@ -1,0 +1,238 @@
+"""The executor loop: register, advertise functions, long-poll, run, close or fail."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import signal
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from colonies.client import AsyncClient, ColoniesError
+from colonies.core import Executor as ExecutorObject
+from colonies.core import Function, Process
+from colonies.crypto import PrivateKey, parse_private_key
+
+log = logging.getLogger(__name__)
+
+_MARK = "__colonies_function__"
+
+
+def function(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+    """Mark a method of an Executor subclass (or any callable) as a colonies function."""
+
+    def mark(f: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(f, _MARK, name or f.__name__)
+        return f
+
+    return mark(fn) if fn is not None else mark
+
+
+@dataclass
+class ProcessContext:
+    """What a function may use besides its arguments: the process, logs, output."""
+
+    process: Process
+    client: AsyncClient
+    loop: asyncio.AbstractEventLoop
+    logs: list[str] = field(default_factory=list)
+
+    @property
+    def input(self) -> list[Any]:
+        """The parents' outputs, for a workflow member (PROTOCOL.md §7.9)."""
+        return self.process.input
+
+    async def alog(self, message: str) -> None:
+        await self.client.add_log(self.process.processid, message)
+
+    def log(self, message: str) -> None:
+        """Stream one log line to the server (from a coroutine or a worker thread)."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.loop.create_task(self.alog(message))
+        else:
+            asyncio.run_coroutine_threadsafe(self.alog(message), self.loop).result(30)
+
+
+def _wants_context(fn: Callable[..., Any]) -> bool:
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return bool(params) and (params[0].name == "ctx" or params[0].annotation is ProcessContext)
+
+
+def _as_output(result: Any) -> list[Any]:
+    if result is None:
+        return []
+    if isinstance(result, (list, tuple)):
+        return list(result)
+    return [result]
+
+
+class Executor:
+    """One executor identity serving a set of functions."""
+
+    def __init__(
+        self,
+        url: str,
+        key: PrivateKey | str,
+        *,
+        colony: str,
+        name: str,
+        executortype: str,
+        colony_key: PrivateKey | str | None = None,
+        location: str = "",
+        poll_timeout: int = 10,
+        grace_seconds: float = 30.0,
+        ca_file: str = "",
+    ) -> None:
+        self.key = parse_private_key(key) if isinstance(key, str) else key
+        self.colony_key = (
+            parse_private_key(colony_key) if isinstance(colony_key, str) else colony_key
+        )
+        self.client = AsyncClient(url, self.key, ca_file=ca_file)
+        self.colony = colony
+        self.name = name
+        self.executortype = executortype
+        self.location = location
+        self.poll_timeout = poll_timeout
+        self.grace_seconds = grace_seconds
+        self.functions: dict[str, Callable[..., Any]] = {}
+        self.current: Process | None = None
+        self.stopping = asyncio.Event()
+        for attr in dir(type(self)):
+            member = getattr(self, attr, None)
+            mark = getattr(member, _MARK, None)
+            if mark is not None and callable(member):
+                self.functions[mark] = member
+
+    def function(self, fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+        """Decorator registering a plain function on this executor."""
+
+        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+            self.functions[name or f.__name__] = f
+            return f
+
+        return register(fn) if fn is not None else register
+
+    # --- set-up -------------------------------------------------------------------------------
+    async def register(self) -> None:
+        """Register (with the colony owner's key, if given) and advertise every function."""
+        if self.colony_key is not None:
+            executor = ExecutorObject(
+                executorid=self.key.id,
+                executorname=self.name,
+                executortype=self.executortype,
+                colonyname=self.colony,
+                locationname=self.location,
+            )
+            try:
+                await self.client.add_executor(executor, key=self.colony_key)
+            except ColoniesError as exc:
+                if exc.status != 400 or "already exists" not in exc.message:
+                    raise
+            await self.client.approve_executor(self.colony, self.name, key=self.colony_key)
+        existing = {f.funcname for f in await self.client.get_functions(self.colony, self.name)}
+        for funcname in self.functions:
+            if funcname not in existing:
+                await self.client.add_function(
+                    Function(executorname=self.name, colonyname=self.colony, funcname=funcname)
+                )
+
+    # --- the loop -----------------------------------------------------------------------------
+    async def serve(self) -> None:
+        """Long-poll and run processes until :meth:`stop` is called."""
+        await self.register()
+        log.info(
+            "executor %s (%s) serving %s", self.name, self.executortype, sorted(self.functions)
+        )
+        try:
+            while not self.stopping.is_set():
+                poll = asyncio.create_task(self.client.assign(self.colony, self.poll_timeout))
+                stop = asyncio.create_task(self.stopping.wait())
+                done, _ = await asyncio.wait({poll, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if poll not in done:
+                    poll.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, ColoniesError):
+                        await poll
+                    break
+                stop.cancel()
+                try:
+                    process = poll.result()
+                except ColoniesError as exc:
+                    log.warning("assign failed: %s", exc)
+                    await asyncio.sleep(1)
+                    continue
+                if process is not None:
+                    await self._execute(process)
+        finally:
+            await self.client.close()
+
+    async def _execute(self, process: Process) -> None:
+        self.current = process
+        try:
+            work = asyncio.create_task(self._run_function(process))
+            stop = asyncio.create_task(self.stopping.wait())
+            done, _ = await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if work not in done:
+                # Shutting down: give the function a grace period, then fail the process.
+                done, _ = await asyncio.wait({work}, timeout=self.grace_seconds)
+            stop.cancel()
+            if work in done:
+                output, error = work.result()
+            else:
+                work.cancel()
+                output, error = None, "executor shut down before the process finished"
+            if error is None:
+                await self.client.close_successful(process.processid, output)
+            else:
+                await self.client.close_failed(process.processid, [error])
+        except ColoniesError as exc:
+            # Reclaimed or cancelled meanwhile: the server refuses the late close; nothing to do.
+            log.warning("closing %s failed: %s", process.processid, exc)
+        finally:
+            self.current = None
+
+    async def _run_function(self, process: Process) -> tuple[list[Any] | None, str | None]:
+        """(output, None) on success, (None, error text) on failure."""
+        funcname = process.spec.funcname
+        fn = self.functions.get(funcname)
+        if fn is None:
+            return None, f"function {funcname!r} is not registered on executor {self.name}"
+        ctx = ProcessContext(process, self.client, asyncio.get_running_loop())
+        args = list(process.spec.args)
+        kwargs = dict(process.spec.kwargs)
+        if _wants_context(fn):
+            args.insert(0, ctx)
+        try:
+            if inspect.iscoroutinefunction(fn):
+                result = await fn(*args, **kwargs)
+            else:
+                result = await asyncio.to_thread(fn, *args, **kwargs)
+        except Exception as exc:
+            log.info("process %s failed: %s", process.processid, exc)
+            log.debug("%s", traceback.format_exc())
+            return None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return _as_output(result), None
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        """Serve until SIGTERM or SIGINT; the current process is finished or failed first."""
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop)
+            await self.serve()
+
+        asyncio.run(main())
