@@ -42,9 +42,7 @@ async def test_exactly_once_under_concurrency(server, server_key):
         async with AsyncRpc(server.url) as own:
             while not done.is_set():
                 try:
-                    p = await own.call(
-                        "assignprocessmsg", key, colonyname=colony.name, timeout=1
-                    )
+                    p = await own.call("assignprocessmsg", key, colonyname=colony.name, timeout=1)
                 except ColoniesError as exc:
                     assert exc.status == 404, exc
                     continue
