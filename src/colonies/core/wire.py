@@ -62,6 +62,20 @@ class _Scalar(_Plan):
         return self._zero
 
 
+class _Int(_Plan):
+    """Go's int is 64 bits: a larger value is a type error, not a silent big integer."""
+
+    __slots__ = ()
+
+    def apply(self, value: Any) -> Any:
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise DecodeError(f"integer {value} does not fit in 64 bits")
+        return value
+
+    def zero(self) -> Any:
+        return 0
+
+
 class _FreeForm(_Plan):
     __slots__ = ()
 
@@ -133,7 +147,6 @@ class _Struct(_Plan):
 
 _ZEROS: dict[type, Any] = {
     mi.StrType: "",
-    mi.IntType: 0,
     mi.FloatType: 0.0,
     mi.BoolType: False,
 }
@@ -156,6 +169,8 @@ def _plan_for_info(info: mi.Type, seen: dict[type, _Struct]) -> _Plan:
         return _Dict(_plan_for_info(info.value_type, seen))
     if isinstance(info, mi.AnyType):
         return _FreeForm()
+    if isinstance(info, mi.IntType):
+        return _Int()
     if isinstance(info, mi.DateTimeType):
         return _Scalar("0001-01-01T00:00:00Z")
     if isinstance(info, mi.Metadata):

@@ -69,7 +69,10 @@ class Dispatcher:
         if route is None:
             shown = envelope.payloadtype or "empty"
             raise RpcError(403, f"invalid rpcMsg.PayloadType: {shown}")
-        msg = decode_payload(envelope, route.msg_type, route.action)
+        if route.payload_ignored:
+            msg = route.msg_type()
+        else:
+            msg = decode_payload(envelope, route.msg_type, route.action)
         ctx = Context(self.state, caller)
         result = await self.run(ctx, route, msg)
         payload = EMPTY_PAYLOAD if result is None else encode(result)

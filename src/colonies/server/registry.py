@@ -54,6 +54,7 @@ class Route(Generic[M]):
     scope: Scope | None
     reply_payloadtype: str
     websocket: bool  # served on /pubsub only
+    payload_ignored: bool  # the payload is not decoded at all (getserverinfomsg, §3.7)
 
 
 class Registry:
@@ -70,6 +71,7 @@ class Registry:
         scope: Scope | None = None,
         reply_payloadtype: str | None = None,
         websocket: bool = False,
+        payload_ignored: bool = False,
     ) -> Callable[[Callable[[Context, M], Awaitable[Any]]], Callable[[Context, M], Awaitable[Any]]]:
         if role not in (Role.NONE, Role.SERVER_OWNER) and scope is None:
             raise ValueError(f"{payloadtype}: role {role.value} needs a scope")
@@ -88,6 +90,7 @@ class Registry:
                 scope,
                 reply_payloadtype or payloadtype,
                 websocket,
+                payload_ignored,
             )
             return fn
 

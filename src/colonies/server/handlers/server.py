@@ -18,7 +18,11 @@ async def version(ctx: Context, msg: VersionMsg) -> VersionMsg:
 
 
 @registry.handles(
-    "getserverinfomsg", GetServerInfoMsg, Role.NONE, action="Failed to get server info"
+    "getserverinfomsg",
+    GetServerInfoMsg,
+    Role.NONE,
+    action="Failed to get server info",
+    payload_ignored=True,
 )
 async def server_info(ctx: Context, msg: GetServerInfoMsg) -> ServerInfo:
     config = ctx.config

