@@ -58,6 +58,13 @@ class ServerConfig:
     db_conn_max_idle_time: int = 60
     allow_executor_reregister: bool = False
     replica_name: str = ""
+    cron_period_ms: int = 1000
+    generator_period_ms: int = 1000
+    retention: bool = False
+    retention_seconds: int = 0
+    stale_executor_seconds: int = 600
+    cleanup_interval_seconds: int = 60
+    timezone: str = "UTC"
     log_format: str = "text"
     verbose: bool = False
     extra: dict[str, str] = field(default_factory=dict)
@@ -94,8 +101,31 @@ class ServerConfig:
         pool_max = _int(env, "COLONIES_DB_MAX_OPEN_CONNS", 100)
         if pool_max < 2:
             raise ConfigError("COLONIES_DB_MAX_OPEN_CONNS must be at least 2")
+        retention = env_bool(env.get("COLONIES_RETENTION"))
+        retention_seconds = _int(env, "COLONIES_RETENTION_POLICY", 0)
+        if retention and retention_seconds <= 0:
+            raise ConfigError("COLONIES_RETENTION=true needs COLONIES_RETENTION_POLICY (seconds)")
+        periods = {
+            name: _int(env, name, default)
+            for name, default in (
+                ("COLONIES_CRON_CHECKER_PERIOD", 1000),
+                ("COLONIES_GENERATOR_CHECKER_PERIOD", 1000),
+                ("COLONIES_STALE_EXECUTOR_DURATION", 600),
+                ("COLONIES_CLEANUP_INTERVAL", 60),
+            )
+        }
+        for name, value in periods.items():
+            if value <= 0:
+                raise ConfigError(f"{name} must be positive")
         return cls(
             db_url=db_url,
+            cron_period_ms=periods["COLONIES_CRON_CHECKER_PERIOD"],
+            generator_period_ms=periods["COLONIES_GENERATOR_CHECKER_PERIOD"],
+            retention=retention,
+            retention_seconds=retention_seconds,
+            stale_executor_seconds=periods["COLONIES_STALE_EXECUTOR_DURATION"],
+            cleanup_interval_seconds=periods["COLONIES_CLEANUP_INTERVAL"],
+            timezone=env.get("TZ", "").strip() or "UTC",
             server_id=server_id,
             bind=env.get("COLONIES_SERVER_BIND", "").strip() or "0.0.0.0",
             port=port,

@@ -18,15 +18,27 @@ class ProcessEvent:
     location: str  # lower case; "" matches every location
 
 
-_decode = msgspec.json.Decoder(tuple[str, int, str, str, str, str]).decode
+@dataclass(frozen=True, slots=True)
+class ResumeEvent:
+    """Assignments of a colony were resumed: paused long polls re-check."""
+
+    colonyname: str
 
 
-def parse_process_event(payload: str) -> ProcessEvent | None:
-    """The NOTIFY payload ``["p", state, processid, colony, executortype, location]``."""
+Event = ProcessEvent | ResumeEvent
+
+_process = msgspec.json.Decoder(tuple[str, int, str, str, str, str]).decode
+_resume = msgspec.json.Decoder(tuple[str, str]).decode
+
+
+def parse_event(payload: str) -> Event | None:
+    """``["p", state, processid, colony, executortype, location]`` or ``["r", colony]``."""
     try:
-        kind, state, processid, colonyname, executortype, location = _decode(payload)
+        if payload.startswith('["p"'):
+            _, state, processid, colonyname, executortype, location = _process(payload)
+            return ProcessEvent(state, processid, colonyname, executortype, location)
+        if payload.startswith('["r"'):
+            return ResumeEvent(_resume(payload)[1])
     except (msgspec.DecodeError, ValueError):
-        return None
-    if kind != "p":
-        return None
-    return ProcessEvent(state, processid, colonyname, executortype, location)
+        pass
+    return None

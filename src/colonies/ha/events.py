@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import asyncpg
 
+from colonies.ha._connect import connect
+
 log = logging.getLogger(__name__)
 
 
@@ -59,7 +61,7 @@ class EventBus:
         while True:
             conn: asyncpg.Connection | None = None
             try:
-                conn = await asyncpg.connect(self.dsn, timeout=5)
+                conn = await connect(self.dsn)
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(self.channel, self._listener)
@@ -80,6 +82,5 @@ class EventBus:
             finally:
                 self.connected.clear()
                 if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(conn.close(), 2)
+                    conn.terminate()  # no goodbye: a query may still be in flight
             await asyncio.sleep(self.retry_interval)

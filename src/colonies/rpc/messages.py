@@ -9,10 +9,12 @@ from colonies.core.objects import (
     Attribute,
     Capabilities,
     Colony,
+    Cron,
     Executor,
     File,
     Function,
     FunctionSpec,
+    Generator,
     Location,
     User,
     WireObject,
@@ -243,6 +245,66 @@ class ColonyStateMsg(Msg):
 # --- workflow ---------------------------------------------------------------------------------
 class SubmitWorkflowSpecMsg(Msg):
     spec: WorkflowSpec | None = None
+
+
+class ProcessGraphIdMsg(Msg):
+    processgraphid: str = ""
+    all: bool = False
+
+
+class GetProcessGraphsMsg(Msg):
+    colonyname: str = ""
+    count: int = 0
+    state: int = 0
+
+
+class AddChildMsg(Msg):
+    processgraphid: str = ""
+    parentprocessid: str = ""
+    childprocessid: str = ""
+    spec: FunctionSpec | None = None
+    insert: bool = False
+
+
+# --- generators and crons ---------------------------------------------------------------------
+class AddGeneratorMsg(Msg):
+    generator: Generator = msgspec.field(default_factory=Generator)
+
+
+class GeneratorIdMsg(Msg):
+    generatorid: str = ""
+    all: bool = False
+
+
+class ResolveGeneratorMsg(Msg):
+    colonyname: str = ""
+    generatorname: str = ""
+
+
+class ColonyCountMsg(Msg):
+    """``colonyname`` + ``count``: generator and cron listings."""
+
+    colonyname: str = ""
+    count: int = 0
+
+
+class PackGeneratorMsg(Msg):
+    generatorid: str = ""
+    arg: str = ""
+
+
+class AddCronMsg(Msg):
+    cron: Cron = msgspec.field(default_factory=Cron)
+
+
+class CronIdMsg(Msg):
+    cronid: str = ""
+    all: bool = False
+
+
+class PauseStatusReply(Msg):
+    colonyname: str = ""
+    ispaused: bool = False
 
 
 # --- attribute and log ------------------------------------------------------------------------

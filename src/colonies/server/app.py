@@ -9,22 +9,24 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from colonies.config import ServerConfig
-from colonies.core.events import parse_process_event
+from colonies.core.events import ProcessEvent, ResumeEvent, parse_event
 from colonies.core.states import ProcessState
 from colonies.ha.events import EventBus
 from colonies.rpc.envelope import encode_error
 from colonies.server import handlers  # noqa: F401  (registers every route)
 from colonies.server import pubsub as pubsub_module
 from colonies.server.dispatch import Dispatcher
+from colonies.server.leadership import Leadership
 from colonies.server.registry import registry
-from colonies.server.state import ServerState
+from colonies.server.state import ServerState, load_timezone
 from colonies.store import Store, connect, migrate
-from colonies.store.processes import EVENTS_CHANNEL
+from colonies.store.events import EVENTS_CHANNEL
 
 log = logging.getLogger(__name__)
 
 STATE_KEY = web.AppKey("state", ServerState)
 DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
+LEADERSHIP_KEY = web.AppKey("leadership", Leadership)
 
 _CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -93,7 +95,12 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
                 max_size=config.db_pool_max,
                 max_inactive_connection_lifetime=float(config.db_conn_max_idle_time),
             )
-            active = Store(pool)
+            active = Store(
+                pool,
+                generator_period_ms=config.generator_period_ms,
+                cron_period_ms=config.cron_period_ms,
+                tz=load_timezone(config.timezone),
+            )
         async with active.pool.acquire() as conn:
             await migrate(conn)
         if config.server_id:
@@ -105,23 +112,28 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
                 )
         elif not await active.server.server_id():
             log.warning("no server owner: set COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY")
-        state = ServerState(config=config, store=active)
+        state = ServerState(config=config, store=active, timezone=load_timezone(config.timezone))
         app[STATE_KEY] = state
         app[DISPATCHER_KEY] = Dispatcher(state, registry)
 
         def on_event(payload: str) -> None:
-            event = parse_process_event(payload)
-            if event is None:
-                return
-            if event.state == ProcessState.WAITING:
-                state.waiters.wake_one(event)
-            state.subscriptions.publish(event)
+            event = parse_event(payload)
+            if isinstance(event, ProcessEvent):
+                if event.state == ProcessState.WAITING:
+                    state.waiters.wake_one(event)
+                state.subscriptions.publish(event)
+            elif isinstance(event, ResumeEvent):
+                state.waiters.wake_all(event.colonyname)
 
         bus = EventBus(config.db_url, EVENTS_CHANNEL, on_event, state.waiters.wake_all)
         await bus.start()
+        leadership = Leadership(state)
+        leadership.start()
+        app[LEADERSHIP_KEY] = leadership
         try:
             yield
         finally:
+            await leadership.stop()
             await bus.stop()
             if own_store:
                 await active.close()

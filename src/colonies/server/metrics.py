@@ -67,6 +67,49 @@ class Metrics:
             "Assign long polls waiting on this replica.",
             registry=self.registry,
         )
+        self.tick_duration = Histogram(
+            "colonies_tick_duration_seconds",
+            "Duration of the leader's ticks, by tick.",
+            ["tick"],
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.cron_fires = Counter(
+            "colonies_cron_fires",
+            "Workflows started by crons on this leader.",
+            registry=self.registry,
+        )
+        self.generator_packs = Counter(
+            "colonies_generator_packs",
+            "Workflows started by generators on this leader.",
+            registry=self.registry,
+        )
+        self.processes_reclaimed = Counter(
+            "colonies_processes_reclaimed",
+            "Running processes put back to waiting after their execution deadline.",
+            registry=self.registry,
+        )
+        self.processes_expired = Counter(
+            "colonies_processes_expired",
+            "Processes failed by a deadline, by kind (execution, waiting).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.leader = Gauge(
+            "colonies_leader", "1 while this replica is the leader, else 0.", registry=self.registry
+        )
+        self.leader_term = Gauge(
+            "colonies_leader_term",
+            "The fencing term this replica leads under (0 when not leader).",
+            registry=self.registry,
+        )
+        self.leader_transitions = Counter(
+            "colonies_leader_transitions",
+            "Times this replica became or stopped being the leader.",
+            registry=self.registry,
+        )
+        for kind in ("execution", "waiting"):
+            self.processes_expired.labels(kind)
         for outcome in ("successful", "failed"):
             self.processes_closed.labels(outcome)
             self.process_execution.labels(outcome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import tzinfo
 
 from colonies.config import ServerConfig
 from colonies.core import utcnow
@@ -20,4 +21,17 @@ class ServerState:
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
     # Seconds between a waiting long poll's safety re-checks of the database.
     assign_recheck_interval: float = 5.0
+    timezone: tzinfo = field(default_factory=lambda: load_timezone("UTC"))
     build_time: str = field(default_factory=lambda: utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def load_timezone(name: str) -> tzinfo:
+    from datetime import timezone
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name in ("", "UTC", "utc"):
+        return timezone.utc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone TZ={name!r}") from None

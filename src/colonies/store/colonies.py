@@ -6,6 +6,7 @@ import asyncpg
 
 from colonies.core import Colony
 from colonies.store.errors import Conflict
+from colonies.store.events import EVENTS_CHANNEL
 
 
 class ColonyStore:
@@ -39,3 +40,18 @@ class ColonyStore:
             "UPDATE colonies SET colonyid = $2 WHERE name = $1", name, colonyid
         )
         return status != "UPDATE 0"
+
+    async def set_paused(self, name: str, paused: bool) -> bool:
+        """Pause or resume assignments; a resume wakes paused waiters on every replica."""
+        status = await self.pool.execute(
+            "WITH c AS (UPDATE colonies SET paused = $2 WHERE name = $1 RETURNING name) "
+            "SELECT CASE WHEN NOT $2 THEN pg_notify($3, json_build_array('r', c.name)::text) "
+            "END FROM c",
+            name,
+            paused,
+            EVENTS_CHANNEL,
+        )
+        return status != "SELECT 0"
+
+    async def is_paused(self, name: str) -> bool:
+        return bool(await self.pool.fetchval("SELECT paused FROM colonies WHERE name = $1", name))

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import asyncpg
 import msgspec
 
+from colonies.crypto import new_random_id
 from colonies.store.colonies import ColonyStore
 from colonies.store.executors import ExecutorStore
 from colonies.store.files import FileStore
 from colonies.store.functions import FunctionStore
 from colonies.store.locations import LocationStore
 from colonies.store.processes import ProcessStore
+from colonies.store.processgraphs import ProcessGraphStore
+from colonies.store.schedules import ScheduleStore
 from colonies.store.server import ServerStore
+from colonies.store.ticks import TickStore
 from colonies.store.users import UserStore
 
 _encode_json = msgspec.json.Encoder().encode
@@ -86,7 +90,14 @@ async def connect(
 class Store:
     """Every aggregate's queries over one pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        generator_period_ms: int = 1000,
+        cron_period_ms: int = 1000,
+        tz: tzinfo | None = None,
+    ) -> None:
         self.pool = pool
         self.server = ServerStore(pool)
         self.colonies = ColonyStore(pool)
@@ -96,6 +107,16 @@ class Store:
         self.functions = FunctionStore(pool)
         self.files = FileStore(pool)
         self.processes = ProcessStore(pool)
+        self.processgraphs = ProcessGraphStore(pool)
+        self.schedules = ScheduleStore(
+            pool,
+            self.processgraphs,
+            new_random_id,
+            generator_period_ms=generator_period_ms,
+            cron_period_ms=cron_period_ms,
+            tz=tz,
+        )
+        self.ticks = TickStore(pool)
 
     async def close(self) -> None:
         await self.pool.close()

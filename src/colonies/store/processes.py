@@ -15,15 +15,9 @@ import msgspec
 
 from colonies.core import Attribute, FunctionSpec, Log, Process, ProcessState
 from colonies.core.submission import NewProcess
+from colonies.store.events import NOTIFY_SQL
 
-EVENTS_CHANNEL = "colonies_events"
-
-# The NOTIFY payload of a process event: ["p", state, processid, colony, executortype, location].
-# It carries routing keys only (a NOTIFY payload is limited to 8000 bytes).
-_NOTIFY = (
-    f"pg_notify('{EVENTS_CHANNEL}', json_build_array('p', {{p}}.state, {{p}}.processid, "
-    "{p}.colonyname, {p}.executortype, {p}.location_lc)::text)"
-)
+_NOTIFY = NOTIFY_SQL
 
 _ATTRIBUTES = """
 (SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -94,9 +88,9 @@ WITH p AS (
   INSERT INTO processes (processid, colonyname, initiatorid, initiatorname, executortype,
       executornames, location_lc, req_cpu, req_mem, waitforparents, prioritytime, submissiontime,
       waitdeadline, maxexectime, maxwaittime, maxretries, funcname, label, spec, processgraphid,
-      parents, children)
+      parents, children, input)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-          $20, $21, $22)
+          $20, $21, $22, $23)
   RETURNING processid, state, colonyname, executortype, location_lc, waitforparents)
 SELECT CASE WHEN p.waitforparents THEN NULL ELSE {_NOTIFY.format(p="p")} END FROM p
 """
@@ -199,57 +193,67 @@ class Closed:
     ran: float  # seconds from assignment to close
 
 
+async def insert_process(conn: asyncpg.Connection, new: NewProcess) -> None:
+    """Insert one process with its ENV attributes on ``conn`` (inside the caller's transaction);
+    a process that does not wait for parents is announced with NOTIFY."""
+    p = new.process
+    await conn.execute(
+        _INSERT,
+        p.processid,
+        new.colonyname,
+        p.initiatorid,
+        p.initiatorname,
+        new.executortype,
+        new.executornames,
+        new.location_lc,
+        new.req_cpu,
+        new.req_mem,
+        p.waitforparents,
+        p.prioritytime,
+        p.submissiontime,
+        p.waitdeadline,
+        p.spec.maxexectime,
+        p.spec.maxwaittime,
+        p.spec.maxretries,
+        p.spec.funcname,
+        p.spec.label,
+        msgspec.to_builtins(p.spec),
+        p.processgraphid,
+        p.parents,
+        p.children,
+        p.input,
+    )
+    if p.attributes:
+        await conn.executemany(
+            _INSERT_ATTRIBUTE,
+            [
+                (
+                    a.attributeid,
+                    a.targetid,
+                    a.targetcolonyname,
+                    a.targetprocessgraphid,
+                    a.attributetype,
+                    a.key,
+                    a.value,
+                )
+                for a in p.attributes
+            ],
+        )
+
+
 class ProcessStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
     # --- submit and claim ---------------------------------------------------------------------
     async def submit(self, new: NewProcess) -> Process:
-        p = new.process
-        spec = msgspec.to_builtins(p.spec)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                _INSERT,
-                p.processid,
-                new.colonyname,
-                p.initiatorid,
-                p.initiatorname,
-                new.executortype,
-                new.executornames,
-                new.location_lc,
-                new.req_cpu,
-                new.req_mem,
-                p.waitforparents,
-                p.prioritytime,
-                p.submissiontime,
-                p.waitdeadline,
-                p.spec.maxexectime,
-                p.spec.maxwaittime,
-                p.spec.maxretries,
-                p.spec.funcname,
-                p.spec.label,
-                spec,
-                p.processgraphid,
-                p.parents,
-                p.children,
-            )
-            if p.attributes:
-                await conn.executemany(
-                    _INSERT_ATTRIBUTE,
-                    [
-                        (
-                            a.attributeid,
-                            a.targetid,
-                            a.targetcolonyname,
-                            a.targetprocessgraphid,
-                            a.attributetype,
-                            a.key,
-                            a.value,
-                        )
-                        for a in p.attributes
-                    ],
-                )
-        return p
+        if new.process.attributes:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await insert_process(conn, new)
+        else:  # one statement: no explicit transaction round trips on the hot path
+            async with self.pool.acquire() as conn:
+                await insert_process(conn, new)
+        return new.process
 
     async def claim(
         self,

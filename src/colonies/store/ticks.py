@@ -96,9 +96,9 @@ class TickStore:
             reclaimed = await conn.fetch(_RECLAIM, now)
             expired_running = await conn.fetch(_EXPIRE_RUNNING, now)
             expired_waiting = await conn.fetch(_EXPIRE_WAITING, now)
-            failed_graphs = {
-                r["processgraphid"] for r in (*expired_running, *expired_waiting)
-            } - {""}
+            failed_graphs = {r["processgraphid"] for r in (*expired_running, *expired_waiting)} - {
+                ""
+            }
             for graphid in sorted(failed_graphs):
                 await member_failed(conn, graphid, now)
             for graphid in sorted({r["processgraphid"] for r in reclaimed} - {""} - failed_graphs):

@@ -7,8 +7,11 @@ from colonies.server.handlers import (  # noqa: F401
     functions,
     locations,
     logs,
+    pause,
     processes,
+    schedules,
     security,
     server,
     users,
+    workflows,
 )

@@ -1,0 +1,46 @@
+"""Pause and resume assignments per colony (PROTOCOL.md §6.6, §7.16)."""
+
+from __future__ import annotations
+
+from colonies.rpc.messages import ColonyNameMsg, PauseStatusReply
+from colonies.server.context import Context
+from colonies.server.handlers._common import removed
+from colonies.server.registry import Role, registry
+from colonies.server.scopes import by_colonyname
+
+
+@registry.handles(
+    "pauseassignmentsmsg",
+    ColonyNameMsg,
+    Role.COLONY_OWNER,
+    action="Failed to pause assignments",
+    scope=by_colonyname,
+)
+async def pause(ctx: Context, msg: ColonyNameMsg) -> None:
+    removed(await ctx.store.colonies.set_paused(msg.colonyname, True), "Colony")
+
+
+@registry.handles(
+    "resumeassignmentsmsg",
+    ColonyNameMsg,
+    Role.COLONY_OWNER,
+    action="Failed to resume assignments",
+    scope=by_colonyname,
+)
+async def resume(ctx: Context, msg: ColonyNameMsg) -> None:
+    removed(await ctx.store.colonies.set_paused(msg.colonyname, False), "Colony")
+
+
+@registry.handles(
+    "getpausestatusmsg",
+    ColonyNameMsg,
+    Role.MEMBER_ANY,
+    action="Failed to get pause status",
+    scope=by_colonyname,
+    reply_payloadtype="pausestatusreplymsg",
+)
+async def pause_status(ctx: Context, msg: ColonyNameMsg) -> PauseStatusReply:
+    paused = await ctx.store.colonies.is_paused(msg.colonyname)
+    return PauseStatusReply(
+        msgtype="pausestatusreplymsg", colonyname=msg.colonyname, ispaused=paused
+    )

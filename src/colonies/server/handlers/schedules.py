@@ -1,0 +1,195 @@
+"""Generators and crons (PROTOCOL.md §6.10, §6.11, §7.10, §7.11)."""
+
+from __future__ import annotations
+
+from colonies.core import Cron, Generator, WorkflowSpec
+from colonies.core.cron import CronError, parse_cron
+from colonies.core.scheduling import MAX_COUNT
+from colonies.core.wire import DecodeError, decode
+from colonies.crypto import new_random_id
+from colonies.rpc import RpcError
+from colonies.rpc.messages import (
+    AddCronMsg,
+    AddGeneratorMsg,
+    ColonyCountMsg,
+    CronIdMsg,
+    GeneratorIdMsg,
+    PackGeneratorMsg,
+    ResolveGeneratorMsg,
+)
+from colonies.server.context import Context
+from colonies.server.handlers._common import found, removed, require_name
+from colonies.server.handlers.processes import initiator_name
+from colonies.server.registry import Role, Target, registry
+from colonies.server.scopes import by_colonyname, colony
+
+ADD_GENERATOR = "Failed to add generator"
+ADD_CRON = "Failed to add cron"
+
+
+def _workflow(text: str, action: str) -> WorkflowSpec:
+    try:
+        spec = decode(text, WorkflowSpec)
+    except DecodeError as exc:
+        raise RpcError(400, f"{action}, invalid workflow spec: {exc}") from None
+    if not spec.functionspecs:
+        raise RpcError(400, f"{action}, the workflow spec has no function specs")
+    return spec
+
+
+def _count(count: int) -> int:
+    if count > MAX_COUNT:
+        raise RpcError(400, f"Count is larger than MaxCount limit <{MAX_COUNT}>")
+    return max(count, 0)
+
+
+async def generator_scope(ctx: Context, msg: GeneratorIdMsg | PackGeneratorMsg) -> Target:
+    generator = await ctx.store.schedules.get_generator(msg.generatorid)
+    if generator is None:
+        raise RpcError(404, f"Generator with id {msg.generatorid} not found")
+    return Target(generator.colonyname, generator)
+
+
+async def cron_scope(ctx: Context, msg: CronIdMsg) -> Target:
+    cron = await ctx.store.schedules.get_cron(msg.cronid)
+    if cron is None:
+        raise RpcError(404, f"Cron with id {msg.cronid} not found")
+    return Target(cron.colonyname, cron)
+
+
+# --- generators -------------------------------------------------------------------------------
+@registry.handles(
+    "addgeneratormsg",
+    AddGeneratorMsg,
+    Role.MEMBER,
+    action=ADD_GENERATOR,
+    scope=colony(lambda m: m.generator.colonyname),
+)
+async def add_generator(ctx: Context, msg: AddGeneratorMsg) -> Generator:
+    g = msg.generator
+    require_name(g.name, ADD_GENERATOR, "generator name")
+    _workflow(g.workflowspec, ADD_GENERATOR)
+    if g.trigger < 1:
+        raise RpcError(400, f"{ADD_GENERATOR}, trigger must be at least 1")
+    if g.timeout < 0:
+        raise RpcError(400, f"{ADD_GENERATOR}, timeout must not be negative")
+    g.generatorid = new_random_id()
+    g.initiatorid = ctx.caller
+    g.initiatorname = initiator_name(ctx, ADD_GENERATOR)
+    return await ctx.store.schedules.add_generator(g)
+
+
+@registry.handles(
+    "getgeneratormsg",
+    GeneratorIdMsg,
+    Role.MEMBER,
+    action="Failed to get generator",
+    scope=generator_scope,
+)
+async def get_generator(ctx: Context, msg: GeneratorIdMsg) -> Generator:
+    generator: Generator = ctx.target
+    return generator
+
+
+@registry.handles(
+    "resolvegeneratormsg",
+    ResolveGeneratorMsg,
+    Role.MEMBER,
+    action="Failed to resolve generator",
+    scope=by_colonyname,
+)
+async def resolve_generator(ctx: Context, msg: ResolveGeneratorMsg) -> Generator:
+    generator = await ctx.store.schedules.resolve_generator(msg.colonyname, msg.generatorname)
+    return found(generator, f"Generator with name {msg.generatorname}")
+
+
+@registry.handles(
+    "getgeneratorsmsg",
+    ColonyCountMsg,
+    Role.MEMBER,
+    action="Failed to get generators",
+    scope=by_colonyname,
+)
+async def get_generators(ctx: Context, msg: ColonyCountMsg) -> list[Generator]:
+    return await ctx.store.schedules.list_generators(msg.colonyname, _count(msg.count))
+
+
+@registry.handles(
+    "packgeneratormsg",
+    PackGeneratorMsg,
+    Role.MEMBER,
+    action="Failed to pack generator",
+    scope=generator_scope,
+)
+async def pack_generator(ctx: Context, msg: PackGeneratorMsg) -> None:
+    if not await ctx.store.schedules.pack(msg.generatorid, msg.arg, ctx.now()):
+        raise RpcError(404, f"Generator with id {msg.generatorid} not found")
+
+
+@registry.handles(
+    "removegeneratormsg",
+    GeneratorIdMsg,
+    Role.MEMBER,
+    action="Failed to remove generator",
+    scope=generator_scope,
+)
+async def remove_generator(ctx: Context, msg: GeneratorIdMsg) -> None:
+    removed(await ctx.store.schedules.remove_generator(msg.generatorid), "Generator")
+
+
+# --- crons ------------------------------------------------------------------------------------
+@registry.handles(
+    "addcronmsg",
+    AddCronMsg,
+    Role.MEMBER,
+    action=ADD_CRON,
+    scope=colony(lambda m: m.cron.colonyname),
+)
+async def add_cron(ctx: Context, msg: AddCronMsg) -> Cron:
+    c = msg.cron
+    require_name(c.name, ADD_CRON, "cron name")
+    _workflow(c.workflowspec, ADD_CRON)
+    if c.random:
+        raise RpcError(400, f"{ADD_CRON}, random crons are not supported")
+    if c.interval == 0:
+        raise RpcError(400, f"{ADD_CRON}, interval must be -1 (use the expression) or > 0")
+    if c.interval < 0:
+        c.interval = -1
+        try:
+            parse_cron(c.cronexpression, ctx.state.timezone)
+        except CronError as exc:
+            raise RpcError(400, f"{ADD_CRON}, invalid cron expression: {exc}") from None
+    c.cronid = new_random_id()
+    c.initiatorid = ctx.caller
+    c.initiatorname = initiator_name(ctx, ADD_CRON)
+    return await ctx.store.schedules.add_cron(c)
+
+
+@registry.handles(
+    "getcronmsg", CronIdMsg, Role.MEMBER, action="Failed to get cron", scope=cron_scope
+)
+async def get_cron(ctx: Context, msg: CronIdMsg) -> Cron:
+    cron: Cron = ctx.target
+    return cron
+
+
+@registry.handles(
+    "getcronsmsg", ColonyCountMsg, Role.MEMBER, action="Failed to get crons", scope=by_colonyname
+)
+async def get_crons(ctx: Context, msg: ColonyCountMsg) -> list[Cron]:
+    return await ctx.store.schedules.list_crons(msg.colonyname, _count(msg.count))
+
+
+@registry.handles(
+    "runcronmsg", CronIdMsg, Role.MEMBER, action="Failed to run cron", scope=cron_scope
+)
+async def run_cron(ctx: Context, msg: CronIdMsg) -> Cron:
+    cron = await ctx.store.schedules.run_cron(msg.cronid, ctx.now())
+    return found(cron, f"Cron with id {msg.cronid}")
+
+
+@registry.handles(
+    "removecronmsg", CronIdMsg, Role.MEMBER, action="Failed to remove cron", scope=cron_scope
+)
+async def remove_cron(ctx: Context, msg: CronIdMsg) -> None:
+    removed(await ctx.store.schedules.remove_cron(msg.cronid), "Cron")

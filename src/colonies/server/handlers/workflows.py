@@ -1,0 +1,190 @@
+"""Workflows (process graphs), PROTOCOL.md §6.7 and §7.9."""
+
+from __future__ import annotations
+
+from colonies.core import Process, ProcessGraph, ProcessState
+from colonies.core.graphs import GraphError, plan_workflow
+from colonies.core.scheduling import MAX_COUNT
+from colonies.core.submission import SubmissionError, new_process
+from colonies.core.wire import normalize_free_form
+from colonies.crypto import new_random_id
+from colonies.rpc import RpcError
+from colonies.rpc.messages import (
+    AddChildMsg,
+    ColonyStateMsg,
+    GetProcessGraphsMsg,
+    ProcessGraphIdMsg,
+    SubmitWorkflowSpecMsg,
+)
+from colonies.server.context import Context
+from colonies.server.handlers._common import found
+from colonies.server.handlers.processes import initiator_name, process_scope
+from colonies.server.registry import Role, Target, registry
+from colonies.server.scopes import by_colonyname
+
+SUBMIT = "Failed to submit workflow"
+
+
+async def workflow_colony(ctx: Context, msg: SubmitWorkflowSpecMsg) -> Target:
+    if msg.spec is None:
+        raise RpcError(400, f"{SUBMIT}, spec is null")
+    return Target(msg.spec.colonyname)
+
+
+async def graph_scope(ctx: Context, msg: ProcessGraphIdMsg) -> Target:
+    brief = await ctx.store.processgraphs.brief(msg.processgraphid)
+    if brief is None:
+        raise RpcError(404, f"Process graph with id {msg.processgraphid} not found")
+    colonyname, state = brief
+    return Target(colonyname, state)
+
+
+@registry.handles(
+    "submitworkflowspecmsg",
+    SubmitWorkflowSpecMsg,
+    Role.MEMBER,
+    action=SUBMIT,
+    scope=workflow_colony,
+)
+async def submit_workflow(ctx: Context, msg: SubmitWorkflowSpecMsg) -> ProcessGraph:
+    assert msg.spec is not None
+    for fs in msg.spec.functionspecs:
+        fs.args = normalize_free_form(fs.args)
+        fs.kwargs = normalize_free_form(fs.kwargs)
+    try:
+        graph, processes = plan_workflow(
+            msg.spec,
+            graphid=new_random_id(),
+            initiatorid=ctx.caller,
+            initiatorname=initiator_name(ctx, SUBMIT),
+            now=ctx.now(),
+            new_id=new_random_id,
+        )
+    except (GraphError, SubmissionError) as exc:
+        raise RpcError(400, f"{SUBMIT}, {exc}") from None
+    result = await ctx.store.processgraphs.submit(graph, processes)
+    ctx.state.metrics.processes_submitted.inc(len(processes))
+    return result
+
+
+@registry.handles(
+    "getprocessgraphmsg",
+    ProcessGraphIdMsg,
+    Role.MEMBER,
+    action="Failed to get process graph",
+    scope=graph_scope,
+)
+async def get_graph(ctx: Context, msg: ProcessGraphIdMsg) -> ProcessGraph:
+    graph = await ctx.store.processgraphs.get(msg.processgraphid)
+    return found(graph, f"Process graph with id {msg.processgraphid}")
+
+
+@registry.handles(
+    "getprocessgraphsmsg",
+    GetProcessGraphsMsg,
+    Role.MEMBER,
+    action="Failed to get process graphs",
+    scope=by_colonyname,
+)
+async def get_graphs(ctx: Context, msg: GetProcessGraphsMsg) -> list[ProcessGraph]:
+    if msg.count > MAX_COUNT:
+        raise RpcError(400, f"Count is larger than MaxCount limit <{MAX_COUNT}>")
+    if msg.count < 0 or msg.state not in (0, 1, 2, 3, 4):
+        raise RpcError(400, "Failed to get process graphs, invalid count or state")
+    return await ctx.store.processgraphs.list(msg.colonyname, msg.state, msg.count)
+
+
+@registry.handles(
+    "removeprocessgraphmsg",
+    ProcessGraphIdMsg,
+    Role.MEMBER,
+    action="Failed to remove process graph",
+    scope=graph_scope,
+)
+async def remove_graph(ctx: Context, msg: ProcessGraphIdMsg) -> None:
+    if ctx.target == ProcessState.RUNNING or not await ctx.store.processgraphs.remove(
+        msg.processgraphid
+    ):
+        raise RpcError(400, "Failed to remove process graph, cannot remove a running graph")
+
+
+@registry.handles(
+    "removeallprocessgraphsmsg",
+    ColonyStateMsg,
+    Role.COLONY_OWNER,
+    action="Failed to remove process graphs",
+    scope=by_colonyname,
+)
+async def remove_all_graphs(ctx: Context, msg: ColonyStateMsg) -> None:
+    if msg.state == ProcessState.RUNNING:
+        raise RpcError(400, "Not possible to remove running process graphs")
+    if msg.state not in (-1, 0, 2, 3, 4):
+        raise RpcError(400, "Failed to remove process graphs, invalid state")
+    await ctx.store.processgraphs.remove_all(msg.colonyname, msg.state)
+
+
+@registry.handles(
+    "cancelprocessgraphmsg",
+    ProcessGraphIdMsg,
+    Role.MEMBER,
+    action="Failed to cancel process graph",
+    scope=graph_scope,
+)
+async def cancel_graph(ctx: Context, msg: ProcessGraphIdMsg) -> None:
+    if not await ctx.store.processgraphs.cancel(msg.processgraphid, ctx.now()):
+        raise RpcError(400, "Failed to cancel process graph, graph is not waiting or running")
+
+
+async def parent_scope(ctx: Context, msg: AddChildMsg) -> Target:
+    class _Ref:
+        processid = msg.parentprocessid
+
+    return await process_scope(ctx, _Ref())
+
+
+ADD_CHILD = "Failed to add child"
+
+
+@registry.handles(
+    "addchildmsg", AddChildMsg, Role.ASSIGNED_EXECUTOR, action=ADD_CHILD, scope=parent_scope
+)
+async def add_child(ctx: Context, msg: AddChildMsg) -> Process:
+    parent = ctx.target
+    if parent.state != ProcessState.RUNNING:
+        raise RpcError(400, f"{ADD_CHILD}, the parent process is not running")
+    if not msg.processgraphid or parent.processgraphid != msg.processgraphid:
+        raise RpcError(400, f"{ADD_CHILD}, the parent is not a member of the process graph")
+    if msg.spec is None:
+        raise RpcError(400, f"{ADD_CHILD}, spec is null")
+    if msg.childprocessid:
+        child = await ctx.store.processes.brief(msg.childprocessid)
+        if child is None or child.processgraphid != msg.processgraphid:
+            raise RpcError(400, f"{ADD_CHILD}, the child is not a member of the process graph")
+    spec = msg.spec
+    spec.conditions.colonyname = parent.colonyname
+    spec.args = normalize_free_form(spec.args)
+    spec.kwargs = normalize_free_form(spec.kwargs)
+    if spec.maxexectime == 0:
+        spec.maxexectime = -1
+    try:
+        new = new_process(
+            spec,
+            processid=new_random_id(),
+            initiatorid=ctx.caller,
+            initiatorname=initiator_name(ctx, ADD_CHILD),
+            now=ctx.now(),
+            processgraphid=msg.processgraphid,
+            waitforparents=True,
+        )
+    except SubmissionError as exc:
+        raise RpcError(400, f"{ADD_CHILD}, {exc}") from None
+    await ctx.store.processgraphs.add_child(
+        msg.processgraphid,
+        msg.parentprocessid,
+        msg.childprocessid,
+        new,
+        msg.insert,
+        ctx.now(),
+    )
+    process = await ctx.store.processes.get(new.process.processid)
+    return found(process, "Process")

@@ -1,0 +1,95 @@
+"""What this replica does while it leads: the tick loops of PROTOCOL.md §7.7 to §7.17."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from colonies.core import utcnow
+from colonies.ha.leader import SingleNodeLeadership
+from colonies.ha.ticks import Tick, TickLoops
+from colonies.server.state import ServerState
+
+log = logging.getLogger(__name__)
+
+
+def build_ticks(state: ServerState) -> list[Tick]:
+    store, config, metrics = state.store, state.config, state.metrics
+
+    async def deadlines(term: int) -> None:
+        result = await store.ticks.deadlines(term, utcnow())
+        metrics.processes_reclaimed.inc(result.reclaimed)
+        metrics.processes_expired.labels("execution").inc(result.expired_running)
+        metrics.processes_expired.labels("waiting").inc(result.expired_waiting)
+
+    async def crons(term: int) -> None:
+        metrics.cron_fires.inc(await store.schedules.cron_tick(term, utcnow()))
+
+    async def generators(term: int) -> None:
+        metrics.generator_packs.inc(await store.schedules.generator_tick(term, utcnow()))
+
+    async def stale_executors(term: int) -> None:
+        removed = await store.ticks.stale_executors(term, utcnow(), config.stale_executor_seconds)
+        if removed:
+            log.info("removed %d stale executors", removed)
+
+    ticks = [
+        Tick("deadlines", 1.0, deadlines),
+        Tick("crons", config.cron_period_ms / 1000, crons),
+        Tick("generators", config.generator_period_ms / 1000, generators),
+        Tick("stale_executors", float(config.cleanup_interval_seconds), stale_executors),
+    ]
+    if config.retention:
+
+        async def retention(term: int) -> None:
+            removed = await store.ticks.retention(term, utcnow(), config.retention_seconds)
+            if removed:
+                log.info("retention removed %d processes and graphs", removed)
+
+        ticks.append(Tick("retention", 60.0, retention))
+    return ticks
+
+
+class Leadership:
+    """Runs the election and starts or stops the tick loops with it."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        metrics = state.metrics
+        self.loops = TickLoops(
+            build_ticks(state),
+            observe=lambda name, seconds: metrics.tick_duration.labels(name).observe(seconds),
+        )
+        self.election = SingleNodeLeadership(state.config.db_url, state.config.replica_name)
+        self._task: asyncio.Task[None] | None = None
+        self.leading = False
+
+    async def _elected(self, term: int) -> None:
+        metrics = self.state.metrics
+        metrics.leader.set(1)
+        metrics.leader_term.set(term)
+        metrics.leader_transitions.inc()
+        self.leading = True
+        await self.loops.start(term)
+
+    async def _lost(self) -> None:
+        await self.loops.stop()
+        metrics = self.state.metrics
+        if metrics.leader._value.get():
+            metrics.leader_transitions.inc()
+        metrics.leader.set(0)
+        metrics.leader_term.set(0)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(
+            self.election.run(self._elected, self._lost), name="leadership"
+        )
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.loops.stop()
