@@ -16,6 +16,7 @@ import msgspec
 from colonies.core import Attribute, FunctionSpec, Log, Process, ProcessState
 from colonies.core.submission import NewProcess
 from colonies.store.events import NOTIFY_SQL
+from colonies.store.graph_resolution import member_failed, member_succeeded
 
 _NOTIFY = NOTIFY_SQL
 
@@ -110,7 +111,14 @@ claimed AS (
      SET state = 1, isassigned = true, assignedexecutorid = $7, starttime = $8,
          execdeadline = CASE WHEN p.maxexectime > 0
                              THEN $8 + p.maxexectime * interval '1 second'
-                             ELSE '0001-01-01 00:00:00+00'::timestamptz END
+                             ELSE '0001-01-01 00:00:00+00'::timestamptz END,
+         -- A graph member's input: its parents' outputs, in parents order (§7.9).
+         input = CASE WHEN cardinality(p.parents) = 0 THEN p.input ELSE (
+                   SELECT coalesce(jsonb_agg(e.elem ORDER BY u.ord, e.idx), '[]'::jsonb)
+                     FROM unnest(p.parents) WITH ORDINALITY AS u(pid, ord)
+                     JOIN processes pp ON pp.processid = u.pid
+                    CROSS JOIN LATERAL jsonb_array_elements(pp.output)
+                          WITH ORDINALITY AS e(elem, idx)) END
    WHERE p.processid = (
            SELECT c.processid FROM processes c
             WHERE c.state = 0 AND NOT c.waitforparents
@@ -122,7 +130,10 @@ claimed AS (
             ORDER BY c.prioritytime, c.seq
             LIMIT 1
               FOR UPDATE SKIP LOCKED)
-  RETURNING p.*)
+  RETURNING p.*),
+graph AS (
+  UPDATE processgraphs g SET state = 1, starttime = $8
+   WHERE g.processgraphid = (SELECT processgraphid FROM claimed) AND g.state = 0)
 SELECT {_columns("claimed")}, {_NOTIFY.format(p="claimed")} AS notified FROM claimed
 """
 
@@ -351,17 +362,33 @@ class ProcessStore:
 
     # --- state changes ------------------------------------------------------------------------
     async def close_successful(
-        self, processid: str, executorid: str, output: list[Any], now: datetime
+        self, processid: str, executorid: str, output: list[Any], now: datetime, graphid: str = ""
     ) -> Closed | None:
-        row = await self.pool.fetchrow(_CLOSE_SUCCESSFUL, processid, executorid, now, output)
+        """Close as SUCCESS; a graph member releases its children in the same transaction."""
+        async with self.pool.acquire() as conn:
+            if not graphid:  # standalone: one statement, no transaction round trips
+                row = await conn.fetchrow(_CLOSE_SUCCESSFUL, processid, executorid, now, output)
+            else:
+                async with conn.transaction():
+                    row = await conn.fetchrow(_CLOSE_SUCCESSFUL, processid, executorid, now, output)
+                    if row is not None:
+                        await member_succeeded(conn, graphid, processid, now)
         if row is None:
             return None
         return Closed(row["processid"], row["processgraphid"], row["waited"], row["ran"])
 
     async def close_failed(
-        self, processid: str, executorid: str, errors: list[str], now: datetime
+        self, processid: str, executorid: str, errors: list[str], now: datetime, graphid: str = ""
     ) -> Closed | None:
-        row = await self.pool.fetchrow(_CLOSE_FAILED, processid, executorid, now, errors)
+        """Close as FAILED; a graph member fails its graph in the same transaction."""
+        async with self.pool.acquire() as conn:
+            if not graphid:
+                row = await conn.fetchrow(_CLOSE_FAILED, processid, executorid, now, errors)
+            else:
+                async with conn.transaction():
+                    row = await conn.fetchrow(_CLOSE_FAILED, processid, executorid, now, errors)
+                    if row is not None:
+                        await member_failed(conn, graphid, now)
         if row is None:
             return None
         return Closed(row["processid"], row["processgraphid"], 0.0, row["ran"])

@@ -19,6 +19,7 @@ class ColonyAccess:
     executor_type: str | None
     executor_location: str | None
     user_name: str | None  # None: the caller is no user of this colony
+    paused: bool  # assignments of the colony are paused
 
     @property
     def is_user(self) -> bool:
@@ -28,7 +29,7 @@ class ColonyAccess:
 _ACCESS = """
 SELECT c.colonyid, e.state AS executor_state, e.executorname AS executor_name,
        e.executortype AS executor_type, e.locationname AS executor_location,
-       u.name AS user_name
+       u.name AS user_name, c.paused
   FROM colonies c
   LEFT JOIN LATERAL (SELECT state, executorname, executortype, locationname FROM executors
                       WHERE executorid = $2 AND colonyname = c.name LIMIT 1) e ON true

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from colonies.core.timeutil import to_unix_ns
-from colonies.store.processes import NOTIFY_SQL
-from colonies.store.processgraphs import member_failed, refresh_state
+from colonies.store.events import NOTIFY_SQL
+from colonies.store.graph_resolution import member_failed, refresh_state
 
 EXEC_LIMIT_EXCEEDED = "Maximum execution time limit exceeded"
 WAIT_LIMIT_EXCEEDED = "Maximum waiting time limit exceeded"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from colonies.core import ExecutorState, Process, ProcessState
@@ -27,7 +28,7 @@ from colonies.rpc.messages import (
 )
 from colonies.server.context import Context
 from colonies.server.handlers._common import found
-from colonies.server.registry import Role, Target, registry
+from colonies.server.registry import Role, Scope, Target, registry
 from colonies.server.scopes import by_colonyname
 
 SUBMIT = "Failed to submit function spec"
@@ -40,12 +41,20 @@ async def submitted_spec_colony(ctx: Context, msg: SubmitFuncSpecMsg) -> Target:
     return Target(msg.spec.conditions.colonyname)
 
 
-async def process_scope(ctx: Context, msg: Any) -> Target:
-    """The process named by ``msg.processid``; its assigned executor owns it."""
-    brief = await ctx.store.processes.brief(msg.processid)
-    if brief is None:
-        raise RpcError(404, f"Process with id {msg.processid} not found")
-    return Target(brief.colonyname, brief, brief.assignedexecutorid)
+def process_of(get: Callable[[Any], str]) -> Scope:
+    """The process a message names; its assigned executor owns it."""
+
+    async def scope(ctx: Context, msg: Any) -> Target:
+        processid = get(msg)
+        brief = await ctx.store.processes.brief(processid)
+        if brief is None:
+            raise RpcError(404, f"Process with id {processid} not found")
+        return Target(brief.colonyname, brief, brief.assignedexecutorid)
+
+    return scope
+
+
+process_scope = process_of(lambda m: m.processid)
 
 
 def initiator_name(ctx: Context, action: str) -> str:
@@ -130,7 +139,10 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
             ctx.now(),
         )
 
+    paused = access.paused
     if msg.timeout < 0:
+        if paused:
+            raise RpcError(503, "No processes available: colony assignments are paused")
         process = await claim()
         if process is None:
             raise RpcError(404, "No process available for assignment")
@@ -145,6 +157,13 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
             waiter = waiters.register(msg.colonyname, executortype, location)
             tried_now = tried | {waiter.id}
             try:
+                if paused:  # wait for a resume (it wakes every waiter of the colony)
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise RpcError(408, "Assignment timeout: colony assignments are paused")
+                    await waiter.wait(min(remaining, recheck))
+                    paused = await ctx.store.colonies.is_paused(msg.colonyname)
+                    continue
                 process = await claim()
                 if process is not None:
                     # Wake-ups for other processes are passed on to the next waiter.
@@ -185,7 +204,11 @@ async def _closing_check(ctx: Context, processid: str, action: str) -> None:
 )
 async def close_successful(ctx: Context, msg: CloseSuccessfulMsg) -> None:
     closed = await ctx.store.processes.close_successful(
-        msg.processid, ctx.caller, normalize_free_form(msg.out), ctx.now()
+        msg.processid,
+        ctx.caller,
+        normalize_free_form(msg.out),
+        ctx.now(),
+        ctx.target.processgraphid,
     )
     if closed is None:
         await _closing_check(ctx, msg.processid, "Failed to close process as successful")
@@ -202,7 +225,7 @@ async def close_successful(ctx: Context, msg: CloseSuccessfulMsg) -> None:
 )
 async def close_failed(ctx: Context, msg: CloseFailedMsg) -> None:
     closed = await ctx.store.processes.close_failed(
-        msg.processid, ctx.caller, msg.errors, ctx.now()
+        msg.processid, ctx.caller, msg.errors, ctx.now(), ctx.target.processgraphid
     )
     if closed is None:
         await _closing_check(ctx, msg.processid, "Failed to close process as failed")

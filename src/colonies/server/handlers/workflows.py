@@ -18,7 +18,7 @@ from colonies.rpc.messages import (
 )
 from colonies.server.context import Context
 from colonies.server.handlers._common import found
-from colonies.server.handlers.processes import initiator_name, process_scope
+from colonies.server.handlers.processes import initiator_name, process_of
 from colonies.server.registry import Role, Target, registry
 from colonies.server.scopes import by_colonyname
 
@@ -135,18 +135,15 @@ async def cancel_graph(ctx: Context, msg: ProcessGraphIdMsg) -> None:
         raise RpcError(400, "Failed to cancel process graph, graph is not waiting or running")
 
 
-async def parent_scope(ctx: Context, msg: AddChildMsg) -> Target:
-    class _Ref:
-        processid = msg.parentprocessid
-
-    return await process_scope(ctx, _Ref())
-
-
 ADD_CHILD = "Failed to add child"
 
 
 @registry.handles(
-    "addchildmsg", AddChildMsg, Role.ASSIGNED_EXECUTOR, action=ADD_CHILD, scope=parent_scope
+    "addchildmsg",
+    AddChildMsg,
+    Role.ASSIGNED_EXECUTOR,
+    action=ADD_CHILD,
+    scope=process_of(lambda m: m.parentprocessid),
 )
 async def add_child(ctx: Context, msg: AddChildMsg) -> Process:
     parent = ctx.target
