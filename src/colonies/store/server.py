@@ -42,7 +42,8 @@ _STATS = """
 SELECT (SELECT count(*) FROM colonies WHERE $1::text IS NULL OR name = $1) AS colonies,
        e.executors, e.activeexecutors, e.unregisteredexecutors,
        p.waitingprocesses, p.runningprocesses, p.successfulprocesses, p.failedprocesses,
-       p.cancelledprocesses
+       p.cancelledprocesses, g.waitingworkflows, g.runningworkflows, g.successfulworkflows,
+       g.failedworkflows, g.cancelledworkflows
   FROM (SELECT count(*) AS executors,
                count(*) FILTER (WHERE state = 1) AS activeexecutors,
                count(*) FILTER (WHERE state = 3) AS unregisteredexecutors
@@ -52,7 +53,13 @@ SELECT (SELECT count(*) FROM colonies WHERE $1::text IS NULL OR name = $1) AS co
                count(*) FILTER (WHERE state = 2) AS successfulprocesses,
                count(*) FILTER (WHERE state = 3) AS failedprocesses,
                count(*) FILTER (WHERE state = 4) AS cancelledprocesses
-          FROM processes WHERE $1::text IS NULL OR colonyname = $1) p
+          FROM processes WHERE $1::text IS NULL OR colonyname = $1) p,
+       (SELECT count(*) FILTER (WHERE state = 0) AS waitingworkflows,
+               count(*) FILTER (WHERE state = 1) AS runningworkflows,
+               count(*) FILTER (WHERE state = 2) AS successfulworkflows,
+               count(*) FILTER (WHERE state = 3) AS failedworkflows,
+               count(*) FILTER (WHERE state = 4) AS cancelledworkflows
+          FROM processgraphs WHERE $1::text IS NULL OR colonyname = $1) g
 """
 
 
