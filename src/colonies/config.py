@@ -65,6 +65,8 @@ class ServerConfig:
     stale_executor_seconds: int = 600
     cleanup_interval_seconds: int = 60
     timezone: str = "UTC"
+    etcd_endpoints: str = ""
+    leader_ttl: int = 5
     log_format: str = "text"
     verbose: bool = False
     extra: dict[str, str] = field(default_factory=dict)
@@ -117,6 +119,9 @@ class ServerConfig:
         for name, value in periods.items():
             if value <= 0:
                 raise ConfigError(f"{name} must be positive")
+        leader_ttl = _int(env, "COLONIES_LEADER_TTL", 5)
+        if leader_ttl < 2:
+            raise ConfigError("COLONIES_LEADER_TTL must be at least 2 seconds")
         return cls(
             db_url=db_url,
             cron_period_ms=periods["COLONIES_CRON_CHECKER_PERIOD"],
@@ -126,6 +131,8 @@ class ServerConfig:
             stale_executor_seconds=periods["COLONIES_STALE_EXECUTOR_DURATION"],
             cleanup_interval_seconds=periods["COLONIES_CLEANUP_INTERVAL"],
             timezone=env.get("TZ", "").strip() or "UTC",
+            etcd_endpoints=env.get("COLONIES_ETCD_ENDPOINTS", "").strip(),
+            leader_ttl=leader_ttl,
             server_id=server_id,
             bind=env.get("COLONIES_SERVER_BIND", "").strip() or "0.0.0.0",
             port=port,

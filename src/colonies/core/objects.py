@@ -15,6 +15,7 @@ __all__ = [
     "Allocations",
     "Attribute",
     "Capabilities",
+    "Cluster",
     "Colony",
     "Conditions",
     "Cron",
@@ -33,6 +34,7 @@ __all__ = [
     "Label",
     "Location",
     "Log",
+    "Node",
     "OnConflicts",
     "Process",
     "ProcessGraph",
@@ -431,6 +433,20 @@ class Statistics(WireObject):
 class Failure(WireObject):
     status: int = 0
     message: str = ""
+
+
+class Node(WireObject):
+    name: str = ""
+    host: str = ""
+    port: int = 0
+    peerport: int = 0
+    relayport: int = 0
+    apiport: int = 0
+
+
+class Cluster(WireObject):
+    nodes: list[Node] = _list()
+    leader: Node = msgspec.field(default_factory=Node)
 
 
 class ServerBackend(WireObject, omit_defaults=True):

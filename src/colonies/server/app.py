@@ -128,6 +128,7 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
         bus = EventBus(config.db_url, EVENTS_CHANNEL, on_event, state.waiters.wake_all)
         await bus.start()
         leadership = Leadership(state)
+        state.leadership = leadership
         leadership.start()
         app[LEADERSHIP_KEY] = leadership
         try:

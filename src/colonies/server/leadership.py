@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from colonies.core import utcnow
+from colonies.ha.etcd import EtcdLeadership, ReplicaInfo, parse_endpoints
 from colonies.ha.leader import SingleNodeLeadership
 from colonies.ha.ticks import Tick, TickLoops
 from colonies.server.state import ServerState
@@ -61,7 +62,16 @@ class Leadership:
             build_ticks(state),
             observe=lambda name, seconds: metrics.tick_duration.labels(name).observe(seconds),
         )
-        self.election = SingleNodeLeadership(state.config.db_url, state.config.replica_name)
+        config = state.config
+        self.election: SingleNodeLeadership | EtcdLeadership
+        if config.etcd_endpoints:
+            self.election = EtcdLeadership(
+                parse_endpoints(config.etcd_endpoints),
+                ReplicaInfo(config.replica_name, config.advertised_host, config.port),
+                ttl=config.leader_ttl,
+            )
+        else:
+            self.election = SingleNodeLeadership(config.db_url, config.replica_name)
         self._task: asyncio.Task[None] | None = None
         self.leading = False
 
@@ -87,9 +97,22 @@ class Leadership:
         )
 
     async def stop(self) -> None:
+        """Resign first (a rolling restart hands over at once), then stop everything."""
+        await self.loops.stop()
+        if isinstance(self.election, EtcdLeadership):
+            await self.election.resign()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
         await self.loops.stop()
+
+    async def cluster(self) -> tuple[list[dict[str, object]], str]:
+        """(live replicas, leader name) for ``getclustermsg``."""
+        config = self.state.config
+        if isinstance(self.election, EtcdLeadership):
+            return await self.election.cluster()
+        me = {"name": config.replica_name, "host": config.advertised_host, "apiport": config.port}
+        holder = await self.state.store.ticks.leader_name()
+        return [me], holder

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 from colonies.config import ServerConfig
 from colonies.core import utcnow
 from colonies.server.metrics import Metrics
 from colonies.server.waiters import AssignWaiters, Subscriptions
 from colonies.store import Store
+
+if TYPE_CHECKING:
+    from colonies.server.leadership import Leadership
 
 
 @dataclass
@@ -22,6 +26,7 @@ class ServerState:
     # Seconds between a waiting long poll's safety re-checks of the database.
     assign_recheck_interval: float = 5.0
     timezone: tzinfo = field(default_factory=lambda: load_timezone("UTC"))
+    leadership: Leadership | None = None
     build_time: str = field(default_factory=lambda: utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 

@@ -80,6 +80,10 @@ class TickStore:
         term: int = await self.pool.fetchval("SELECT term FROM leader_term")
         return term
 
+    async def leader_name(self) -> str:
+        name: str = await self.pool.fetchval("SELECT holder FROM leader_term")
+        return name
+
     async def next_single_node_term(self, holder: str) -> int:
         """A fresh term for a single-node leader: above every term used so far."""
         term: int = await self.pool.fetchval(

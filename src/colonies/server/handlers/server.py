@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from colonies.core import ServerBackend, ServerInfo, Statistics
-from colonies.rpc.messages import GetServerInfoMsg, GetStatisticsMsg, VersionMsg
+from colonies.core import Cluster, Node, ServerBackend, ServerInfo, Statistics
+from colonies.ha.etcd import parse_endpoints
+from colonies.rpc import RpcError
+from colonies.rpc.messages import GetClusterMsg, GetServerInfoMsg, GetStatisticsMsg, VersionMsg
 from colonies.server.context import Context
 from colonies.server.registry import Role, registry
 
@@ -41,3 +43,31 @@ async def server_info(ctx: Context, msg: GetServerInfoMsg) -> ServerInfo:
 )
 async def statistics(ctx: Context, msg: GetStatisticsMsg) -> Statistics:
     return await ctx.store.server.statistics()
+
+
+@registry.handles(
+    "getclustermsg", GetClusterMsg, Role.SERVER_OWNER, action="Failed to get cluster info"
+)
+async def cluster(ctx: Context, msg: GetClusterMsg) -> Cluster:
+    """The live replicas and the leader (§7.19); ``port`` is the etcd client port, if any."""
+    leadership = ctx.state.leadership
+    if leadership is None:
+        raise RpcError(503, "Failed to get cluster info, leadership not started")
+    try:
+        replicas, leader = await leadership.cluster()
+    except ConnectionError as exc:
+        raise RpcError(503, f"Failed to get cluster info, {exc}") from None
+    etcd_port = 0
+    if ctx.config.etcd_endpoints:
+        etcd_port = parse_endpoints(ctx.config.etcd_endpoints)[0][1]
+    nodes = [
+        Node(
+            name=str(r.get("name", "")),
+            host=str(r.get("host", "")),
+            port=etcd_port,
+            apiport=int(str(r.get("apiport", 0))),
+        )
+        for r in replicas
+    ]
+    leader_node = next((n for n in nodes if n.name == leader), Node(name=leader))
+    return Cluster(nodes=nodes, leader=leader_node)

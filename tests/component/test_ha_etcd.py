@@ -1,0 +1,69 @@
+"""Two replicas on one database with a real etcd: one leader, a cluster view, hand-over."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from colonies.server.app import STATE_KEY
+from colonies.testing.etcd import EtcdCluster
+from tests.conftest import make_config, start_server
+
+
+@pytest.fixture
+def etcd():
+    with EtcdCluster(1) as cluster:
+        yield cluster
+
+
+async def _wait(predicate, timeout: float = 10.0) -> float:
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+def _leading(app) -> bool:
+    leadership = app[STATE_KEY].leadership
+    return leadership is not None and leadership.loops.running
+
+
+async def test_one_leader_cluster_view_and_resignation(db_url, server_key, etcd):
+    apps = []
+    runners = []
+    for name in ("r1", "r2"):
+        config = make_config(
+            db_url, server_key, etcd_endpoints=etcd.endpoints, leader_ttl=3, replica_name=name
+        )
+        runner, app = await start_server(config)
+        runners.append(runner)
+        apps.append((config, app))
+    try:
+        await _wait(lambda: any(_leading(app) for _, app in apps))
+        await asyncio.sleep(0.5)
+        assert sum(_leading(app) for _, app in apps) == 1
+        leader_index = next(i for i, (_, app) in enumerate(apps) if _leading(app))
+        from colonies.client import AsyncRpc
+
+        config = apps[0][0]
+        async with AsyncRpc(f"http://127.0.0.1:{config.port}") as rpc:
+            await _wait(lambda: True)
+            info = await rpc.call("getclustermsg", server_key)
+        assert sorted(n["name"] for n in info["nodes"]) == ["r1", "r2"]
+        assert info["leader"]["name"] == ("r1", "r2")[leader_index]
+        term_before = await apps[0][1][STATE_KEY].store.ticks.current_term()
+
+        # A clean shutdown of the leader resigns: the other replica takes over at once.
+        await runners[leader_index].cleanup()
+        other = apps[1 - leader_index][1]
+        took = await _wait(lambda: _leading(other), timeout=5)
+        assert took < 3.0, f"take-over took {took:.2f} s"
+        await asyncio.sleep(1.2)  # a tick under the new term raises the stored term
+        assert await other[STATE_KEY].store.ticks.current_term() > term_before
+    finally:
+        for runner in runners:
+            await runner.cleanup()
