@@ -23,10 +23,9 @@ system-deps:
 test: venv system-deps lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# A single-node colony with an embedded PostgreSQL; Ctrl-C stops it. Data in .colonies-dev/.
 run: venv
-	@echo "make run: 'colonies dev' (embedded PostgreSQL) arrives with the SDK/CLI issue;"
-	@echo "for now start a server against your own PostgreSQL with: $(BIN)/colonies server start"
-	@exit 1
+	$(BIN)/colonies dev
 
 lint: venv
 	$(BIN)/ruff check src tests

@@ -67,3 +67,21 @@ async def test_one_leader_cluster_view_and_resignation(db_url, server_key, etcd)
     finally:
         for runner in runners:
             await runner.cleanup()
+
+
+async def test_single_node_servers_share_one_leader_lock(db_url, server_key):
+    first = await start_server(make_config(db_url, server_key, replica_name="one"))
+    second = await start_server(make_config(db_url, server_key, replica_name="two"))
+    try:
+        await _wait(lambda: _leading(first[1]))
+        await asyncio.sleep(0.5)
+        assert not _leading(second[1]), "two single-node leaders on one database"
+        term = await first[1][STATE_KEY].store.ticks.current_term()
+        assert term >= 1
+        # The lock holder goes away: the other server takes over with a newer term.
+        await first[0].cleanup()
+        await _wait(lambda: _leading(second[1]), timeout=10)
+        assert await second[1][STATE_KEY].store.ticks.current_term() > term
+    finally:
+        await first[0].cleanup()
+        await second[0].cleanup()

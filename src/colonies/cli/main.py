@@ -42,5 +42,14 @@ def main() -> None:
     cli()
 
 
+def _register_commands() -> None:
+    from colonies.cli.dev import dev
+
+    cli.add_command(dev)
+
+
+_register_commands()
+
+
 if __name__ == "__main__":
     main()

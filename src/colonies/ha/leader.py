@@ -17,8 +17,8 @@ from colonies.ha._connect import connect
 
 log = logging.getLogger(__name__)
 
-# pg_try_advisory_lock key of the single-node leader ("colonies-leader").
-SINGLE_NODE_LOCK_KEY = 0x636F6C6C6561646572
+# pg_try_advisory_lock key of the single-node leader.
+SINGLE_NODE_LOCK_KEY = 0x636F6C5F6C656164  # "col_lead", within int64
 
 OnElected = Callable[[int], Awaitable[None]]
 OnLost = Callable[[], Awaitable[None]]
