@@ -25,20 +25,33 @@ class ResumeEvent:
     colonyname: str
 
 
-Event = ProcessEvent | ResumeEvent
+@dataclass(frozen=True, slots=True)
+class ChannelEvent:
+    """An entry was appended to a channel at ``position``."""
+
+    channelid: str
+    position: int
+
+
+Event = ProcessEvent | ResumeEvent | ChannelEvent
 
 _process = msgspec.json.Decoder(tuple[str, int, str, str, str, str]).decode
 _resume = msgspec.json.Decoder(tuple[str, str]).decode
+_channel = msgspec.json.Decoder(tuple[str, str, int]).decode
 
 
 def parse_event(payload: str) -> Event | None:
-    """``["p", state, processid, colony, executortype, location]`` or ``["r", colony]``."""
+    """``["p", state, processid, colony, executortype, location]``, ``["r", colony]`` or
+    ``["c", channelid, position]``."""
     try:
         if payload.startswith('["p"'):
             _, state, processid, colonyname, executortype, location = _process(payload)
             return ProcessEvent(state, processid, colonyname, executortype, location)
         if payload.startswith('["r"'):
             return ResumeEvent(_resume(payload)[1])
+        if payload.startswith('["c"'):
+            _, channelid, position = _channel(payload)
+            return ChannelEvent(channelid, position)
     except (msgspec.DecodeError, ValueError):
         pass
     return None

@@ -15,6 +15,7 @@ __all__ = [
     "Allocations",
     "Attribute",
     "Capabilities",
+    "ChannelEntry",
     "Cluster",
     "Colony",
     "Conditions",
@@ -433,6 +434,18 @@ class Statistics(WireObject):
 class Failure(WireObject):
     status: int = 0
     message: str = ""
+
+
+class ChannelEntry(WireObject, omit_defaults=True):
+    """MsgEntry: ``payload`` is emitted as base64; ``inreplyto``, ``type``, ``error`` omitempty."""
+
+    sequence: int
+    timestamp: Time
+    senderid: str
+    payload: bytes
+    inreplyto: int = 0
+    type: str = ""
+    error: str = ""
 
 
 class Node(WireObject):

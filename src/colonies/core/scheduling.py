@@ -18,3 +18,11 @@ def priority_time(submission_unix_ns: int, priority: int) -> int:
 def has_limit(seconds: int) -> bool:
     """``maxexectime``/``maxwaittime``: 0 and -1 both mean no limit (§8.1 item 1)."""
     return seconds > 0
+
+
+# Channels (§7.12, upstream pkg/constants).
+MAX_CHANNELS = 100  # per process
+MAX_CHANNEL_PAYLOAD = 10 * 1024 * 1024  # bytes per message
+MAX_CHANNEL_ENTRIES = 10_000  # per channel
+CHANNEL_RATE = 100.0  # messages per second per process
+CHANNEL_BURST = 500

@@ -7,7 +7,13 @@ from datetime import datetime, timedelta
 
 from colonies.core.objects import Attribute, FunctionSpec, Process
 from colonies.core.resources import format_cpu, format_mem, parse_cpu, parse_mem
-from colonies.core.scheduling import MAX_PRIORITY, MIN_PRIORITY, has_limit, priority_time
+from colonies.core.scheduling import (
+    MAX_CHANNELS,
+    MAX_PRIORITY,
+    MIN_PRIORITY,
+    has_limit,
+    priority_time,
+)
 from colonies.core.states import AttributeType, ProcessState
 from colonies.core.timeutil import ZERO_TIME, to_unix_ns
 
@@ -49,6 +55,10 @@ def new_process(
 ) -> NewProcess:
     if not MIN_PRIORITY <= spec.priority <= MAX_PRIORITY:
         raise SubmissionError(f"priority must be in [{MIN_PRIORITY}, {MAX_PRIORITY}]")
+    if len(spec.channels) > MAX_CHANNELS:
+        raise SubmissionError(f"a process may have at most {MAX_CHANNELS} channels")
+    if len(set(spec.channels)) != len(spec.channels) or "" in spec.channels:
+        raise SubmissionError("channel names must be unique and non-empty")
     conditions = spec.conditions
     try:
         cpu = parse_cpu(conditions.cpu)

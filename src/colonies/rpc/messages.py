@@ -343,6 +343,30 @@ class SearchLogsMsg(Msg):
     count: int = 0
 
 
+# --- channels ---------------------------------------------------------------------------------
+class ChannelAppendMsg(Msg):
+    processid: str = ""
+    name: str = ""
+    sequence: int = 0
+    inreplyto: int = 0
+    payload: Any = None  # base64 text or a JSON array of byte values (§3.3)
+    payloadtype: str = ""
+
+
+class ChannelReadMsg(Msg):
+    processid: str = ""
+    name: str = ""
+    afterseq: int = 0
+    limit: int = 0
+
+
+class SubscribeChannelMsg(Msg):
+    processid: str = ""
+    name: str = ""
+    afterseq: int = 0
+    timeout: int = 0
+
+
 # --- websocket subscriptions ------------------------------------------------------------------
 class SubscribeProcessesMsg(Msg):
     colonyname: str = ""

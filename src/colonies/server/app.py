@@ -9,7 +9,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from colonies.config import ServerConfig
-from colonies.core.events import ProcessEvent, ResumeEvent, parse_event
+from colonies.core.events import ChannelEvent, ProcessEvent, ResumeEvent, parse_event
 from colonies.core.states import ProcessState
 from colonies.ha.events import EventBus
 from colonies.rpc.envelope import encode_error
@@ -124,6 +124,8 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
                 state.subscriptions.publish(event)
             elif isinstance(event, ResumeEvent):
                 state.waiters.wake_all(event.colonyname)
+            elif isinstance(event, ChannelEvent):
+                state.channel_subscriptions.publish(event.channelid)
 
         bus = EventBus(config.db_url, EVENTS_CHANNEL, on_event, state.waiters.wake_all)
         await bus.start()

@@ -7,7 +7,7 @@ from colonies.rpc import RpcError
 from colonies.server.context import Context
 from colonies.server.registry import Role, Target
 
-_MEMBER_ROLES = (Role.MEMBER, Role.MEMBER_SELF, Role.ASSIGNED_EXECUTOR)
+_MEMBER_ROLES = (Role.MEMBER, Role.MEMBER_SELF, Role.ASSIGNED_EXECUTOR, Role.MEMBER_PARTY)
 
 
 def _denied(message: str) -> RpcError:
@@ -46,5 +46,7 @@ async def authorize(ctx: Context, role: Role, target: Target | None) -> None:
             raise _denied("process is not assigned")
         if target.owner_id != ctx.caller:
             raise _denied("not assigned to this process")
+    elif role is Role.MEMBER_PARTY and ctx.caller not in target.parties:
+        raise RpcError(403, target.denied or "Access denied, not a party of this process")
     elif role in (Role.SELF, Role.MEMBER_SELF) and target.owner_id != ctx.caller:
         raise _denied("the caller is not the owner of this object")

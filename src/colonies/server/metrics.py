@@ -108,6 +108,11 @@ class Metrics:
             "Times this replica became or stopped being the leader.",
             registry=self.registry,
         )
+        self.channel_messages = Counter(
+            "colonies_channel_messages",
+            "Messages appended to channels through this replica.",
+            registry=self.registry,
+        )
         for kind in ("execution", "waiting"):
             self.processes_expired.labels(kind)
         for outcome in ("successful", "failed"):

@@ -18,9 +18,10 @@ from colonies.core import Process
 from colonies.core.wire import encode
 from colonies.rpc import RpcError, decode_payload, decode_request
 from colonies.rpc.envelope import encode_error, encode_reply
-from colonies.rpc.messages import SubscribeProcessesMsg, SubscribeProcessMsg
+from colonies.rpc.messages import SubscribeChannelMsg, SubscribeProcessesMsg, SubscribeProcessMsg
 from colonies.server.context import Context
 from colonies.server.dispatch import Dispatcher
+from colonies.server.handlers.channels import channel_id, channel_scope, entries, require_channel
 from colonies.server.registry import Role, Target, registry
 from colonies.server.scopes import by_colonyname
 from colonies.server.waiters import Subscription
@@ -99,6 +100,50 @@ async def subscribe_processes(ctx: Context, msg: SubscribeProcessesMsg) -> None:
             await _push(ctx, process)
     finally:
         subscriptions.remove(sub)
+
+
+CHANNEL_PUSH_TYPE = "subscribechannelmsg"
+_DEFAULT_CHANNEL_TIMEOUT = 30
+
+
+async def _push_entries(ctx: Context, rows: list[Any]) -> None:
+    payload = encode(entries(rows))
+    await ctx.ws.send_str(encode_reply(CHANNEL_PUSH_TYPE, payload).decode())
+
+
+@registry.handles(
+    "subscribechannelmsg",
+    SubscribeChannelMsg,
+    Role.MEMBER_PARTY,
+    action="Failed to subscribe to channel",
+    scope=channel_scope("read from"),
+    websocket=True,
+)
+async def subscribe_channel(ctx: Context, msg: SubscribeChannelMsg) -> None:
+    """The backlog after ``afterseq``, then each new entry; a final ``[]`` at the timeout."""
+    channels = ctx.store.channels
+    channelid = channel_id(msg)
+    await require_channel(channels, channelid)
+    subscriptions = ctx.state.channel_subscriptions
+    woken = subscriptions.add(channelid)  # before reading, so no append is missed
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (msg.timeout if msg.timeout > 0 else _DEFAULT_CHANNEL_TIMEOUT)
+    position = max(msg.afterseq, 0)
+    try:
+        while True:
+            woken.clear()
+            rows = await channels.read(channelid, position, 0)
+            if rows:
+                await _push_entries(ctx, rows)
+                position = rows[-1]["position"] + 1
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(woken.wait(), remaining)
+        await _push_entries(ctx, [])  # the end of the stream for pycolonies
+    finally:
+        subscriptions.remove(channelid, woken)
 
 
 async def pubsub(request: web.Request, dispatcher: Dispatcher) -> web.WebSocketResponse:

@@ -29,6 +29,7 @@ class Role(enum.Enum):
     MEMBER_SELF = "M + self"  # approved member and the object's owner
     SELF = "self"  # the caller is the object's owner (executor or user named by the request)
     ASSIGNED_EXECUTOR = "AE"  # member and the process's assigned executor
+    MEMBER_PARTY = "M + (initiator or AE)"  # channels: member and one of the process's parties
 
 
 @dataclass(slots=True)
@@ -38,6 +39,8 @@ class Target:
     colonyname: str
     obj: Any = None
     owner_id: str | None = None  # the ID a SELF / AE caller must have
+    parties: tuple[str, ...] = ()  # the IDs a MEMBER_PARTY caller must be one of
+    denied: str = ""  # the 403 text for a caller outside ``parties``
 
 
 Scope = Callable[["Context", Any], Awaitable[Target]]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from colonies.config import ServerConfig
 from colonies.core import utcnow
 from colonies.server.metrics import Metrics
-from colonies.server.waiters import AssignWaiters, Subscriptions
+from colonies.server.waiters import AssignWaiters, ChannelSubscriptions, Subscriptions
 from colonies.store import Store
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ class ServerState:
     metrics: Metrics = field(default_factory=Metrics)
     waiters: AssignWaiters = field(default_factory=AssignWaiters)
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
+    channel_subscriptions: ChannelSubscriptions = field(default_factory=ChannelSubscriptions)
     # Seconds between a waiting long poll's safety re-checks of the database.
     assign_recheck_interval: float = 5.0
     timezone: tzinfo = field(default_factory=lambda: load_timezone("UTC"))

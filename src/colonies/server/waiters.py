@@ -147,3 +147,26 @@ class Subscriptions:
         for sub in self._candidates(event):
             if sub.matches(event):
                 sub.queue.put_nowait(event)
+
+
+class ChannelSubscriptions:
+    """Channel subscribers of this replica: each gets a wake-up per append."""
+
+    def __init__(self) -> None:
+        self._by_channel: dict[str, set[asyncio.Event]] = {}
+
+    def add(self, channelid: str) -> asyncio.Event:
+        event = asyncio.Event()
+        self._by_channel.setdefault(channelid, set()).add(event)
+        return event
+
+    def remove(self, channelid: str, event: asyncio.Event) -> None:
+        events = self._by_channel.get(channelid)
+        if events is not None:
+            events.discard(event)
+            if not events:
+                del self._by_channel[channelid]
+
+    def publish(self, channelid: str) -> None:
+        for event in self._by_channel.get(channelid, ()):
+            event.set()

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from colonies.crypto import new_random_id
+from colonies.store.channels import ChannelStore
 from colonies.store.colonies import ColonyStore
 from colonies.store.executors import ExecutorStore
 from colonies.store.files import FileStore
@@ -117,6 +118,7 @@ class Store:
             tz=tz,
         )
         self.ticks = TickStore(pool)
+        self.channels = ChannelStore(pool)
 
     async def close(self) -> None:
         await self.pool.close()

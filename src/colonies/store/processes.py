@@ -234,6 +234,11 @@ async def insert_process(conn: asyncpg.Connection, new: NewProcess) -> None:
         p.children,
         p.input,
     )
+    if p.spec.channels:
+        await conn.executemany(
+            "INSERT INTO channels (channelid, processid, name) VALUES ($1, $2, $3)",
+            [(f"{p.processid}_{name}", p.processid, name) for name in p.spec.channels],
+        )
     if p.attributes:
         await conn.executemany(
             _INSERT_ATTRIBUTE,
@@ -258,7 +263,7 @@ class ProcessStore:
 
     # --- submit and claim ---------------------------------------------------------------------
     async def submit(self, new: NewProcess) -> Process:
-        if new.process.attributes:
+        if new.process.attributes or new.process.spec.channels:
             async with self.pool.acquire() as conn, conn.transaction():
                 await insert_process(conn, new)
         else:  # one statement: no explicit transaction round trips on the hot path
