@@ -39,8 +39,8 @@ module_loop = pytest.mark.asyncio(loop_scope="module")
 
 # Every payloadtype of PROTOCOL.md §4.2 with its role, spelled as ``Role.value``. Roles with
 # extra conditions map onto the registry's roles: "M + self" (addfunctionmsg), "AE of the
-# parent" → AE, "M of colonyname" → M, and the channel messages ("M + (initiator or AE)") → M,
-# the initiator/AE part being the handler's own check.
+# parent" → AE, "M of colonyname" → M; the channel messages keep "M + (initiator or AE)",
+# a registry role of its own.
 PROTOCOL_ROLES: dict[str, str] = {
     # colony
     "addcolonymsg": "SO",
@@ -153,12 +153,12 @@ PROTOCOL_ROLES: dict[str, str] = {
     "updateblueprintstatusmsg": "M",
     "reconcileblueprintmsg": "M",
     # channel
-    "channelappendmsg": "M",
-    "channelreadmsg": "M",
+    "channelappendmsg": "M + (initiator or AE)",
+    "channelreadmsg": "M + (initiator or AE)",
     # WebSocket
     "subscribeprocessesmsg": "M",
     "subscribeprocessmsg": "M",
-    "subscribechannelmsg": "M",
+    "subscribechannelmsg": "M + (initiator or AE)",
 }
 
 
