@@ -1,4 +1,4 @@
-"""``colonies``: the command tree (grown by later issues)."""
+"""``colonies``: the command tree (the upstream CLI's, where it exists so far)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,64 @@ import sys
 import click
 
 from colonies import __version__
+from colonies.cli._common import make_env, root_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="colonies")
-def cli() -> None:
-    """Colonies: meta-orchestration with signed requests, served by a Python fleet."""
+@root_options
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    tls: bool | None,
+    ca_file: str | None,
+    key: str | None,
+    colony: str | None,
+) -> None:
+    """Colonies: meta-orchestration with signed requests, served by a Python fleet.
+
+    Connection and keys come from COLONIES_* variables (COLONIES_SERVER_HOST,
+    COLONIES_SERVER_PORT, COLONIES_TLS, COLONIES_PRVKEY, COLONIES_COLONY_NAME, ...) or the
+    options below. `colonies dev` starts a local colony and writes them to a file to source.
+    """
+    ctx.obj = make_env(host, port, tls, ca_file, key, colony)
 
 
-@cli.group()
-def server() -> None:
-    """Run and inspect a server."""
+@cli.command()
+@click.pass_obj
+def version(env: object) -> None:
+    """Client version, and the server's when it answers."""
+    from colonies.cli._common import Env
+
+    click.echo(f"client: {__version__}")
+    assert isinstance(env, Env)
+    try:
+        with env.anonymous() as client:
+            click.echo(f"server: {client.version().get('buildversion', '?')} ({env.config.url})")
+    except Exception:
+        click.echo(f"server: not reachable at {env.config.url}")
 
 
-@server.command("start")
+def _register_commands() -> None:
+    from colonies.cli import admin, work
+    from colonies.cli.dev import dev
+
+    admin.server.add_command(server_start, "start")
+    for group in (admin.security, admin.server, admin.colony, admin.executor, admin.user):
+        cli.add_command(group)
+    for group in (work.function, work.process, work.log, work.attribute):
+        cli.add_command(group)
+    cli.add_command(dev)
+
+
+@click.command("start")
 def server_start() -> None:
     """Start a server replica configured by COLONIES_* environment variables.
 
     Database: COLONIES_DB_URL, or COLONIES_DB_HOST/PORT/USER/PASSWORD/NAME.
     Owner: COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY. Port: COLONIES_SERVER_PORT (50080).
+    HA: COLONIES_ETCD_ENDPOINTS (unset = single node). See the README for the rest.
     """
     from colonies.config import ConfigError, ServerConfig
     from colonies.server.run import run_server
@@ -38,17 +77,11 @@ def server_start() -> None:
     run_server(config)
 
 
+_register_commands()
+
+
 def main() -> None:
     cli()
-
-
-def _register_commands() -> None:
-    from colonies.cli.dev import dev
-
-    cli.add_command(dev)
-
-
-_register_commands()
 
 
 if __name__ == "__main__":

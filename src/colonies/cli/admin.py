@@ -1,0 +1,335 @@
+"""Identities and administration: security, server status, colonies, executors, users."""
+
+from __future__ import annotations
+
+import sys
+import urllib.request
+
+import click
+
+from colonies.cli._common import Env, errors, fail, pass_env
+from colonies.cli._output import Column, emit, no_headers_option, output_option, when
+from colonies.core import Colony, Executor, User
+from colonies.crypto import generate_private_key, parse_private_key
+
+COLONY_COLUMNS: list[Column] = [("NAME", lambda c: c.name), ("COLONYID", lambda c: c.colonyid)]
+EXECUTOR_STATES = {0: "PENDING", 1: "APPROVED", 2: "REJECTED", 3: "UNREGISTERED"}
+EXECUTOR_COLUMNS: list[Column] = [
+    ("NAME", lambda e: e.executorname),
+    ("TYPE", lambda e: e.executortype),
+    ("STATE", lambda e: EXECUTOR_STATES.get(e.state, e.state)),
+    ("LOCATION", lambda e: e.locationname),
+    ("LAST HEARD", lambda e: when(e.lastheardfromtime)),
+    ("EXECUTORID", lambda e: e.executorid),
+]
+USER_COLUMNS: list[Column] = [
+    ("NAME", lambda u: u.name),
+    ("EMAIL", lambda u: u.email),
+    ("PHONE", lambda u: u.phone),
+    ("USERID", lambda u: u.userid),
+]
+STATS_COLUMNS: list[Column] = [
+    (title, lambda s, f=field: getattr(s, f))
+    for title, field in (
+        ("COLONIES", "colonies"),
+        ("EXECUTORS", "executors"),
+        ("WAITING", "waitingprocesses"),
+        ("RUNNING", "runningprocesses"),
+        ("SUCCESSFUL", "successfulprocesses"),
+        ("FAILED", "failedprocesses"),
+        ("CANCELLED", "cancelledprocesses"),
+        ("WORKFLOWS", "runningworkflows"),
+    )
+]
+
+server_key_option = click.option("--server-key", help="Server owner key [COLONIES_SERVER_PRVKEY].")
+colony_key_option = click.option("--colony-key", help="Colony owner key [COLONIES_COLONY_PRVKEY].")
+
+
+# --- security ---------------------------------------------------------------------------------
+@click.group()
+def security() -> None:
+    """Keys and IDs."""
+
+
+@security.command("generate")
+@click.option(
+    "--scheme", type=click.Choice(["ed25519", "secp256k1"]), default="ed25519", show_default=True,
+    help="secp256k1 for keys that pycolonies and the Go SDK must also use.",
+)  # fmt: skip
+def security_generate(scheme: str) -> None:
+    """Make a new private key; prints it with its ID (keep the key secret)."""
+    key = generate_private_key(scheme)
+    click.echo(f"PrvKey: {key.text}")
+    click.echo(f"Id: {key.id}")
+
+
+@security.command("id")
+@click.option("--key", "key_text", help="A private key [COLONIES_PRVKEY].")
+@pass_env
+def security_id(env: Env, key_text: str | None) -> None:
+    """The ID of a private key."""
+    try:
+        click.echo(parse_private_key(env.key("user", key_text)).id)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+# --- server -----------------------------------------------------------------------------------
+@click.group()
+def server() -> None:
+    """Run and inspect a server."""
+
+
+@server.command("status")
+@pass_env
+@errors
+def server_status(env: Env) -> None:
+    """Version and backends of the server."""
+    with env.anonymous() as client:
+        info = client.server_info()
+    click.echo(f"server: {env.config.url}")
+    click.echo(f"version: {info.buildversion} (built {info.buildtime})")
+    for backend in info.backends:
+        click.echo(f"backend: {backend.type} {backend.host}:{backend.port} tls={backend.tls}")
+
+
+@server.command("stats")
+@server_key_option
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def server_stats(env: Env, server_key: str | None, output: str, no_headers: bool) -> None:
+    """Counts over every colony (server owner)."""
+    with env.client("server", server_key) as client:
+        emit(client.statistics(), STATS_COLUMNS, output, no_headers)
+
+
+@server.command("alive")
+@pass_env
+def server_alive(env: Env) -> None:
+    """Exit 0 when the server answers /health, else 1."""
+    try:
+        with urllib.request.urlopen(env.config.url + "/health", timeout=3) as reply:
+            ok = reply.status == 200
+    except OSError:
+        ok = False
+    click.echo("alive" if ok else f"not reachable: {env.config.url}", err=not ok)
+    sys.exit(0 if ok else 1)
+
+
+# --- colonies ---------------------------------------------------------------------------------
+@click.group()
+def colony() -> None:
+    """Colonies (server owner), their details and statistics (members)."""
+
+
+@colony.command("add")
+@click.option("--name", required=True, help="Colony name.")
+@click.option("--colonyid", required=True, help="The owner's ID (colonies security id).")
+@server_key_option
+@output_option
+@pass_env
+@errors
+def colony_add(env: Env, name: str, colonyid: str, server_key: str | None, output: str) -> None:
+    """Add a colony owned by COLONYID."""
+    with env.client("server", server_key) as client:
+        emit(client.add_colony(Colony(colonyid=colonyid, name=name)), COLONY_COLUMNS, output)
+
+
+@colony.command("remove")
+@click.option("--name", required=True)
+@server_key_option
+@pass_env
+@errors
+def colony_remove(env: Env, name: str, server_key: str | None) -> None:
+    """Remove a colony and everything in it."""
+    with env.client("server", server_key) as client:
+        client.remove_colony(name)
+    click.echo(f"colony {name} removed")
+
+
+@colony.command("ls")
+@server_key_option
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def colony_ls(env: Env, server_key: str | None, output: str, no_headers: bool) -> None:
+    """List colonies (server owner)."""
+    with env.client("server", server_key) as client:
+        emit(client.get_colonies(), COLONY_COLUMNS, output, no_headers)
+
+
+@colony.command("get")
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def colony_get(env: Env, output: str, no_headers: bool) -> None:
+    """The colony (--colony / COLONIES_COLONY_NAME)."""
+    with env.client() as client:
+        emit(client.get_colony(env.colony()), COLONY_COLUMNS, output, no_headers)
+
+
+@colony.command("stats")
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def colony_stats(env: Env, output: str, no_headers: bool) -> None:
+    """Process and workflow counts of the colony."""
+    with env.client() as client:
+        emit(client.colony_statistics(env.colony()), STATS_COLUMNS, output, no_headers)
+
+
+# --- executors --------------------------------------------------------------------------------
+@click.group()
+def executor() -> None:
+    """Executors: register and approve (colony owner), list and inspect (members)."""
+
+
+@executor.command("add")
+@click.option("--name", required=True, help="Executor name.")
+@click.option("--type", "executortype", required=True, help="Executor type processes ask for.")
+@click.option("--executorid", help="The executor's ID; or give --executor-key.")
+@click.option("--executor-key", help="The executor's private key (its ID is derived).")
+@click.option("--location", default="", help="Location name.")
+@colony_key_option
+@output_option
+@pass_env
+@errors
+def executor_add(
+    env: Env,
+    name: str,
+    executortype: str,
+    executorid: str | None,
+    executor_key: str | None,
+    location: str,
+    colony_key: str | None,
+    output: str,
+) -> None:
+    """Register an executor (it starts PENDING)."""
+    if executorid is None:
+        executorid = parse_private_key(env.key("user", executor_key)).id
+    new = Executor(
+        executorid=executorid,
+        executorname=name,
+        executortype=executortype,
+        colonyname=env.colony(),
+        locationname=location,
+    )
+    with env.client("colony", colony_key) as client:
+        emit(client.add_executor(new), EXECUTOR_COLUMNS, output)
+
+
+def _executor_state_command(verb: str, method: str) -> click.Command:
+    @click.option("--name", required=True, help="Executor name.")
+    @colony_key_option
+    @pass_env
+    @errors
+    def command(env: Env, name: str, colony_key: str | None) -> None:
+        with env.client("colony", colony_key) as client:
+            getattr(client, method)(env.colony(), name)
+        click.echo(f"executor {name} {verb}")
+
+    command.__doc__ = f"{verb.capitalize()} an executor (colony owner)."
+    return click.command()(command)
+
+
+executor.add_command(_executor_state_command("approved", "approve_executor"), "approve")
+executor.add_command(_executor_state_command("rejected", "reject_executor"), "reject")
+executor.add_command(_executor_state_command("removed", "remove_executor"), "remove")
+
+
+@executor.command("ls")
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def executor_ls(env: Env, output: str, no_headers: bool) -> None:
+    """List the colony's executors."""
+    with env.client() as client:
+        emit(client.get_executors(env.colony()), EXECUTOR_COLUMNS, output, no_headers)
+
+
+@executor.command("get")
+@click.option("--name", required=True)
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def executor_get(env: Env, name: str, output: str, no_headers: bool) -> None:
+    """One executor."""
+    with env.client() as client:
+        emit(client.get_executor(env.colony(), name), EXECUTOR_COLUMNS, output, no_headers)
+
+
+# --- users ------------------------------------------------------------------------------------
+@click.group()
+def user() -> None:
+    """Users of a colony: add and remove (colony owner), list and inspect."""
+
+
+@user.command("add")
+@click.option("--name", required=True)
+@click.option("--userid", help="The user's ID; or give --user-key.")
+@click.option("--user-key", help="The user's private key (its ID is derived).")
+@click.option("--email", default="")
+@click.option("--phone", default="")
+@colony_key_option
+@output_option
+@pass_env
+@errors
+def user_add(
+    env: Env,
+    name: str,
+    userid: str | None,
+    user_key: str | None,
+    email: str,
+    phone: str,
+    colony_key: str | None,
+    output: str,
+) -> None:
+    """Add a user to the colony."""
+    if userid is None:
+        userid = parse_private_key(env.key("user", user_key)).id
+    new = User(colonyname=env.colony(), userid=userid, name=name, email=email, phone=phone)
+    with env.client("colony", colony_key) as client:
+        emit(client.add_user(new), USER_COLUMNS, output)
+
+
+@user.command("remove")
+@click.option("--name", required=True)
+@colony_key_option
+@pass_env
+@errors
+def user_remove(env: Env, name: str, colony_key: str | None) -> None:
+    """Remove a user."""
+    with env.client("colony", colony_key) as client:
+        client.remove_user(env.colony(), name)
+    click.echo(f"user {name} removed")
+
+
+@user.command("ls")
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def user_ls(env: Env, output: str, no_headers: bool) -> None:
+    """List the colony's users."""
+    with env.client() as client:
+        emit(client.get_users(env.colony()), USER_COLUMNS, output, no_headers)
+
+
+@user.command("get")
+@click.option("--name", required=True)
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def user_get(env: Env, name: str, output: str, no_headers: bool) -> None:
+    """One user."""
+    with env.client() as client:
+        emit(client.get_user(env.colony(), name), USER_COLUMNS, output, no_headers)

@@ -1,0 +1,390 @@
+"""Work: functions, processes, logs and attributes."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import time
+from typing import Any
+
+import click
+
+from colonies.cli._common import Env, errors, fail, parse_json, pass_env
+from colonies.cli._output import Column, emit, no_headers_option, output_option, state_name, when
+from colonies.core import Conditions, Function, FunctionSpec, Process, ProcessState
+
+PROCESS_COLUMNS: list[Column] = [
+    ("ID", lambda p: p.processid),
+    ("FUNC", lambda p: p.spec.funcname),
+    ("ARGS", lambda p: json.dumps(p.spec.args)),
+    ("TYPE", lambda p: p.spec.conditions.executortype),
+    ("STATE", lambda p: state_name(p.state)),
+    ("SUBMITTED", lambda p: when(p.submissiontime)),
+    ("INITIATOR", lambda p: p.initiatorname),
+]
+FUNCTION_COLUMNS: list[Column] = [
+    ("FUNC", lambda f: f.funcname),
+    ("EXECUTOR", lambda f: f.executorname),
+    ("TYPE", lambda f: f.executortype),
+    ("CALLS", lambda f: f.counter),
+    ("AVG EXEC S", lambda f: f"{f.avgexectime:.3f}"),
+]
+LOG_COLUMNS: list[Column] = [
+    ("TIME", lambda entry: time.strftime("%H:%M:%S", time.gmtime(entry.timestamp / 1e9))),
+    ("EXECUTOR", lambda entry: entry.executorname),
+    ("MESSAGE", lambda entry: entry.message),
+]
+ATTRIBUTE_COLUMNS: list[Column] = [
+    ("KEY", lambda a: a.key),
+    ("VALUE", lambda a: a.value),
+    ("TYPE", lambda a: a.attributetype),
+    ("ATTRIBUTEID", lambda a: a.attributeid),
+]
+
+
+# --- functions --------------------------------------------------------------------------------
+@click.group()
+def function() -> None:
+    """Functions: register one for an executor, list them, submit work."""
+
+
+@function.command("register")
+@click.option("--name", "funcname", required=True, help="Function name.")
+@click.option("--executor", help="Executor name [COLONIES_EXECUTOR_NAME]; signs with its key.")
+@output_option
+@pass_env
+@errors
+def function_register(env: Env, funcname: str, executor: str | None, output: str) -> None:
+    """Advertise a function of an executor (signed by that executor's key)."""
+    name = executor or env.config.executor_name
+    if not name:
+        fail("no executor: set COLONIES_EXECUTOR_NAME or pass --executor")
+    new = Function(executorname=name, colonyname=env.colony(), funcname=funcname)
+    with env.client() as client:
+        emit(client.add_function(new), FUNCTION_COLUMNS, output)
+
+
+@function.command("ls")
+@click.option("--executor", default="", help="Only this executor's functions.")
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def function_ls(env: Env, executor: str, output: str, no_headers: bool) -> None:
+    """List functions of the colony."""
+    with env.client() as client:
+        emit(client.get_functions(env.colony(), executor), FUNCTION_COLUMNS, output, no_headers)
+
+
+def _wait_for(env: Env, client: Any, process: Process, timeout: float) -> Process:
+    """Poll until the process finishes, with a spinner on a terminal."""
+    spinner = itertools.cycle("|/-\\")
+    tty = sys.stderr.isatty()
+    deadline = time.monotonic() + timeout
+    while process.state in (ProcessState.WAITING, ProcessState.RUNNING):
+        if time.monotonic() > deadline:
+            if tty:
+                click.echo("", err=True)
+            fail(f"process {process.processid} did not finish within {timeout:g} s")
+        if tty:
+            click.echo(f"\r{next(spinner)} {state_name(process.state).lower()}", nl=False, err=True)
+        time.sleep(0.2)
+        process = client.get_process(process.processid)
+    if tty:
+        click.echo("\r" + " " * 20 + "\r", nl=False, err=True)
+    return process
+
+
+def _submit(
+    env: Env,
+    funcname: str,
+    args: tuple[str, ...],
+    args_json: str | None,
+    kwargs_json: str | None,
+    executortype: str | None,
+    priority: int,
+    maxexectime: int,
+    maxwaittime: int,
+    maxretries: int,
+    label: str,
+    wait: bool,
+    timeout: float,
+    output: str,
+) -> None:
+    etype = executortype or env.config.executor_type
+    if not etype:
+        fail("no executor type: set COLONIES_EXECUTOR_TYPE or pass --type")
+    spec = FunctionSpec(
+        funcname=funcname,
+        args=list(args) + list(parse_json(args_json, "--args", [])),
+        kwargs=parse_json(kwargs_json, "--kwargs", {}),
+        priority=priority,
+        maxexectime=maxexectime,
+        maxwaittime=maxwaittime,
+        maxretries=maxretries,
+        label=label,
+        conditions=Conditions(colonyname=env.colony(), executortype=etype),
+    )
+    with env.client() as client:
+        process = client.submit(spec)
+        if not wait:
+            emit(process, PROCESS_COLUMNS, output)
+            return
+        process = _wait_for(env, client, process, timeout)
+    if output == "json":
+        emit(process, PROCESS_COLUMNS, output)
+    elif process.state == ProcessState.SUCCESS:
+        for value in process.output:
+            click.echo(value if isinstance(value, str) else json.dumps(value))
+    if process.state != ProcessState.SUCCESS:
+        fail(f"process {state_name(process.state).lower()}: {'; '.join(process.errors)}")
+
+
+def _submit_options(fn: Any) -> Any:
+    options = [
+        click.option("--func", "funcname", required=True, help="Function name."),
+        click.option("--arg", "args", multiple=True, help="A string argument (repeatable)."),
+        click.option("--args", "args_json", help="Arguments as a JSON list, e.g. '[1, \"a\"]'."),
+        click.option("--kwargs", "kwargs_json", help="Keyword arguments as a JSON object."),
+        click.option("--type", "executortype", help="Executor type [COLONIES_EXECUTOR_TYPE]."),
+        click.option("--priority", type=int, default=0, show_default=True),
+        click.option("--maxexectime", type=int, default=-1, show_default=True, help="Seconds."),
+        click.option("--maxwaittime", type=int, default=-1, show_default=True, help="Seconds."),
+        click.option("--maxretries", type=int, default=-1, show_default=True),
+        click.option("--label", default=""),
+        click.option("--timeout", type=float, default=600, show_default=True, help="For --wait."),
+        output_option,
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@function.command("submit")
+@_submit_options
+@click.option("--wait", is_flag=True, help="Wait for the result and print its output.")
+@pass_env
+@errors
+def function_submit(env: Env, wait: bool, **options: Any) -> None:
+    """Submit a function spec; with --wait, print its output when it finishes."""
+    _submit(env, wait=wait, **options)
+
+
+@function.command("exec")
+@_submit_options
+@pass_env
+@errors
+def function_exec(env: Env, **options: Any) -> None:
+    """Submit and wait: the same as submit --wait."""
+    _submit(env, wait=True, **options)
+
+
+# --- processes --------------------------------------------------------------------------------
+@click.group()
+def process() -> None:
+    """Processes: list, inspect, and (as an executor) assign, close or fail."""
+
+
+def _lister(state: ProcessState, doc: str) -> click.Command:
+    @click.option("--count", type=int, default=20, show_default=True, help="At most 100.")
+    @click.option("--type", "executortype", default="", help="Only this executor type.")
+    @output_option
+    @no_headers_option
+    @pass_env
+    @errors
+    def command(env: Env, count: int, executortype: str, output: str, no_headers: bool) -> None:
+        with env.client() as client:
+            found = client.get_processes(env.colony(), state, count, executortype=executortype)
+        emit(found, PROCESS_COLUMNS, output, no_headers)
+
+    command.__doc__ = doc
+    return click.command()(command)
+
+
+process.add_command(_lister(ProcessState.WAITING, "Waiting processes."), "ps")
+process.add_command(_lister(ProcessState.WAITING, "Waiting processes."), "psw")
+process.add_command(_lister(ProcessState.RUNNING, "Running processes."), "psr")
+process.add_command(_lister(ProcessState.SUCCESS, "Successful processes."), "pss")
+process.add_command(_lister(ProcessState.FAILED, "Failed processes."), "psf")
+
+
+@process.command("get")
+@click.argument("processid")
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def process_get(env: Env, processid: str, output: str, no_headers: bool) -> None:
+    """One process (JSON shows everything: output, errors, attributes)."""
+    with env.client() as client:
+        emit(client.get_process(processid), PROCESS_COLUMNS, output, no_headers)
+
+
+@process.command("assign")
+@click.option("--timeout", type=int, default=10, show_default=True, help="Seconds to wait.")
+@output_option
+@pass_env
+@errors
+def process_assign(env: Env, timeout: int, output: str) -> None:
+    """Take the next process for this executor (COLONIES_PRVKEY is the executor's key)."""
+    with env.client() as client:
+        got = client.assign(env.colony(), timeout)
+    if got is None:
+        fail("No process available for assignment")
+    emit(got, PROCESS_COLUMNS, output)
+
+
+@process.command("close")
+@click.argument("processid")
+@click.option("--out", "out_json", help="Output as a JSON list.")
+@pass_env
+@errors
+def process_close(env: Env, processid: str, out_json: str | None) -> None:
+    """Close a process you run as successful."""
+    with env.client() as client:
+        client.close_successful(processid, parse_json(out_json, "--out", []))
+    click.echo(f"process {processid} closed as successful")
+
+
+@process.command("fail")
+@click.argument("processid")
+@click.option("--error", "error_texts", multiple=True, help="An error message (repeatable).")
+@pass_env
+@errors
+def process_fail(env: Env, processid: str, error_texts: tuple[str, ...]) -> None:
+    """Close a process you run as failed."""
+    with env.client() as client:
+        client.close_failed(processid, list(error_texts))
+    click.echo(f"process {processid} closed as failed")
+
+
+@process.command("cancel")
+@click.argument("processid")
+@pass_env
+@errors
+def process_cancel(env: Env, processid: str) -> None:
+    """Cancel a waiting or running process."""
+    with env.client() as client:
+        client.cancel_process(processid)
+    click.echo(f"process {processid} cancelled")
+
+
+@process.command("remove")
+@click.argument("processid")
+@pass_env
+@errors
+def process_remove(env: Env, processid: str) -> None:
+    """Remove a process that is not running."""
+    with env.client() as client:
+        client.remove_process(processid)
+    click.echo(f"process {processid} removed")
+
+
+@process.command("removeall")
+@click.option(
+    "--state", type=click.Choice(["all", "waiting", "successful", "failed", "cancelled"]),
+    default="all", show_default=True,
+)  # fmt: skip
+@click.option("--colony-key", help="Colony owner key [COLONIES_COLONY_PRVKEY].")
+@pass_env
+@errors
+def process_removeall(env: Env, state: str, colony_key: str | None) -> None:
+    """Remove every standalone process in a state (colony owner)."""
+    code = {"all": -1, "waiting": 0, "successful": 2, "failed": 3, "cancelled": 4}[state]
+    with env.client("colony", colony_key) as client:
+        client.remove_all_processes(env.colony(), code)
+    click.echo(f"removed {state} processes")
+
+
+# --- logs and attributes ----------------------------------------------------------------------
+@click.group()
+def log() -> None:
+    """Process and executor logs."""
+
+
+@log.command("get")
+@click.option("--processid", default="", help="Logs of a process.")
+@click.option("--executor", default="", help="Logs of an executor.")
+@click.option("--count", type=int, default=100, show_default=True, help="At most 500.")
+@click.option("--follow", is_flag=True, help="Keep printing new lines until the process ends.")
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def log_get(
+    env: Env,
+    processid: str,
+    executor: str,
+    count: int,
+    follow: bool,
+    output: str,
+    no_headers: bool,
+) -> None:
+    """Log lines, oldest first."""
+    if not processid and not executor:
+        fail("give --processid or --executor")
+    colony = env.colony()
+    with env.client() as client:
+        entries = client.get_logs(colony, processid=processid, executor_name=executor, count=count)
+        emit(entries, LOG_COLUMNS, output, no_headers)
+        if not follow:
+            return
+        since = entries[-1].timestamp if entries else 0
+        try:
+            while True:
+                new = client.get_logs(
+                    colony, processid=processid, executor_name=executor, count=500, since=since
+                )
+                if new:
+                    emit(new, LOG_COLUMNS, output, no_headers=True)
+                    since = new[-1].timestamp
+                elif processid and client.get_process(processid).state not in (0, 1):
+                    return
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            return
+
+
+@log.command("search")
+@click.option("--text", required=True)
+@click.option("--days", type=int, default=1, show_default=True, help="At most 30.")
+@click.option("--count", type=int, default=20, show_default=True, help="At most 100.")
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def log_search(env: Env, text: str, days: int, count: int, output: str, no_headers: bool) -> None:
+    """Log lines containing TEXT from the last DAYS days."""
+    with env.client() as client:
+        emit(client.search_logs(env.colony(), text, days, count), LOG_COLUMNS, output, no_headers)
+
+
+@click.group()
+def attribute() -> None:
+    """Process attributes."""
+
+
+@attribute.command("add")
+@click.option("--processid", required=True)
+@click.option("--key", "name", required=True)
+@click.option("--value", required=True)
+@output_option
+@pass_env
+@errors
+def attribute_add(env: Env, processid: str, name: str, value: str, output: str) -> None:
+    """Add an output attribute to a process you run."""
+    with env.client() as client:
+        emit(client.add_attribute(processid, name, value), ATTRIBUTE_COLUMNS, output)
+
+
+@attribute.command("get")
+@click.argument("attributeid")
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def attribute_get(env: Env, attributeid: str, output: str, no_headers: bool) -> None:
+    """One attribute."""
+    with env.client() as client:
+        emit(client.get_attribute(attributeid), ATTRIBUTE_COLUMNS, output, no_headers)
