@@ -24,12 +24,13 @@ test: venv system-deps lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # A single-node colony with an embedded PostgreSQL; Ctrl-C stops it. Data in .colonies-dev/.
+DEV_ARGS ?=
 run: venv
-	$(BIN)/colonies dev
+	$(BIN)/colonies dev $(DEV_ARGS)
 
 lint: venv
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests integration
+	$(BIN)/ruff format --check src tests integration
 
 typecheck: venv
 	$(BIN)/mypy

@@ -1,0 +1,93 @@
+"""A fresh clone, `make run`, and the three commands it prints: they must work as printed.
+
+The clone reuses this checkout's virtualenv (VENV=...) so the test does not reinstall the world;
+everything else — the Makefile target, `colonies dev`, the embedded PostgreSQL, the printed
+commands run by a shell — is the real thing. Ctrl-C (SIGINT) must stop it all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from colonies.testing.postgres import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(sys.executable).resolve().parent.parent
+
+
+def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    assert proc.stdout is not None
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError(f"did not see {marker!r}; output so far:\n{''.join(seen)}")
+
+
+def _descendants(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        p, pp = map(int, line.split())
+        children.setdefault(pp, []).append(p)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs a git checkout to clone")
+def test_fresh_clone_make_run_and_the_printed_commands(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # `make run` with the port moved off 50080, so a developer's own colony is not disturbed.
+    (clone / "Makefile.local").write_text(
+        f"include Makefile\nrun-test: venv\n\t$(BIN)/colonies dev --port {port}\n"
+    )
+    proc = subprocess.Popen(
+        ["make", "-f", "Makefile.local", "run-test", f"VENV={VENV}"],
+        cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        banner = _read_until(proc, "Ctrl-C stops everything", timeout=120)
+        commands = re.findall(r"^  (source .+|colonies .+)$", banner, flags=re.M)
+        assert len(commands) == 3, banner
+        script = "\n".join(["set -e", f"export PATH={VENV}/bin:$PATH", *commands])
+        result = subprocess.run(
+            ["bash", "-c", script], cwd=clone, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.splitlines()[0] == "hello", result.stdout
+        assert "SUCCESS" in result.stdout and "echo" in result.stdout
+    finally:
+        before = _descendants(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    time.sleep(0.5)
+    alive = [p for p in before if Path(f"/proc/{p}").exists()]
+    zombies = [p for p in alive if "Z" in Path(f"/proc/{p}/stat").read_text().split()[2]]
+    assert sorted(alive) == sorted(zombies), f"processes left behind: {alive}"
