@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from colonies.devenv import pgdata_dir
 from colonies.testing.postgres import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,6 +87,7 @@ def test_fresh_clone_make_run_and_the_printed_commands(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise
+        shutil.rmtree(pgdata_dir((clone / ".colonies-dev").resolve()).parent, ignore_errors=True)
     time.sleep(0.5)
     alive = [p for p in before if Path(f"/proc/{p}").exists()]
     zombies = [p for p in alive if "Z" in Path(f"/proc/{p}/stat").read_text().split()[2]]
