@@ -189,7 +189,8 @@ async def test_cron_by_interval_and_expression(fast):
         with pytest.raises(ColoniesError) as err:
             await rpc.call(
                 "addcronmsg", colony.user,
-                cron={"colonyname": colony.name, "name": "bad", "workflowspec": workflow(node("e")), **bad},
+                cron={"colonyname": colony.name, "name": "bad",
+                      "workflowspec": workflow(node("e")), **bad},
             )  # fmt: skip
         assert err.value.status == 400
     for c in (by_interval, by_expr):
