@@ -71,8 +71,6 @@ async def add_generator(ctx: Context, msg: AddGeneratorMsg) -> Generator:
     _workflow(g.workflowspec, ADD_GENERATOR)
     if g.trigger < 1:
         raise RpcError(400, f"{ADD_GENERATOR}, trigger must be at least 1")
-    if g.timeout < 0:
-        raise RpcError(400, f"{ADD_GENERATOR}, timeout must not be negative")
     g.generatorid = new_random_id()
     g.initiatorid = ctx.caller
     g.initiatorname = initiator_name(ctx, ADD_GENERATOR)
