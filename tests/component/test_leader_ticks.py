@@ -278,3 +278,59 @@ async def test_add_child_both_ways(fast):
             spec=node("x"), insert=False,
         )  # fmt: skip
     assert err.value.status == 403
+
+
+async def test_retention_and_stale_executors(db_url, server_key):
+    from colonies.client import AsyncRpc
+    from colonies.crypto import generate_private_key
+
+    config = make_config(db_url, server_key)
+    runner, app = await start_server(config)
+    rpc = AsyncRpc(f"http://127.0.0.1:{config.port}")
+    try:
+        colony = await make_colony(rpc, server_key)
+        spec = node("r")
+        del spec["nodename"]
+        done = await rpc.call("submitfuncspecmsg", colony.user, spec=spec)
+        await rpc.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=-1)
+        await rpc.call("addlogmsg", colony.executor, processid=done["processid"], message="old")
+        await rpc.call("closesuccessfulmsg", colony.executor, processid=done["processid"], out=[])
+        failed = await rpc.call("submitfuncspecmsg", colony.user, spec=spec)
+        await rpc.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=-1)
+        await rpc.call("closefailedmsg", colony.executor, processid=failed["processid"], errors=[])
+        silent, timeless = generate_private_key(), generate_private_key()
+        for key, name, heard in (
+            (silent, "silent", "2020-01-01T00:00:00Z"),
+            (timeless, "timeless", None),
+        ):
+            executor = {"executorid": key.id, "executorname": name, "executortype": "x",
+                        "colonyname": colony.name}  # fmt: skip
+            if heard:
+                executor["lastheardfromtime"] = heard
+            await rpc.call("addexecutormsg", colony.owner, executor=executor)
+
+        store = app[STATE_KEY].store
+        term = await store.ticks.current_term()
+        later = utcnow() + timedelta(seconds=120)
+        assert await store.ticks.retention(term, later, 60) == 1
+        await expect_missing(rpc, colony, done["processid"])
+        kept = await rpc.call("getprocessmsg", colony.user, processid=failed["processid"])
+        assert kept["state"] == 3  # FAILED is kept
+        logs = await rpc.call(
+            "getlogsmsg", colony.user, colonyname=colony.name, processid=done["processid"], count=5
+        )
+        assert logs == []
+        assert await store.ticks.stale_executors(term, utcnow(), 600) == 1
+        names = [e["executorname"] for e in await rpc.call(
+            "getexecutorsmsg", colony.user, colonyname=colony.name)]  # fmt: skip
+        assert "silent" not in names and "timeless" in names
+        assert colony.executor_name in names  # heard from by its assigns
+    finally:
+        await rpc.close()
+        await runner.cleanup()
+
+
+async def expect_missing(rpc, colony, processid):
+    with pytest.raises(ColoniesError) as err:
+        await rpc.call("getprocessmsg", colony.user, processid=processid)
+    assert err.value.status == 404
