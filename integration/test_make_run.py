@@ -7,6 +7,7 @@ commands run by a shell — is the real thing. Ctrl-C (SIGINT) must stop it all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ from colonies.devenv import pgdata_dir
 from colonies.testing.postgres import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV = Path(sys.executable).resolve().parent.parent
+VENV = Path(sys.prefix)  # the virtualenv running the tests
 
 
 def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
@@ -81,7 +82,8 @@ def test_fresh_clone_make_run_and_the_printed_commands(tmp_path: Path) -> None:
         assert "SUCCESS" in result.stdout and "echo" in result.stdout
     finally:
         before = _descendants(proc.pid)
-        os.killpg(proc.pid, signal.SIGINT)
+        with contextlib.suppress(ProcessLookupError):  # it may have failed on its own
+            os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:

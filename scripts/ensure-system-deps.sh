@@ -10,6 +10,9 @@ fi
 if ! command -v etcd >/dev/null 2>&1; then
     missing+=(etcd-server)
 fi
+if ! command -v haproxy >/dev/null 2>&1; then
+    missing+=(haproxy)  # the load balancer of the local fleet (cluster/) and the drills
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing missing system packages: ${missing[*]}"

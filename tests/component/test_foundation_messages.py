@@ -222,7 +222,7 @@ async def test_executor_add_forces_state_and_commissiontime(server, colony):
         "colonyname": colony.name,
         "state": 1,
         "commissiontime": "2000-01-01T00:00:00Z",
-        "lastheardfromtime": "2001-02-03T04:05:06.5Z",
+        "lastheardfromtime": "2099-02-03T04:05:06.5Z",  # not stale: the leader removes those
         "requirefuncreg": True,
         "locationname": "lab",
         "capabilities": {
@@ -234,7 +234,7 @@ async def test_executor_add_forces_state_and_commissiontime(server, colony):
     assert added["state"] == 0
     assert added["commissiontime"] != "2000-01-01T00:00:00Z" and _recent(added["commissiontime"])
     assert _parse_time(added["lastheardfromtime"]) == datetime(
-        2001, 2, 3, 4, 5, 6, 500000, tzinfo=timezone.utc
+        2099, 2, 3, 4, 5, 6, 500000, tzinfo=timezone.utc
     )
     assert added["executorid"] == key.id and added["executorname"] == "gpu-1"
     assert added["executortype"] == "gpu" and added["locationname"] == "lab"
@@ -923,11 +923,11 @@ async def test_timestamps_trim_trailing_zeros(server, server_key):
             "executorname": "e",
             "executortype": "t",
             "colonyname": "t",
-            "lastheardfromtime": "2001-02-03T04:05:06.5Z",
+            "lastheardfromtime": "2099-02-03T04:05:06.5Z",  # not stale: the leader removes those
         },
     )
     assert _RFC3339NANO.match(added["commissiontime"]), added["commissiontime"]
-    assert added["lastheardfromtime"] == "2001-02-03T04:05:06.5Z"
+    assert added["lastheardfromtime"] == "2099-02-03T04:05:06.5Z"
 
 
 async def test_executor_reregister_when_allowed(db_url, server_key):

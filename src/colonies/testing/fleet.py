@@ -1,0 +1,261 @@
+"""A local HA fleet on loopback: PostgreSQL, a 3-member etcd, N replicas and HAProxy in front.
+
+For drills and demos. ``python -m colonies.testing.fleet start`` runs it in the foreground (it
+writes ``fleet.json`` with the ports and pids, Ctrl-C or ``stop`` ends everything);
+``python -m colonies.testing.fleet stop`` stops a running fleet from another shell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from colonies.testing.etcd import EtcdCluster
+from colonies.testing.postgres import PostgresCluster, free_port
+
+DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
+
+
+@dataclass
+class Replica:
+    name: str
+    port: int
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def _get(url: str, timeout: float = 1.0) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:
+            return reply.read().decode()
+    except OSError:
+        return None
+
+
+@dataclass
+class Fleet:
+    replicas: int = 3
+    etcd_members: int = 3
+    leader_ttl: int = 3
+    server_prvkey: str = DEV_SERVER_PRVKEY
+    base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="colonies-fleet-")))
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.pg = PostgresCluster()
+        self.etcd = EtcdCluster(self.etcd_members)
+        self.members = [
+            Replica(f"replica-{i}", free_port(), self.base / f"replica-{i}.log")
+            for i in range(self.replicas)
+        ]
+        self.lb_port = free_port()
+        self.haproxy: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The load balancer: what clients use."""
+        return f"http://127.0.0.1:{self.lb_port}"
+
+    @property
+    def db_url(self) -> str:
+        return self.pg.dsn("colonies")
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.pg.start()
+        self.pg.create_database("colonies")
+        self.etcd.start()
+        for replica in self.members:
+            self.start_replica(replica)
+        for replica in self.members:
+            self.wait_healthy(replica)
+        self._start_haproxy()
+
+    def env(self, replica: Replica) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")}
+        env.update(
+            COLONIES_DB_URL=self.db_url,
+            COLONIES_SERVER_PRVKEY=self.server_prvkey,
+            COLONIES_SERVER_PORT=str(replica.port),
+            COLONIES_SERVER_BIND="127.0.0.1",
+            COLONIES_SERVER_HTTP_HOST="127.0.0.1",
+            COLONIES_ETCD_ENDPOINTS=self.etcd.endpoints,
+            COLONIES_LEADER_TTL=str(self.leader_ttl),
+            COLONIES_REPLICA_NAME=replica.name,
+            COLONIES_DB_MAX_OPEN_CONNS="30",
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start_replica(self, replica: Replica) -> None:
+        log = replica.log.open("ab")
+        replica.proc = subprocess.Popen(
+            [sys.executable, "-m", "colonies.cli.main", "server", "start"],
+            env=self.env(replica),
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+
+    def wait_healthy(self, replica: Replica, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while _get(replica.url + "/health") is None:
+            if not replica.alive():
+                raise RuntimeError(f"{replica.name} exited: see {replica.log}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{replica.name} not healthy in {timeout} s: see {replica.log}")
+            time.sleep(0.05)
+
+    def _start_haproxy(self) -> None:
+        haproxy = shutil.which("haproxy")
+        if haproxy is None:
+            raise RuntimeError("haproxy not found: install Debian's haproxy (make test does)")
+        servers = "\n".join(
+            f"    server {r.name} 127.0.0.1:{r.port} check inter 500 fall 2 rise 1"
+            for r in self.members
+        )
+        config = self.base / "haproxy.cfg"
+        config.write_text(
+            f"""global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 120s
+    timeout server 120s
+    retries 3
+    option redispatch
+frontend api
+    bind 127.0.0.1:{self.lb_port}
+    default_backend replicas
+backend replicas
+    balance roundrobin
+    option httpchk GET /ready
+    retry-on conn-failure empty-response response-timeout
+{servers}
+"""
+        )
+        log = (self.base / "haproxy.log").open("ab")
+        self.haproxy = subprocess.Popen(
+            [haproxy, "-db", "-f", str(config)], stdout=log, stderr=log, start_new_session=True
+        )
+        log.close()
+        deadline = time.monotonic() + 10
+        while _get(self.url + "/health") is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"haproxy did not start: see {self.base / 'haproxy.log'}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.haproxy is not None and self.haproxy.poll() is None:
+            self.haproxy.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.haproxy.wait(5)
+        for replica in self.members:
+            if replica.alive():
+                assert replica.proc is not None
+                replica.proc.terminate()
+        for replica in self.members:
+            if replica.proc is not None:
+                try:
+                    replica.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    replica.proc.kill()
+        self.etcd.stop()
+        self.pg.close()
+
+    def __enter__(self) -> Fleet:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- inspection ---------------------------------------------------------------------------
+    def is_leader(self, replica: Replica) -> bool:
+        metrics = _get(replica.url + "/metrics")
+        return metrics is not None and "\ncolonies_leader 1.0" in metrics
+
+    def leader(self) -> Replica | None:
+        leaders = [r for r in self.members if r.alive() and self.is_leader(r)]
+        return leaders[0] if len(leaders) == 1 else None
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "url": self.url,
+            "db_url": self.db_url,
+            "etcd": self.etcd.endpoints,
+            "replicas": [
+                {"name": r.name, "url": r.url, "pid": r.proc.pid if r.proc else None}
+                for r in self.members
+            ],
+            "base": str(self.base),
+            "pid": os.getpid(),
+        }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m colonies.testing.fleet", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("start", help="start a fleet in the foreground; Ctrl-C stops it")
+    start.add_argument("--replicas", type=int, default=3)
+    start.add_argument("--ttl", type=int, default=3, help="leader lease TTL, seconds")
+    start.add_argument("--state", type=Path, default=Path("fleet.json"))
+    stop = sub.add_parser("stop", help="stop the fleet started with the same --state")
+    stop.add_argument("--state", type=Path, default=Path("fleet.json"))
+    args = parser.parse_args(argv)
+
+    if args.command == "stop":
+        try:
+            pid = json.loads(args.state.read_text())["pid"]
+        except (OSError, ValueError, KeyError):
+            sys.exit(f"no running fleet described by {args.state}")
+        os.kill(pid, signal.SIGTERM)
+        print(f"stopping the fleet (pid {pid})")
+        return
+
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with Fleet(replicas=args.replicas, leader_ttl=args.ttl) as fleet:
+        args.state.write_text(json.dumps(fleet.describe(), indent=2))
+        print(json.dumps(fleet.describe(), indent=2), flush=True)
+        print(f"fleet up: clients use {fleet.url} (Ctrl-C or 'stop' ends it)", flush=True)
+        while not stopping:
+            time.sleep(0.2)
+    with contextlib.suppress(OSError):
+        args.state.unlink()
+
+
+if __name__ == "__main__":
+    main()
