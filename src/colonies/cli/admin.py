@@ -119,6 +119,33 @@ def server_alive(env: Env) -> None:
     sys.exit(0 if ok else 1)
 
 
+@click.group()
+def cluster() -> None:
+    """The server fleet."""
+
+
+@cluster.command("info")
+@server_key_option
+@output_option
+@no_headers_option
+@pass_env
+@errors
+def cluster_info(env: Env, server_key: str | None, output: str, no_headers: bool) -> None:
+    """Live replicas and the leader (server owner)."""
+    with env.client("server", server_key) as client:
+        info = client.cluster()
+    if output == "json":
+        emit(info, [], output)
+        return
+    columns: list[Column] = [
+        ("NAME", lambda n: n.name),
+        ("HOST", lambda n: n.host),
+        ("API PORT", lambda n: n.apiport),
+        ("LEADER", lambda n: "*" if n.name == info.leader.name else ""),
+    ]
+    emit(info.nodes, columns, output, no_headers)
+
+
 # --- colonies ---------------------------------------------------------------------------------
 @click.group()
 def colony() -> None:

@@ -51,7 +51,14 @@ def _register_commands() -> None:
     from colonies.cli.dev import dev
 
     admin.server.add_command(server_start, "start")
-    for group in (admin.security, admin.server, admin.colony, admin.executor, admin.user):
+    for group in (
+        admin.security,
+        admin.server,
+        admin.cluster,
+        admin.colony,
+        admin.executor,
+        admin.user,
+    ):
         cli.add_command(group)
     for group in (work.function, work.process, work.log, work.attribute):
         cli.add_command(group)

@@ -19,6 +19,7 @@ from colonies.core import (
     Allocations,
     Attribute,
     Capabilities,
+    Cluster,
     Colony,
     Executor,
     File,
@@ -101,6 +102,9 @@ class AsyncClient:
 
     async def statistics(self, *, key: KeyArg = None) -> Statistics:
         return await self._typed(Statistics, "getstatisticsmsg", key)
+
+    async def cluster(self, *, key: KeyArg = None) -> Cluster:
+        return await self._typed(Cluster, "getclustermsg", key)
 
     # --- colonies -----------------------------------------------------------------------------
     async def add_colony(self, colony: Colony, *, key: KeyArg = None) -> Colony:
