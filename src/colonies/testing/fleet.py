@@ -60,7 +60,11 @@ class Fleet:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.pg = PostgresCluster()
+        # Durable, unlike the unit-test clusters: the drills restart PostgreSQL with "immediate"
+        # and a lost commit would look like a doubled assignment.
+        self.pg = PostgresCluster(
+            settings={"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+        )
         self.etcd = EtcdCluster(self.etcd_members)
         self.members = [
             Replica(f"replica-{i}", free_port(), self.base / f"replica-{i}.log")
