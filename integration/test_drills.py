@@ -11,11 +11,14 @@ import itertools
 import os
 import signal
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import asyncpg
 import pytest
 
+from colonies.client import AsyncClient, ColoniesError
 from colonies.testing.fleet import Fleet, Replica
 from integration._workload import COLONY, Workload
 
@@ -27,6 +30,16 @@ pytestmark = pytest.mark.drill
 def fleet() -> Iterator[Fleet]:
     with Fleet(replicas=3, etcd_members=3, leader_ttl=TTL) as running:
         yield running
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return int(reply.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return 0
 
 
 async def wait_for(predicate, timeout: float, what: str) -> float:
@@ -145,7 +158,19 @@ async def test_postgres_restart_under_load(fleet: Fleet) -> None:
     await workload.setup()
     flow = asyncio.create_task(workload.run(count=120, per_second=30, settle=90))
     await asyncio.sleep(1.5)
-    await asyncio.to_thread(fleet.pg.restart, "immediate")
+    await asyncio.to_thread(fleet.pg.stop, "immediate")
+    replica = fleet.members[0]
+    try:
+        # During the outage: /ready says so, and an RPC fails fast with 503 (clients retry).
+        assert await asyncio.to_thread(_status, replica.url + "/ready") == 503
+        started = time.monotonic()
+        async with AsyncClient(replica.url, workload.user, retry_seconds=0) as client:
+            with pytest.raises(ColoniesError) as err:
+                await client.get_colony(COLONY)
+        assert err.value.status == 503 and time.monotonic() - started < 3
+    finally:
+        await asyncio.to_thread(fleet.pg.start)
+    await wait_for(lambda: _status(replica.url + "/ready") == 200, 15, "/ready after the outage")
     await flow
     await workload.check()
     assert all(r.alive() for r in fleet.members), "a replica crashed"
