@@ -22,7 +22,8 @@ from colonies.rpc.messages import SubscribeChannelMsg, SubscribeProcessesMsg, Su
 from colonies.server.context import Context
 from colonies.server.dispatch import Dispatcher
 from colonies.server.handlers.channels import channel_id, channel_scope, entries, require_channel
-from colonies.server.registry import Role, Target, registry
+from colonies.server.handlers.processes import process_scope
+from colonies.server.registry import Role, registry
 from colonies.server.scopes import by_colonyname
 from colonies.server.waiters import Subscription
 
@@ -52,19 +53,12 @@ async def _events(ctx: Context, sub: Subscription, timeout: float) -> Any:
             yield process
 
 
-async def process_of_subscription(ctx: Context, msg: SubscribeProcessMsg) -> Target:
-    brief = await ctx.store.processes.brief(msg.processid)
-    if brief is None:
-        raise RpcError(404, f"Process with id {msg.processid} not found")
-    return Target(brief.colonyname, brief)
-
-
 @registry.handles(
     "subscribeprocessmsg",
     SubscribeProcessMsg,
     Role.MEMBER,
     action="Failed to subscribe to process",
-    scope=process_of_subscription,
+    scope=process_scope,
     websocket=True,
 )
 async def subscribe_process(ctx: Context, msg: SubscribeProcessMsg) -> None:

@@ -204,6 +204,18 @@ class Closed:
     ran: float  # seconds from assignment to close
 
 
+def _attribute_row(a: Attribute) -> tuple[str, str, str, str, int, str, str]:
+    return (
+        a.attributeid,
+        a.targetid,
+        a.targetcolonyname,
+        a.targetprocessgraphid,
+        a.attributetype,
+        a.key,
+        a.value,
+    )
+
+
 async def insert_process(conn: asyncpg.Connection, new: NewProcess) -> None:
     """Insert one process with its ENV attributes on ``conn`` (inside the caller's transaction);
     a process that does not wait for parents is announced with NOTIFY."""
@@ -242,18 +254,7 @@ async def insert_process(conn: asyncpg.Connection, new: NewProcess) -> None:
     if p.attributes:
         await conn.executemany(
             _INSERT_ATTRIBUTE,
-            [
-                (
-                    a.attributeid,
-                    a.targetid,
-                    a.targetcolonyname,
-                    a.targetprocessgraphid,
-                    a.attributetype,
-                    a.key,
-                    a.value,
-                )
-                for a in p.attributes
-            ],
+            [_attribute_row(a) for a in p.attributes],
         )
 
 
@@ -444,16 +445,7 @@ class ProcessStore:
 
     # --- attributes ---------------------------------------------------------------------------
     async def add_attribute(self, a: Attribute) -> None:
-        await self.pool.execute(
-            _INSERT_ATTRIBUTE,
-            a.attributeid,
-            a.targetid,
-            a.targetcolonyname,
-            a.targetprocessgraphid,
-            a.attributetype,
-            a.key,
-            a.value,
-        )
+        await self.pool.execute(_INSERT_ATTRIBUTE, *_attribute_row(a))
 
     async def get_attribute(self, attributeid: str) -> Attribute | None:
         row = await self.pool.fetchrow(

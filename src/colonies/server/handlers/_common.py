@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from colonies.core.scheduling import MAX_COUNT
+from colonies.core.states import ProcessState
 from colonies.rpc import RpcError
 
 T = TypeVar("T")
@@ -34,3 +36,21 @@ def found(obj: T | None, what: str) -> T:
 def removed(ok: bool, what: str) -> None:
     if not ok:
         raise RpcError(404, f"{what} not found")
+
+
+def check_count(count: int, limit: int = MAX_COUNT) -> int:
+    """A list request's ``count``: at most the limit (upstream's text), never negative."""
+    if count > limit:
+        raise RpcError(400, f"Count is larger than MaxCount limit <{limit}>")
+    if count < 0:
+        raise RpcError(400, "count must not be negative")
+    return count
+
+
+def check_remove_all_state(state: int, what: str) -> int:
+    """``removeall*``: -1 (every state) or a finished or waiting state, never RUNNING."""
+    if state == ProcessState.RUNNING:
+        raise RpcError(400, f"Not possible to remove running {what}")
+    if state not in (-1, 0, 2, 3, 4):
+        raise RpcError(400, f"Failed to remove all {what}, invalid state")
+    return state

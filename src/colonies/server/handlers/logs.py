@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 from colonies.core import Attribute, Log, ProcessState
-from colonies.core.scheduling import MAX_COUNT, MAX_LOG_COUNT, MAX_LOG_SEARCH_DAYS
+from colonies.core.scheduling import MAX_LOG_COUNT, MAX_LOG_SEARCH_DAYS
 from colonies.core.submission import attribute_id
 from colonies.core.timeutil import to_unix_ns
 from colonies.rpc import RpcError
@@ -19,17 +19,10 @@ from colonies.rpc.messages import (
     SearchLogsMsg,
 )
 from colonies.server.context import Context
-from colonies.server.handlers._common import found
-from colonies.server.handlers.processes import process_scope
+from colonies.server.handlers._common import check_count, found
+from colonies.server.handlers.processes import process_of, process_scope
 from colonies.server.registry import Role, Target, registry
 from colonies.server.scopes import by_colonyname, named_executor
-
-
-async def attribute_target(ctx: Context, msg: AddAttributeMsg) -> Target:
-    brief = await ctx.store.processes.brief(msg.attribute.targetid)
-    if brief is None:
-        raise RpcError(404, f"Process with id {msg.attribute.targetid} not found")
-    return Target(brief.colonyname, brief, brief.assignedexecutorid)
 
 
 def _require_running(ctx: Context, action: str) -> None:
@@ -42,7 +35,7 @@ def _require_running(ctx: Context, action: str) -> None:
     AddAttributeMsg,
     Role.ASSIGNED_EXECUTOR,
     action="Failed to add attribute",
-    scope=attribute_target,
+    scope=process_of(lambda m: m.attribute.targetid),
 )
 async def add_attribute(ctx: Context, msg: AddAttributeMsg) -> Attribute:
     _require_running(ctx, "Failed to add attribute")
@@ -109,12 +102,9 @@ async def add_executor_log(ctx: Context, msg: AddExecutorLogMsg) -> None:
 async def get_logs(ctx: Context, msg: GetLogsMsg) -> list[Log]:
     if not msg.processid and not msg.executorname:
         raise RpcError(400, "Failed to get logs, processid or executorname must be given")
-    if msg.count > MAX_LOG_COUNT:
-        raise RpcError(400, f"Count is larger than MaxCount limit <{MAX_LOG_COUNT}>")
-    if msg.count < 0:
-        raise RpcError(400, "Failed to get logs, count must not be negative")
+    count = check_count(msg.count, MAX_LOG_COUNT)
     return await ctx.store.processes.get_logs(
-        msg.colonyname, msg.processid, msg.executorname, msg.count, msg.since, msg.latest
+        msg.colonyname, msg.processid, msg.executorname, count, msg.since, msg.latest
     )
 
 
@@ -124,9 +114,6 @@ async def get_logs(ctx: Context, msg: GetLogsMsg) -> list[Log]:
 async def search_logs(ctx: Context, msg: SearchLogsMsg) -> list[Log]:
     if msg.days > MAX_LOG_SEARCH_DAYS or msg.days < 0:
         raise RpcError(400, f"Failed to search logs, days must be in [0, {MAX_LOG_SEARCH_DAYS}]")
-    if msg.count > MAX_COUNT:
-        raise RpcError(400, f"Count is larger than MaxCount limit <{MAX_COUNT}>")
-    if msg.count < 0:
-        raise RpcError(400, "Failed to search logs, count must not be negative")
+    count = check_count(msg.count)
     since = to_unix_ns(ctx.now() - timedelta(days=msg.days))
-    return await ctx.store.processes.search_logs(msg.colonyname, msg.text, since, msg.count)
+    return await ctx.store.processes.search_logs(msg.colonyname, msg.text, since, count)

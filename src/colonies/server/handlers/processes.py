@@ -10,7 +10,6 @@ from typing import Any
 from colonies.core import ExecutorState, Process, ProcessState
 from colonies.core.events import ProcessEvent
 from colonies.core.resources import ResourceError, parse_cpu, parse_mem
-from colonies.core.scheduling import MAX_COUNT
 from colonies.core.submission import SubmissionError, new_process
 from colonies.core.wire import normalize_free_form
 from colonies.crypto import new_random_id
@@ -27,7 +26,7 @@ from colonies.rpc.messages import (
     SubmitFuncSpecMsg,
 )
 from colonies.server.context import Context
-from colonies.server.handlers._common import found
+from colonies.server.handlers._common import check_count, check_remove_all_state, found
 from colonies.server.registry import Role, Scope, Target, registry
 from colonies.server.scopes import by_colonyname
 
@@ -257,14 +256,6 @@ async def get_process(ctx: Context, msg: ProcessIdMsg) -> Process:
     return found(process, f"Process with id {msg.processid}")
 
 
-def _check_count(count: int, action: str) -> int:
-    if count > MAX_COUNT:
-        raise RpcError(400, f"Count is larger than MaxCount limit <{MAX_COUNT}>")
-    if count < 0:
-        raise RpcError(400, f"{action}, count must not be negative")
-    return count
-
-
 @registry.handles(
     "getprocessesmsg",
     GetProcessesMsg,
@@ -273,7 +264,7 @@ def _check_count(count: int, action: str) -> int:
     scope=by_colonyname,
 )
 async def get_processes(ctx: Context, msg: GetProcessesMsg) -> list[Process]:
-    count = _check_count(msg.count, "Failed to get processes")
+    count = check_count(msg.count)
     if msg.state not in (0, 1, 2, 3, 4):
         raise RpcError(400, "Failed to get processes, invalid msg.State")
     initiatorid = None
@@ -336,11 +327,8 @@ async def remove_process(ctx: Context, msg: ProcessIdMsg) -> None:
     scope=by_colonyname,
 )
 async def remove_all_processes(ctx: Context, msg: ColonyStateMsg) -> None:
-    if msg.state == ProcessState.RUNNING:
-        raise RpcError(400, "Not possible to remove running processes")
-    if msg.state not in (-1, 0, 2, 3, 4):
-        raise RpcError(400, "Failed to remove all processes, invalid state")
-    await ctx.store.processes.remove_all(msg.colonyname, msg.state)
+    state = check_remove_all_state(msg.state, "processes")
+    await ctx.store.processes.remove_all(msg.colonyname, state)
 
 
 @registry.handles(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from colonies.core import Cron, Generator, WorkflowSpec
 from colonies.core.cron import CronError, parse_cron
-from colonies.core.scheduling import MAX_COUNT
 from colonies.core.wire import DecodeError, decode
 from colonies.crypto import new_random_id
 from colonies.rpc import RpcError
@@ -18,7 +17,7 @@ from colonies.rpc.messages import (
     ResolveGeneratorMsg,
 )
 from colonies.server.context import Context
-from colonies.server.handlers._common import found, removed, require_name
+from colonies.server.handlers._common import check_count, found, removed, require_name
 from colonies.server.handlers.processes import initiator_name
 from colonies.server.registry import Role, Target, registry
 from colonies.server.scopes import by_colonyname, colony
@@ -35,12 +34,6 @@ def _workflow(text: str, action: str) -> WorkflowSpec:
     if not spec.functionspecs:
         raise RpcError(400, f"{action}, the workflow spec has no function specs")
     return spec
-
-
-def _count(count: int) -> int:
-    if count > MAX_COUNT:
-        raise RpcError(400, f"Count is larger than MaxCount limit <{MAX_COUNT}>")
-    return max(count, 0)
 
 
 async def generator_scope(ctx: Context, msg: GeneratorIdMsg | PackGeneratorMsg) -> Target:
@@ -109,7 +102,7 @@ async def resolve_generator(ctx: Context, msg: ResolveGeneratorMsg) -> Generator
     scope=by_colonyname,
 )
 async def get_generators(ctx: Context, msg: ColonyCountMsg) -> list[Generator]:
-    return await ctx.store.schedules.list_generators(msg.colonyname, _count(msg.count))
+    return await ctx.store.schedules.list_generators(msg.colonyname, check_count(msg.count))
 
 
 @registry.handles(
@@ -175,7 +168,7 @@ async def get_cron(ctx: Context, msg: CronIdMsg) -> Cron:
     "getcronsmsg", ColonyCountMsg, Role.MEMBER, action="Failed to get crons", scope=by_colonyname
 )
 async def get_crons(ctx: Context, msg: ColonyCountMsg) -> list[Cron]:
-    return await ctx.store.schedules.list_crons(msg.colonyname, _count(msg.count))
+    return await ctx.store.schedules.list_crons(msg.colonyname, check_count(msg.count))
 
 
 @registry.handles(

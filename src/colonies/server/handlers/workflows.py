@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from colonies.core import Process, ProcessGraph, ProcessState
 from colonies.core.graphs import GraphError, plan_workflow
-from colonies.core.scheduling import MAX_COUNT
 from colonies.core.submission import SubmissionError, new_process
 from colonies.core.wire import normalize_free_form
 from colonies.crypto import new_random_id
@@ -17,7 +16,7 @@ from colonies.rpc.messages import (
     SubmitWorkflowSpecMsg,
 )
 from colonies.server.context import Context
-from colonies.server.handlers._common import found
+from colonies.server.handlers._common import check_count, check_remove_all_state, found
 from colonies.server.handlers.processes import initiator_name, process_of
 from colonies.server.registry import Role, Target, registry
 from colonies.server.scopes import by_colonyname
@@ -87,11 +86,10 @@ async def get_graph(ctx: Context, msg: ProcessGraphIdMsg) -> ProcessGraph:
     scope=by_colonyname,
 )
 async def get_graphs(ctx: Context, msg: GetProcessGraphsMsg) -> list[ProcessGraph]:
-    if msg.count > MAX_COUNT:
-        raise RpcError(400, f"Count is larger than MaxCount limit <{MAX_COUNT}>")
-    if msg.count < 0 or msg.state not in (0, 1, 2, 3, 4):
-        raise RpcError(400, "Failed to get process graphs, invalid count or state")
-    return await ctx.store.processgraphs.list(msg.colonyname, msg.state, msg.count)
+    count = check_count(msg.count)
+    if msg.state not in (0, 1, 2, 3, 4):
+        raise RpcError(400, "Failed to get process graphs, invalid state")
+    return await ctx.store.processgraphs.list(msg.colonyname, msg.state, count)
 
 
 @registry.handles(
@@ -116,11 +114,8 @@ async def remove_graph(ctx: Context, msg: ProcessGraphIdMsg) -> None:
     scope=by_colonyname,
 )
 async def remove_all_graphs(ctx: Context, msg: ColonyStateMsg) -> None:
-    if msg.state == ProcessState.RUNNING:
-        raise RpcError(400, "Not possible to remove running process graphs")
-    if msg.state not in (-1, 0, 2, 3, 4):
-        raise RpcError(400, "Failed to remove process graphs, invalid state")
-    await ctx.store.processgraphs.remove_all(msg.colonyname, msg.state)
+    state = check_remove_all_state(msg.state, "process graphs")
+    await ctx.store.processgraphs.remove_all(msg.colonyname, state)
 
 
 @registry.handles(
