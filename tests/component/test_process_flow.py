@@ -75,6 +75,7 @@ async def test_waiting_executor_is_woken_quickly(server, colony):
     got = await poll
     latency = time.monotonic() - submitted
     assert got["processid"] == p["processid"]
+    print(f"\nsubmit -> assign of a waiting executor: {latency * 1000:.1f} ms")
     assert latency < 0.5, f"wake-up took {latency * 1000:.0f} ms"
 
 
