@@ -699,7 +699,7 @@ CASES: dict[str, Case] = {
     "removecronmsg": role_case("M", _stored_cron, colony_scoped=False),
     # §6.16 blueprint (only the ones that need no stored object)
     "getblueprintdefinitionsmsg": role_case("M or CO", _colony),
-    "getblueprintsmsg": role_case("M or CO", _colony, succeed=False),
+    "getblueprintsmsg": role_case("M or CO", fixed(lambda w: {"namespace": w.colony})),
     # §6.18 WebSocket subscriptions (over /pubsub)
     "subscribeprocessesmsg": role_case(
         "M", fixed(lambda w: {"colonyname": w.colony, "state": 0, "timeout": 0})
@@ -796,7 +796,10 @@ UNKNOWN = "no-such-colony"
 
 def _rename_colony(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: UNKNOWN if k == "colonyname" else _rename_colony(v) for k, v in value.items()}
+        return {
+            k: UNKNOWN if k in ("colonyname", "namespace") else _rename_colony(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_rename_colony(v) for v in value]
     return value

@@ -48,6 +48,7 @@ def version(env: object) -> None:
 
 def _register_commands() -> None:
     from colonies.cli import admin, work
+    from colonies.cli.blueprint import blueprint
     from colonies.cli.dev import dev
 
     admin.server.add_command(server_start, "start")
@@ -62,6 +63,7 @@ def _register_commands() -> None:
         cli.add_command(group)
     for group in (work.function, work.process, work.log, work.attribute):
         cli.add_command(group)
+    cli.add_command(blueprint)
     cli.add_command(dev)
 
 

@@ -18,6 +18,9 @@ from colonies.config import ClientConfig
 from colonies.core import (
     Allocations,
     Attribute,
+    Blueprint,
+    BlueprintDefinition,
+    BlueprintHistory,
     Capabilities,
     Cluster,
     Colony,
@@ -435,6 +438,90 @@ class AsyncClient:
 
     async def get_snapshots(self, colony: str, *, key: KeyArg = None) -> list[Snapshot]:
         return await self._typed(list[Snapshot], "getsnapshotsmsg", key, colonyname=colony)
+
+    # --- blueprints ----------------------------------------------------------------------------
+    async def add_blueprint_definition(
+        self, definition: BlueprintDefinition, *, key: KeyArg = None
+    ) -> BlueprintDefinition:
+        return await self._typed(
+            BlueprintDefinition,
+            "addblueprintdefinitionmsg",
+            key,
+            blueprintdefinition=_builtins(definition),
+        )
+
+    async def get_blueprint_definition(
+        self, colony: str, name: str, *, key: KeyArg = None
+    ) -> BlueprintDefinition:
+        return await self._typed(
+            BlueprintDefinition, "getblueprintdefinitionmsg", key, colonyname=colony, name=name
+        )
+
+    async def get_blueprint_definitions(
+        self, colony: str, *, key: KeyArg = None
+    ) -> list[BlueprintDefinition]:
+        return await self._typed(
+            list[BlueprintDefinition], "getblueprintdefinitionsmsg", key, colonyname=colony
+        )
+
+    async def remove_blueprint_definition(
+        self, colony: str, name: str, *, key: KeyArg = None
+    ) -> None:
+        await self.call("removeblueprintdefinitionmsg", key, namespace=colony, name=name)
+
+    async def add_blueprint(self, blueprint: Blueprint, *, key: KeyArg = None) -> Blueprint:
+        return await self._typed(Blueprint, "addblueprintmsg", key, blueprint=_builtins(blueprint))
+
+    async def get_blueprint(self, colony: str, name: str, *, key: KeyArg = None) -> Blueprint:
+        return await self._typed(Blueprint, "getblueprintmsg", key, namespace=colony, name=name)
+
+    async def get_blueprints(
+        self, colony: str, kind: str = "", location: str = "", *, key: KeyArg = None
+    ) -> list[Blueprint]:
+        return await self._typed(
+            list[Blueprint],
+            "getblueprintsmsg",
+            key,
+            namespace=colony,
+            kind=kind,
+            locationname=location,
+        )
+
+    async def update_blueprint(
+        self, blueprint: Blueprint, force_generation: bool = False, *, key: KeyArg = None
+    ) -> Blueprint:
+        return await self._typed(
+            Blueprint,
+            "updateblueprintmsg",
+            key,
+            blueprint=_builtins(blueprint),
+            forcegeneration=force_generation,
+        )
+
+    async def remove_blueprint(self, colony: str, name: str, *, key: KeyArg = None) -> None:
+        await self.call("removeblueprintmsg", key, namespace=colony, name=name)
+
+    async def update_blueprint_status(
+        self, colony: str, name: str, status: dict[str, Any], *, key: KeyArg = None
+    ) -> None:
+        await self.call(
+            "updateblueprintstatusmsg", key, colonyname=colony, blueprintname=name, status=status
+        )
+
+    async def reconcile_blueprint(
+        self, colony: str, name: str, force: bool = False, *, key: KeyArg = None
+    ) -> Process:
+        return await self._typed(
+            Process, "reconcileblueprintmsg", key, namespace=colony, name=name, force=force
+        )
+
+    async def get_blueprint_history(
+        self, blueprintid: str, limit: int = 0, *, key: KeyArg = None
+    ) -> list[BlueprintHistory]:
+        return await self._typed(
+            list[BlueprintHistory], "getblueprinthistorymsg", key, blueprintid=blueprintid,
+            limit=limit,
+        )  # fmt: skip
 
     # --- subscriptions ------------------------------------------------------------------------
     async def wait(

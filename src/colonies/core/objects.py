@@ -14,6 +14,13 @@ __all__ = [
     "GPU",
     "Allocations",
     "Attribute",
+    "Blueprint",
+    "BlueprintDefinition",
+    "BlueprintDefinitionSpec",
+    "BlueprintHandler",
+    "BlueprintHistory",
+    "BlueprintMetadata",
+    "BlueprintNames",
     "Capabilities",
     "ChannelEntry",
     "Cluster",
@@ -446,6 +453,72 @@ class ChannelEntry(WireObject, omit_defaults=True):
     inreplyto: int = 0
     type: str = ""
     error: str = ""
+
+
+# --- blueprints (camelCase keys inside, as upstream) --------------------------------------------
+class BlueprintMetadata(WireObject):
+    name: str = ""
+    colonyname: str = ""
+    locationname: str = ""
+    labels: dict[str, str] = _dict()
+    annotations: dict[str, str] = _dict()
+    generation: int = 0
+    createdAt: Time = ZERO_TIME
+    updatedAt: Time = ZERO_TIME
+    lastReconciliationProcess: str = ""
+    lastReconciliationTime: Time = ZERO_TIME
+
+
+class BlueprintNames(WireObject):
+    kind: str = ""
+    listKind: str = ""
+    singular: str = ""
+    plural: str = ""
+    shortNames: list[str] = _list()
+
+
+class BlueprintHandler(WireObject):
+    executorType: str = ""
+    functionName: str = ""
+    reconcileInterval: int = 0
+
+
+class BlueprintDefinitionSpec(WireObject):
+    group: str = ""
+    version: str = ""
+    names: BlueprintNames = msgspec.field(default_factory=BlueprintNames)
+    scope: str = ""
+    schema: dict[str, Any] = _dict()  # a JSON-schema subset: type, properties, required, ...
+    handler: BlueprintHandler = msgspec.field(default_factory=BlueprintHandler)
+
+
+class BlueprintDefinition(WireObject):
+    blueprintdefinitionid: str = ""
+    kind: str = ""
+    metadata: BlueprintMetadata = msgspec.field(default_factory=BlueprintMetadata)
+    spec: BlueprintDefinitionSpec = msgspec.field(default_factory=BlueprintDefinitionSpec)
+
+
+class Blueprint(WireObject):
+    blueprintid: str = ""
+    kind: str = ""
+    metadata: BlueprintMetadata = msgspec.field(default_factory=BlueprintMetadata)
+    spec: dict[str, Any] = _dict()
+    status: dict[str, Any] = _dict()
+
+
+class BlueprintHistory(WireObject):
+    historyid: str = ""
+    blueprintid: str = ""
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    generation: int = 0
+    spec: dict[str, Any] = _dict()
+    status: dict[str, Any] = _dict()
+    timestamp: Time = ZERO_TIME
+    changedby: str = ""
+    changetype: str = ""
 
 
 class Node(WireObject):

@@ -10,6 +10,15 @@ executor.run()  # until SIGTERM/SIGINT
 """
 
 from colonies.executor._builtin import echo_executor, python_executor
+from colonies.executor._reconciler import FileSetReconciler, Reconciler
 from colonies.executor._runtime import Executor, ProcessContext, function
 
-__all__ = ["Executor", "ProcessContext", "echo_executor", "function", "python_executor"]
+__all__ = [
+    "Executor",
+    "FileSetReconciler",
+    "ProcessContext",
+    "Reconciler",
+    "echo_executor",
+    "function",
+    "python_executor",
+]

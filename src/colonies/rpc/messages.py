@@ -7,6 +7,8 @@ import msgspec
 from colonies.core.objects import (
     Allocations,
     Attribute,
+    Blueprint,
+    BlueprintDefinition,
     Capabilities,
     Colony,
     Cron,
@@ -365,6 +367,50 @@ class SubscribeChannelMsg(Msg):
     name: str = ""
     afterseq: int = 0
     timeout: int = 0
+
+
+# --- blueprints -------------------------------------------------------------------------------
+class AddBlueprintDefinitionMsg(Msg):
+    blueprintdefinition: BlueprintDefinition | None = None
+
+
+class NamespaceNameMsg(Msg):
+    """``namespace`` (the colony) + ``name``."""
+
+    namespace: str = ""
+    name: str = ""
+
+
+class AddBlueprintMsg(Msg):
+    blueprint: Blueprint | None = None
+
+
+class GetBlueprintsMsg(Msg):
+    namespace: str = ""
+    kind: str = ""
+    locationname: str = ""
+
+
+class UpdateBlueprintMsg(Msg):
+    blueprint: Blueprint | None = None
+    forcegeneration: bool = False
+
+
+class GetBlueprintHistoryMsg(Msg):
+    blueprintid: str = ""
+    limit: int = 0
+
+
+class UpdateBlueprintStatusMsg(Msg):
+    colonyname: str = ""
+    blueprintname: str = ""
+    status: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ReconcileBlueprintMsg(Msg):
+    namespace: str = ""
+    name: str = ""
+    force: bool = False
 
 
 # --- websocket subscriptions ------------------------------------------------------------------

@@ -108,6 +108,14 @@ class Metrics:
             "Times this replica became or stopped being the leader.",
             registry=self.registry,
         )
+        self.reconciliations = Counter(
+            "colonies_reconciliations",
+            "Blueprint reconcile processes, by outcome (submitted, successful, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in ("submitted", "successful", "failed"):
+            self.reconciliations.labels(outcome)
         self.channel_messages = Counter(
             "colonies_channel_messages",
             "Messages appended to channels through this replica.",

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from colonies.crypto import new_random_id
+from colonies.store.blueprints import BlueprintStore
 from colonies.store.channels import ChannelStore
 from colonies.store.colonies import ColonyStore
 from colonies.store.executors import ExecutorStore
@@ -119,6 +120,7 @@ class Store:
         )
         self.ticks = TickStore(pool)
         self.channels = ChannelStore(pool)
+        self.blueprints = BlueprintStore(pool)
 
     async def close(self) -> None:
         await self.pool.close()

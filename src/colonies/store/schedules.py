@@ -42,6 +42,30 @@ SELECT coalesce(jsonb_agg(e.elem ORDER BY p.seq, e.idx), '[]'::jsonb)
 """
 
 
+_INSERT_CRON = (
+    f"INSERT INTO crons ({_CRON_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) "
+    "ON CONFLICT (colonyname, name) DO NOTHING"
+)
+
+
+def _cron_args(c: Cron) -> tuple[object, ...]:
+    return (
+        c.cronid,
+        c.colonyname,
+        c.initiatorid,
+        c.initiatorname,
+        c.name,
+        c.cronexpression,
+        c.interval,
+        c.random,
+        ZERO_TIME,
+        ZERO_TIME,
+        c.workflowspec,
+        "",
+        c.waitforprevprocessgraph,
+    )
+
+
 def _generator(row: asyncpg.Record, period_ms: int) -> Generator:
     return Generator(**dict(row), checkerperiod=period_ms)
 
@@ -221,27 +245,21 @@ class ScheduleStore:
 
     # --- crons --------------------------------------------------------------------------------
     async def add_cron(self, c: Cron) -> Cron:
-        try:
-            row = await self.pool.fetchrow(
-                f"INSERT INTO crons ({_CRON_COLUMNS}) "
-                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING *",
-                c.cronid,
-                c.colonyname,
-                c.initiatorid,
-                c.initiatorname,
-                c.name,
-                c.cronexpression,
-                c.interval,
-                c.random,
-                ZERO_TIME,
-                ZERO_TIME,
-                c.workflowspec,
-                "",
-                c.waitforprevprocessgraph,
-            )
-        except asyncpg.UniqueViolationError:
-            raise Conflict(f"A cron with name {c.name} already exists") from None
+        row = await self.pool.fetchrow(f"{_INSERT_CRON} RETURNING *", *_cron_args(c))
+        if row is None:
+            raise Conflict(f"A cron with name {c.name} already exists")
         return _cron(row, self.cron_period_ms)
+
+    async def ensure_cron(self, c: Cron) -> None:
+        """Create the cron unless one of that name exists: the unique constraint decides, so
+        concurrent callers end with exactly one."""
+        await self.pool.execute(_INSERT_CRON, *_cron_args(c))
+
+    async def remove_cron_by_name(self, colonyname: str, name: str) -> bool:
+        status = await self.pool.execute(
+            "DELETE FROM crons WHERE colonyname = $1 AND name = $2", colonyname, name
+        )
+        return status != "DELETE 0"
 
     async def get_cron(self, cronid: str) -> Cron | None:
         row = await self.pool.fetchrow(

@@ -1,6 +1,7 @@
 """Handlers per area; importing this package registers every route."""
 
 from colonies.server.handlers import (  # noqa: F401
+    blueprints,
     channels,
     colonies,
     executors,
