@@ -127,6 +127,8 @@ class Metrics:
             self.processes_closed.labels(outcome)
             self.process_execution.labels(outcome)
 
-    def observe_closed(self, outcome: str, seconds: float) -> None:
+    def observe_closed(self, outcome: str, seconds: float, funcname: str = "") -> None:
         self.processes_closed.labels(outcome).inc()
         self.process_execution.labels(outcome).observe(max(seconds, 0.0))
+        if funcname == "reconcile":  # a blueprint reconciler's report
+            self.reconciliations.labels(outcome).inc()

@@ -167,16 +167,17 @@ stats AS (
      AND f.colonyname = c.colonyname AND f.executorname = e.executorname
      AND f.funcname = c.funcname
   RETURNING 1)
-SELECT c.processid, c.processgraphid, c.waited, c.ran, {_NOTIFY.format(p="c")} FROM closed c
+SELECT c.processid, c.processgraphid, c.funcname, c.waited, c.ran, {_NOTIFY.format(p="c")}
+  FROM closed c
 """
 
 _CLOSE_FAILED = f"""
 WITH closed AS (
   UPDATE processes SET state = 3, endtime = $3, errors = $4
    WHERE processid = $1 AND state = 1 AND assignedexecutorid = $2
-  RETURNING processid, state, colonyname, executortype, location_lc, processgraphid,
+  RETURNING processid, state, colonyname, executortype, location_lc, processgraphid, funcname,
             extract(epoch FROM endtime - starttime)::float8 AS ran)
-SELECT c.processid, c.processgraphid, c.ran, {_NOTIFY.format(p="c")} FROM closed c
+SELECT c.processid, c.processgraphid, c.funcname, c.ran, {_NOTIFY.format(p="c")} FROM closed c
 """
 
 _CANCEL = f"""
@@ -200,6 +201,7 @@ _ORDER_BY_STATE = {
 class Closed:
     processid: str
     processgraphid: str
+    funcname: str
     waited: float  # seconds from submission to assignment
     ran: float  # seconds from assignment to close
 
@@ -381,7 +383,9 @@ class ProcessStore:
                         await member_succeeded(conn, graphid, processid, now)
         if row is None:
             return None
-        return Closed(row["processid"], row["processgraphid"], row["waited"], row["ran"])
+        return Closed(
+            row["processid"], row["processgraphid"], row["funcname"], row["waited"], row["ran"]
+        )
 
     async def close_failed(
         self, processid: str, executorid: str, errors: list[str], now: datetime, graphid: str = ""
@@ -397,7 +401,7 @@ class ProcessStore:
                         await member_failed(conn, graphid, now)
         if row is None:
             return None
-        return Closed(row["processid"], row["processgraphid"], 0.0, row["ran"])
+        return Closed(row["processid"], row["processgraphid"], row["funcname"], 0.0, row["ran"])
 
     async def set_output(self, processid: str, executorid: str, output: list[Any]) -> bool:
         status = await self.pool.execute(

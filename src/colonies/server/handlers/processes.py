@@ -212,7 +212,7 @@ async def close_successful(ctx: Context, msg: CloseSuccessfulMsg) -> None:
     if closed is None:
         await _closing_check(ctx, msg.processid, "Failed to close process as successful")
         return
-    ctx.state.metrics.observe_closed("successful", closed.ran)
+    ctx.state.metrics.observe_closed("successful", closed.ran, closed.funcname)
 
 
 @registry.handles(
@@ -229,7 +229,7 @@ async def close_failed(ctx: Context, msg: CloseFailedMsg) -> None:
     if closed is None:
         await _closing_check(ctx, msg.processid, "Failed to close process as failed")
         return
-    ctx.state.metrics.observe_closed("failed", closed.ran)
+    ctx.state.metrics.observe_closed("failed", closed.ran, closed.funcname)
 
 
 @registry.handles(
