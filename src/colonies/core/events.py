@@ -33,7 +33,12 @@ class ChannelEvent:
     position: int
 
 
-Event = ProcessEvent | ResumeEvent | ChannelEvent
+@dataclass(frozen=True, slots=True)
+class AccessChangeEvent:
+    """Colonies, executors or users changed: cached authorization look-ups are stale."""
+
+
+Event = ProcessEvent | ResumeEvent | ChannelEvent | AccessChangeEvent
 
 _process = msgspec.json.Decoder(tuple[str, int, str, str, str, str]).decode
 _resume = msgspec.json.Decoder(tuple[str, str]).decode
@@ -49,6 +54,8 @@ def parse_event(payload: str) -> Event | None:
             return ProcessEvent(state, processid, colonyname, executortype, location)
         if payload.startswith('["r"'):
             return ResumeEvent(_resume(payload)[1])
+        if payload == '["a"]':
+            return AccessChangeEvent()
         if payload.startswith('["c"'):
             _, channelid, position = _channel(payload)
             return ChannelEvent(channelid, position)

@@ -29,6 +29,7 @@ class EventBus:
         *,
         ping_interval: float = 5.0,
         retry_interval: float = 0.5,
+        on_connection: Callable[[bool], None] | None = None,
     ) -> None:
         self.dsn = dsn
         self.channel = channel
@@ -36,6 +37,7 @@ class EventBus:
         self.on_reconnect = on_reconnect
         self.ping_interval = ping_interval
         self.retry_interval = retry_interval
+        self.on_connection = on_connection
         self.connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -66,6 +68,8 @@ class EventBus:
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(self.channel, self._listener)
                 self.connected.set()
+                if self.on_connection is not None:
+                    self.on_connection(True)
                 if not first:
                     log.info("event bus reconnected")
                     self.on_reconnect()  # catch up on whatever was sent while we were away
@@ -81,6 +85,8 @@ class EventBus:
                 log.warning("event bus connection lost: %s", exc)
             finally:
                 self.connected.clear()
+                if self.on_connection is not None:
+                    self.on_connection(False)
                 if conn is not None:
                     conn.terminate()  # no goodbye: a query may still be in flight
             await asyncio.sleep(self.retry_interval)

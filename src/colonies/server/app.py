@@ -9,7 +9,13 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from colonies.config import ServerConfig
-from colonies.core.events import ChannelEvent, ProcessEvent, ResumeEvent, parse_event
+from colonies.core.events import (
+    AccessChangeEvent,
+    ChannelEvent,
+    ProcessEvent,
+    ResumeEvent,
+    parse_event,
+)
 from colonies.core.states import ProcessState
 from colonies.ha.events import EventBus
 from colonies.rpc.envelope import encode_error
@@ -126,8 +132,20 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
                 state.waiters.wake_all(event.colonyname)
             elif isinstance(event, ChannelEvent):
                 state.channel_subscriptions.publish(event.channelid)
+            elif isinstance(event, AccessChangeEvent):
+                state.access_cache.clear()
 
-        bus = EventBus(config.db_url, EVENTS_CHANNEL, on_event, state.waiters.wake_all)
+        def on_reconnect() -> None:
+            state.access_cache.clear()  # changes may have gone unheard
+            state.waiters.wake_all()
+
+        bus = EventBus(
+            config.db_url,
+            EVENTS_CHANNEL,
+            on_event,
+            on_reconnect,
+            on_connection=state.access_cache.set_enabled,
+        )
         await bus.start()
         leadership = Leadership(state)
         state.leadership = leadership

@@ -22,7 +22,9 @@ async def authorize(ctx: Context, role: Role, target: Target | None) -> None:
             raise _denied("not server owner")
         return
     assert target is not None  # the registry refuses colony roles without a scope
-    access = await ctx.store.server.colony_access(target.colonyname, ctx.caller)
+    access = await ctx.state.access_cache.get(
+        target.colonyname, ctx.caller, ctx.store.server.colony_access
+    )
     if access is None:
         raise RpcError(403, f"Colony with name {target.colonyname} does not exists")
     ctx.access = access

@@ -84,7 +84,10 @@ class Dispatcher:
             target = await route.scope(ctx, msg) if route.scope is not None else None
             await authorize(ctx, route.role, target)
             ctx.target = target.obj if target is not None else None
-            return await route.handler(ctx, msg)
+            result = await route.handler(ctx, msg)
+            if route.changes_access:  # other replicas hear of it through NOTIFY
+                self.state.access_cache.clear()
+            return result
         except RpcError:
             raise
         except Conflict as exc:

@@ -58,6 +58,7 @@ class Route(Generic[M]):
     reply_payloadtype: str
     websocket: bool  # served on /pubsub only
     payload_ignored: bool  # the payload is not decoded at all (getserverinfomsg, §3.7)
+    changes_access: bool  # changes who is what in a colony: drop cached look-ups at once
 
 
 class Registry:
@@ -75,6 +76,7 @@ class Registry:
         reply_payloadtype: str | None = None,
         websocket: bool = False,
         payload_ignored: bool = False,
+        changes_access: bool = False,
     ) -> Callable[[Callable[[Context, M], Awaitable[Any]]], Callable[[Context, M], Awaitable[Any]]]:
         if role not in (Role.NONE, Role.SERVER_OWNER) and scope is None:
             raise ValueError(f"{payloadtype}: role {role.value} needs a scope")
@@ -94,6 +96,7 @@ class Registry:
                 reply_payloadtype or payloadtype,
                 websocket,
                 payload_ignored,
+                changes_access,
             )
             return fn
 

@@ -12,7 +12,7 @@ from colonies.server.scopes import by_colonyname
 ADD = "Failed to add colony"
 
 
-@registry.handles("addcolonymsg", AddColonyMsg, Role.SERVER_OWNER, action=ADD)
+@registry.handles("addcolonymsg", AddColonyMsg, Role.SERVER_OWNER, action=ADD, changes_access=True)
 async def add_colony(ctx: Context, msg: AddColonyMsg) -> Colony:
     colony = Colony(
         colonyid=require_id(msg.colony.colonyid, ADD, "colony id"),
@@ -22,7 +22,11 @@ async def add_colony(ctx: Context, msg: AddColonyMsg) -> Colony:
 
 
 @registry.handles(
-    "removecolonymsg", ColonyNameMsg, Role.SERVER_OWNER, action="Failed to remove colony"
+    "removecolonymsg",
+    ColonyNameMsg,
+    Role.SERVER_OWNER,
+    action="Failed to remove colony",
+    changes_access=True,
 )
 async def remove_colony(ctx: Context, msg: ColonyNameMsg) -> None:
     removed(await ctx.store.colonies.remove(msg.colonyname), f"Colony with name {msg.colonyname}")

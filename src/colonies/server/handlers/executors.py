@@ -26,6 +26,7 @@ _named = named_executor(lambda m: (m.colonyname, m.executorname))
     Role.COLONY_OWNER,
     action=ADD,
     scope=colony(lambda m: m.executor.colonyname),
+    changes_access=True,
 )
 async def add_executor(ctx: Context, msg: AddExecutorMsg) -> Executor:
     executor = msg.executor
@@ -50,6 +51,7 @@ async def _set_state(ctx: Context, msg: ExecutorNameMsg, state: ExecutorState) -
     Role.COLONY_OWNER,
     action="Failed to approve executor",
     scope=by_colonyname,
+    changes_access=True,
 )
 async def approve_executor(ctx: Context, msg: ExecutorNameMsg) -> None:
     await _set_state(ctx, msg, ExecutorState.APPROVED)
@@ -61,6 +63,7 @@ async def approve_executor(ctx: Context, msg: ExecutorNameMsg) -> None:
     Role.COLONY_OWNER,
     action="Failed to reject executor",
     scope=by_colonyname,
+    changes_access=True,
 )
 async def reject_executor(ctx: Context, msg: ExecutorNameMsg) -> None:
     await _set_state(ctx, msg, ExecutorState.REJECTED)
@@ -72,6 +75,7 @@ async def reject_executor(ctx: Context, msg: ExecutorNameMsg) -> None:
     Role.COLONY_OWNER,
     action="Failed to remove executor",
     scope=by_colonyname,
+    changes_access=True,
 )
 async def remove_executor(ctx: Context, msg: ExecutorNameMsg) -> None:
     ok = await ctx.store.executors.remove(msg.colonyname, msg.executorname)

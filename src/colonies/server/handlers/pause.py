@@ -15,6 +15,7 @@ from colonies.server.scopes import by_colonyname
     Role.COLONY_OWNER,
     action="Failed to pause assignments",
     scope=by_colonyname,
+    changes_access=True,
 )
 async def pause(ctx: Context, msg: ColonyNameMsg) -> None:
     removed(await ctx.store.colonies.set_paused(msg.colonyname, True), "Colony")
@@ -26,6 +27,7 @@ async def pause(ctx: Context, msg: ColonyNameMsg) -> None:
     Role.COLONY_OWNER,
     action="Failed to resume assignments",
     scope=by_colonyname,
+    changes_access=True,
 )
 async def resume(ctx: Context, msg: ColonyNameMsg) -> None:
     removed(await ctx.store.colonies.set_paused(msg.colonyname, False), "Colony")

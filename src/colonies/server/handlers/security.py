@@ -20,6 +20,7 @@ from colonies.server.scopes import by_colonyname, caller_as
     Role.SELF,
     action="Failed to change user id",
     scope=caller_as("user"),
+    changes_access=True,
 )
 async def change_user_id(ctx: Context, msg: ChangeUserIdMsg) -> ChangeUserIdMsg:
     new_id = require_id(msg.userid, "Failed to change user id", "user id")
@@ -33,6 +34,7 @@ async def change_user_id(ctx: Context, msg: ChangeUserIdMsg) -> ChangeUserIdMsg:
     Role.SELF,
     action="Failed to change executor id",
     scope=caller_as("executor"),
+    changes_access=True,
 )
 async def change_executor_id(ctx: Context, msg: ChangeExecutorIdMsg) -> ChangeExecutorIdMsg:
     new_id = require_id(msg.executorid, "Failed to change executor id", "executor id")
@@ -46,6 +48,7 @@ async def change_executor_id(ctx: Context, msg: ChangeExecutorIdMsg) -> ChangeEx
     Role.COLONY_OWNER,
     action="Failed to change colony id",
     scope=by_colonyname,
+    changes_access=True,
 )
 async def change_colony_id(ctx: Context, msg: ChangeColonyIdMsg) -> ChangeColonyIdMsg:
     new_id = require_id(msg.colonyid, "Failed to change colony id", "colony id")

@@ -18,6 +18,7 @@ ADD = "Failed to add user"
     Role.COLONY_OWNER,
     action=ADD,
     scope=colony(lambda m: m.user.colonyname),
+    changes_access=True,
 )
 async def add_user(ctx: Context, msg: AddUserMsg) -> User:
     user = msg.user
@@ -32,6 +33,7 @@ async def add_user(ctx: Context, msg: AddUserMsg) -> User:
     Role.COLONY_OWNER,
     action="Failed to remove user",
     scope=by_colonyname,
+    changes_access=True,
 )
 async def remove_user(ctx: Context, msg: NamedInColonyMsg) -> None:
     removed(await ctx.store.users.remove(msg.colonyname, msg.name), f"User with name {msg.name}")

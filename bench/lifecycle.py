@@ -1,0 +1,287 @@
+"""Submit -> assign -> close cycles through the real signed HTTP path, for a fixed time.
+
+Starts a throwaway PostgreSQL and N server processes (or attaches to --url), registers E
+executors that long-poll, and drives C concurrent submitters. Afterwards it checks that every
+process was assigned exactly once. Run from a checkout after `make test`'s set-up:
+
+    .venv/bin/python bench/lifecycle.py --seconds 20 --executors 50 --submitters 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from colonies.client import AsyncClient, ColoniesError  # noqa: E402
+from colonies.core import Colony, Conditions, Executor, FunctionSpec, User  # noqa: E402
+from colonies.crypto import generate_private_key  # noqa: E402
+
+DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
+COLONY = "bench"
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass
+class Results:
+    cycles: int = 0
+    errors: int = 0
+    assign_latency: list[float] = field(default_factory=list)
+    rpc: dict[str, list[float]] = field(default_factory=lambda: collections.defaultdict(list))
+    submitted: list[str] = field(default_factory=list)
+    assigned: collections.Counter[str] = field(default_factory=collections.Counter)
+
+
+async def setup(url: str, scheme: str, executors: int) -> tuple[object, list[object]]:
+    owner, user = generate_private_key(scheme), generate_private_key(scheme)
+    keys = [generate_private_key(scheme) for _ in range(executors)]
+    async with AsyncClient(url, DEV_SERVER_PRVKEY) as admin:
+        await admin.add_colony(Colony(colonyid=owner.id, name=COLONY))
+        await admin.add_user(User(colonyname=COLONY, userid=user.id, name="bench"), key=owner)
+        for i, key in enumerate(keys):
+            await admin.add_executor(
+                Executor(executorid=key.id, executorname=f"e{i}", executortype="bench",
+                         colonyname=COLONY), key=owner)  # fmt: skip
+            await admin.approve_executor(COLONY, f"e{i}", key=owner)
+    return user, keys
+
+
+async def timed(results: Results, name: str, call):
+    started = time.perf_counter()
+    try:
+        return await call
+    finally:
+        results.rpc[name].append(time.perf_counter() - started)
+
+
+async def executor_loop(url: str, key, stop: asyncio.Event, results: Results) -> None:
+    async with AsyncClient(url, key) as client:
+        while not stop.is_set():
+            try:
+                p = await timed(results, "assignprocessmsg", client.assign(COLONY, 1))
+                if p is None:
+                    continue
+                results.assigned[p.processid] += 1
+                results.assign_latency.append((p.starttime - p.submissiontime).total_seconds())
+                await timed(results, "closesuccessfulmsg", client.close_successful(p.processid, []))
+                results.cycles += 1
+            except (ColoniesError, OSError, asyncio.TimeoutError):
+                results.errors += 1
+
+
+async def submitter_loop(url: str, key, stop: asyncio.Event, results: Results) -> None:
+    spec = FunctionSpec(
+        funcname="noop", maxexectime=-1, maxwaittime=-1, maxretries=-1,
+        conditions=Conditions(colonyname=COLONY, executortype="bench"),
+    )  # fmt: skip
+    async with AsyncClient(url, key) as client:
+        while not stop.is_set():
+            try:
+                p = await timed(results, "submitfuncspecmsg", client.submit(spec))
+                results.submitted.append(p.processid)
+            except (ColoniesError, OSError, asyncio.TimeoutError):
+                results.errors += 1
+
+
+def run_clients(args_json: str) -> dict[str, object]:
+    """One client process: its share of executors and submitters (a process per core)."""
+    args = json.loads(args_json)
+
+    async def main() -> dict[str, object]:
+        from colonies.crypto import parse_private_key
+
+        results = Results()
+        stop = asyncio.Event()
+        urls = args["urls"]
+        user = parse_private_key(args["user"])
+        tasks = [
+            asyncio.create_task(executor_loop(urls[i % len(urls)], parse_private_key(k), stop, results))
+            for i, k in enumerate(args["executors"])
+        ] + [
+            asyncio.create_task(submitter_loop(urls[i % len(urls)], user, stop, results))
+            for i in range(args["submitters"])
+        ]
+        started = time.perf_counter()
+        await asyncio.sleep(args["seconds"])
+        stop.set()
+        # Drain: executors keep going briefly so submitted work is taken.
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return {
+            "elapsed": time.perf_counter() - started,
+            "cycles": results.cycles,
+            "errors": results.errors,
+            "assign_latency": results.assign_latency,
+            "rpc": dict(results.rpc),
+            "submitted": results.submitted,
+            "assigned": dict(results.assigned),
+        }
+
+    return asyncio.run(main())
+
+
+def start_fleet(replicas: int) -> tuple[object, list[object], list[str]]:
+    import subprocess
+
+    from colonies.testing.postgres import PostgresCluster, free_port
+
+    pg = PostgresCluster(settings={"max_connections": 400})
+    pg.start()
+    pg.create_database("bench")
+    procs, urls = [], []
+    for i in range(replicas):
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")}
+        env.update(
+            COLONIES_DB_URL=pg.dsn("bench"), COLONIES_SERVER_PRVKEY=DEV_SERVER_PRVKEY,
+            COLONIES_SERVER_PORT=str(port), COLONIES_SERVER_BIND="127.0.0.1",
+            COLONIES_DB_MAX_OPEN_CONNS="40", COLONIES_REPLICA_NAME=f"bench-{i}",
+        )  # fmt: skip
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "colonies.cli.main", "server", "start"], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+        urls.append(f"http://127.0.0.1:{port}")
+    import urllib.request
+
+    for url in urls:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(url + "/health", timeout=1)  # noqa: S310 - loopback
+                break
+            except OSError:
+                time.sleep(0.05)
+    return pg, procs, urls
+
+
+def server_cpu(procs: list[object]) -> float:
+    total = 0.0
+    for p in procs:
+        with open(f"/proc/{p.pid}/stat") as f:  # type: ignore[attr-defined]
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--executors", type=int, default=50)
+    parser.add_argument("--submitters", type=int, default=8)
+    parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--backlog", type=int, default=0, help="finished processes to preload")
+    parser.add_argument("--scheme", choices=["ed25519", "secp256k1"], default="ed25519")
+    parser.add_argument("--url", help="attach to a running server (its owner = the dev key)")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = parser.parse_args()
+
+    pg = procs = None
+    if args.url:
+        urls = [args.url]
+    else:
+        pg, procs, urls = start_fleet(args.replicas)
+    try:
+        user, keys = asyncio.run(setup(urls[0], args.scheme, args.executors))
+        if args.backlog and pg is not None:
+            load_backlog(pg.dsn("bench"), args.backlog)
+        cpu_before = server_cpu(procs) if procs else 0.0
+        shares = [
+            json.dumps({
+                "urls": urls, "user": user.text, "seconds": args.seconds,
+                "executors": [k.text for k in keys[i::args.clients]],
+                "submitters": len(range(args.submitters)[i::args.clients]),
+            })  # fmt: skip
+            for i in range(args.clients)
+        ]
+        with multiprocessing.get_context("spawn").Pool(args.clients) as pool:
+            parts = pool.map(run_clients, shares)
+        cpu = (server_cpu(procs) - cpu_before) if procs else float("nan")
+    finally:
+        for p in procs or []:
+            p.terminate()
+            p.wait(10)
+        if pg is not None:
+            pg.close()
+
+    elapsed = max(p["elapsed"] for p in parts)
+    cycles = sum(p["cycles"] for p in parts)
+    errors = sum(p["errors"] for p in parts)
+    latency = [x for p in parts for x in p["assign_latency"]]
+    rpc: dict[str, list[float]] = collections.defaultdict(list)
+    assigned: collections.Counter[str] = collections.Counter()
+    submitted: list[str] = []
+    for p in parts:
+        for name, values in p["rpc"].items():
+            rpc[name] += values
+        assigned.update(p["assigned"])
+        submitted += p["submitted"]
+    duplicates = sum(1 for n in assigned.values() if n > 1)
+    lost = len(set(submitted) - set(assigned))  # submitted, never assigned before the stop
+    summary = {
+        "cycles_per_s": cycles / elapsed,
+        "assign_p50_ms": percentile(latency, 0.50) * 1000,
+        "assign_p95_ms": percentile(latency, 0.95) * 1000,
+        "assign_p99_ms": percentile(latency, 0.99) * 1000,
+        "errors": errors,
+        "lost": lost,
+        "duplicates": duplicates,
+        "server_cpu_ms_per_cycle": cpu / cycles * 1000 if cycles else float("nan"),
+        "rpc_ms": {
+            name: {"p50": percentile(v, 0.5) * 1000, "p99": percentile(v, 0.99) * 1000}
+            for name, v in sorted(rpc.items())
+        },
+    }
+    if args.json:
+        print(json.dumps(summary))
+        return
+    print(f"cycles/s: {summary['cycles_per_s']:.0f}  ({cycles} cycles in {elapsed:.1f} s, "
+          f"{args.executors} executors, {args.submitters} submitters, {args.replicas} replica(s), "
+          f"{args.scheme})")  # fmt: skip
+    print(f"submit->assign ms: p50 {summary['assign_p50_ms']:.1f}  p95 {summary['assign_p95_ms']:.1f}"
+          f"  p99 {summary['assign_p99_ms']:.1f}")  # fmt: skip
+    for name, v in summary["rpc_ms"].items():
+        print(f"  {name:20s} p50 {v['p50']:.2f} ms  p99 {v['p99']:.2f} ms")
+    print(f"server CPU per cycle: {summary['server_cpu_ms_per_cycle']:.2f} ms")
+    print(f"errors {errors}, lost {lost}, assigned twice {duplicates}")
+
+
+def load_backlog(dsn: str, count: int) -> None:
+    """Insert ``count`` finished processes straight into the table (fast, like old history)."""
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(
+                """INSERT INTO processes (processid, colonyname, state, initiatorid, initiatorname,
+                       executortype, prioritytime, submissiontime, endtime, spec)
+                   SELECT md5(g::text) || md5((g + 1)::text), $1, 2, 'x', 'x', 'bench',
+                          g, now() - interval '1 day', now() - interval '1 day', '{}'::jsonb
+                     FROM generate_series(1, $2) g""",
+                COLONY,
+                count,
+            )
+            await conn.execute("ANALYZE processes")
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+if __name__ == "__main__":
+    main()
