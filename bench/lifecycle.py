@@ -111,7 +111,9 @@ def run_clients(args_json: str) -> dict[str, object]:
         urls = args["urls"]
         user = parse_private_key(args["user"])
         tasks = [
-            asyncio.create_task(executor_loop(urls[i % len(urls)], parse_private_key(k), stop, results))
+            asyncio.create_task(
+                executor_loop(urls[i % len(urls)], parse_private_key(k), stop, results)
+            )
             for i, k in enumerate(args["executors"])
         ] + [
             asyncio.create_task(submitter_loop(urls[i % len(urls)], user, stop, results))
@@ -201,11 +203,15 @@ def main() -> None:
             load_backlog(pg.dsn("bench"), args.backlog)
         cpu_before = server_cpu(procs) if procs else 0.0
         shares = [
-            json.dumps({
-                "urls": urls, "user": user.text, "seconds": args.seconds,
-                "executors": [k.text for k in keys[i::args.clients]],
-                "submitters": len(range(args.submitters)[i::args.clients]),
-            })  # fmt: skip
+            json.dumps(
+                {
+                    "urls": urls,
+                    "user": user.text,
+                    "seconds": args.seconds,
+                    "executors": [k.text for k in keys[i :: args.clients]],
+                    "submitters": len(range(args.submitters)[i :: args.clients]),
+                }
+            )  # fmt: skip
             for i in range(args.clients)
         ]
         with multiprocessing.get_context("spawn").Pool(args.clients) as pool:
