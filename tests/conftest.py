@@ -18,7 +18,7 @@ from colonies.client import AsyncRpc
 from colonies.config import ServerConfig
 from colonies.crypto import PrivateKey, generate_private_key, parse_private_key
 from colonies.server.app import create_app
-from colonies.server.run import make_runner
+from colonies.server.run import make_runner, server_ssl_context
 from colonies.store import migrate
 from colonies.testing.postgres import PostgresCluster, free_port
 
@@ -76,7 +76,8 @@ async def start_server(config: ServerConfig) -> tuple[web.AppRunner, web.Applica
     app = create_app(config)
     runner = make_runner(app)
     await runner.setup()
-    await web.TCPSite(runner, config.bind, config.port).start()
+    context = server_ssl_context(config)
+    await web.TCPSite(runner, config.bind, config.port, ssl_context=context).start()
     return runner, app
 
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import signal
+import ssl
 import sys
 from urllib.parse import urlsplit
 
@@ -70,6 +71,15 @@ def _configure_logging(config: ServerConfig) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
+def server_ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
+    """HTTPS and WSS on the API port when COLONIES_TLSCERT/COLONIES_TLSKEY are set (§1.8)."""
+    if not config.tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    return context
+
+
 def make_runner(app: web.Application) -> web.AppRunner:
     """The runner every replica (and the test fixtures) use.
 
@@ -94,18 +104,13 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
         raise StartupError(
             f"cannot start: database {_db_location(config.db_url)}: {_one_line(exc)}"
         ) from exc
-    ssl_context = None
-    if config.tls_cert:
-        import ssl
-
-        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        try:
-            ssl_context.load_cert_chain(config.tls_cert, config.tls_key)
-        except OSError as exc:  # ssl.SSLError too
-            await runner.cleanup()
-            raise StartupError(
-                f"cannot start: cannot load the TLS certificate/key: {_one_line(exc)}"
-            ) from exc
+    try:
+        ssl_context = server_ssl_context(config)
+    except OSError as exc:  # ssl.SSLError too
+        await runner.cleanup()
+        raise StartupError(
+            f"cannot start: cannot load the TLS certificate/key: {_one_line(exc)}"
+        ) from exc
     site = web.TCPSite(runner, config.bind, config.port, ssl_context=ssl_context, backlog=1024)
     try:
         await site.start()
