@@ -67,6 +67,8 @@ class ServerConfig:
     timezone: str = "UTC"
     etcd_endpoints: str = ""
     leader_ttl: int = 5
+    require_fresh: bool = False
+    freshness_window: int = 300
     log_format: str = "text"
     verbose: bool = False
     extra: dict[str, str] = field(default_factory=dict)
@@ -132,6 +134,8 @@ class ServerConfig:
             cleanup_interval_seconds=periods["COLONIES_CLEANUP_INTERVAL"],
             timezone=env.get("TZ", "").strip() or "UTC",
             etcd_endpoints=env.get("COLONIES_ETCD_ENDPOINTS", "").strip(),
+            require_fresh=env_bool(env.get("COLONIES_REQUIRE_FRESH")),
+            freshness_window=_int(env, "COLONIES_FRESHNESS_WINDOW", 300),
             leader_ttl=leader_ttl,
             server_id=server_id,
             bind=env.get("COLONIES_SERVER_BIND", "").strip() or "0.0.0.0",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import ssl
+import time
 from base64 import b64decode, b64encode
 from typing import Any
 
@@ -32,6 +34,9 @@ def sign_envelope(payloadtype: str, payload: dict[str, Any], key: PrivateKey | N
     """A request envelope for ``payload`` (``msgtype`` added), signed by ``key``."""
     body = dict(payload)
     body["msgtype"] = payloadtype
+    if key is not None:  # replay protection: a fresh nonce and the time, signed with the rest
+        body.setdefault("nonce", secrets.token_hex(16))
+        body.setdefault("timestamp", time.time_ns())
     text = b64encode(json.dumps(body, separators=(",", ":")).encode("utf-8")).decode("ascii")
     signature = key.sign(text.encode("ascii")) if key is not None else ""
     envelope = {"signature": signature, "payloadtype": payloadtype, "payload": text}

@@ -26,12 +26,22 @@ from colonies.core.objects import (
 
 class Msg(WireObject):
     msgtype: str = ""
+    # Replay protection (project addition): the project's clients sign a fresh nonce and the
+    # time in Unix ns into every payload; other clients leave both out.
+    nonce: str = ""
+    timestamp: int = 0
 
 
 # --- server -----------------------------------------------------------------------------------
 class VersionMsg(Msg):
     buildversion: str = ""
     buildtime: str = ""
+
+
+class VersionReply(WireObject):
+    buildversion: str = ""
+    buildtime: str = ""
+    msgtype: str = "versionmsg"
 
 
 class GetServerInfoMsg(Msg):
@@ -304,7 +314,8 @@ class CronIdMsg(Msg):
     all: bool = False
 
 
-class PauseStatusReply(Msg):
+class PauseStatusReply(WireObject):
+    msgtype: str = "pausestatusreplymsg"
     colonyname: str = ""
     ispaused: bool = False
 

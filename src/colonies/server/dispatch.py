@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from colonies.core.timeutil import from_unix_ns
 from colonies.core.wire import encode
 from colonies.crypto import SignatureError, recover_caller_id
 from colonies.rpc import EMPTY_PAYLOAD, RpcError, decode_payload, decode_request
@@ -73,10 +74,36 @@ class Dispatcher:
             msg = route.msg_type()
         else:
             msg = decode_payload(envelope, route.msg_type, route.action)
+        if route.role is not Role.NONE:
+            await self.check_fresh(caller, msg)
         ctx = Context(self.state, caller)
         result = await self.run(ctx, route, msg)
         payload = EMPTY_PAYLOAD if result is None else encode(result)
         return encode_reply(route.reply_payloadtype, payload)
+
+    async def check_fresh(self, caller: str, msg: Any) -> None:
+        """Replay protection: a signed nonce and timestamp, inside the window, used once."""
+        config = self.state.config
+        if not msg.nonce and not msg.timestamp:
+            if config.require_fresh:
+                raise RpcError(403, "Request not fresh: the payload needs a nonce and a timestamp")
+            return  # an existing SDK: accepted unless freshness is required
+        if not msg.nonce or not msg.timestamp:
+            raise RpcError(403, "Request not fresh: give both a nonce and a timestamp")
+        now_ns = time.time_ns()
+        window_ns = config.freshness_window * 1_000_000_000
+        if abs(now_ns - msg.timestamp) > window_ns:
+            raise RpcError(
+                403,
+                f"Request not fresh: timestamp outside the {config.freshness_window} s window",
+            )
+        expires = from_unix_ns(now_ns + window_ns)
+        try:
+            fresh = await self.state.store.server.use_nonce(caller, msg.nonce, expires)
+        except _UNAVAILABLE:
+            raise RpcError(503, "database unavailable") from None
+        if not fresh:
+            raise RpcError(403, "Replayed request: this nonce was already used")
 
     async def run(self, ctx: Context, route: Route[Any], msg: Any) -> Any:
         """Authorize and run a route's handler, turning store failures into error replies."""

@@ -35,8 +35,12 @@ def build_ticks(state: ServerState) -> list[Tick]:
         if removed:
             log.info("removed %d stale executors", removed)
 
+    async def nonces(term: int) -> None:
+        await store.ticks.expired_nonces(term, utcnow())
+
     ticks = [
         Tick("deadlines", 1.0, deadlines),
+        Tick("nonces", 30.0, nonces),
         Tick("crons", config.cron_period_ms / 1000, crons),
         Tick("generators", config.generator_period_ms / 1000, generators),
         Tick("stale_executors", float(config.cleanup_interval_seconds), stale_executors),

@@ -153,6 +153,7 @@ async def pubsub(request: web.Request, dispatcher: Dispatcher) -> web.WebSocketR
             if route is None or not route.websocket:
                 return  # other types are ignored on the socket (§6.18)
             msg = decode_payload(envelope, route.msg_type, route.action)
+            await dispatcher.check_fresh(caller, msg)
             ctx = Context(dispatcher.state, caller, ws=ws)
             await dispatcher.run(ctx, route, msg)
         except RpcError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -94,6 +95,17 @@ class ServerStore:
     async def statistics(self, colonyname: str | None = None) -> Statistics:
         row = await self.pool.fetchrow(_STATS, colonyname)
         return Statistics(**dict(row))
+
+    async def use_nonce(self, caller: str, nonce: str, expires: datetime) -> bool:
+        """Record a request's nonce; False when the caller already used it (a replay)."""
+        status = await self.pool.execute(
+            "INSERT INTO request_nonces (caller, nonce, expires) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING",
+            caller,
+            nonce,
+            expires,
+        )
+        return status == "INSERT 0 1"
 
     async def ping(self) -> None:
         await self.pool.fetchval("SELECT 1")

@@ -131,6 +131,12 @@ class TickStore:
             await conn.execute("DELETE FROM logs WHERE ts < $1", to_unix_ns(cutoff))
         return int(status.split()[-1]) + len(graphs)
 
+    async def expired_nonces(self, term: int, now: datetime) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await fence(conn, term)
+            status = await conn.execute("DELETE FROM request_nonces WHERE expires < $1", now)
+        return int(status.split()[-1])
+
     async def stale_executors(self, term: int, now: datetime, max_silence_seconds: int) -> int:
         """Remove executors silent for too long (never those registered without a time)."""
         cutoff = now - timedelta(seconds=max_silence_seconds)

@@ -43,6 +43,4 @@ async def resume(ctx: Context, msg: ColonyNameMsg) -> None:
 )
 async def pause_status(ctx: Context, msg: ColonyNameMsg) -> PauseStatusReply:
     paused = await ctx.store.colonies.is_paused(msg.colonyname)
-    return PauseStatusReply(
-        msgtype="pausestatusreplymsg", colonyname=msg.colonyname, ispaused=paused
-    )
+    return PauseStatusReply(colonyname=msg.colonyname, ispaused=paused)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from colonies.rpc.messages import (
     ChangeColonyIdMsg,
     ChangeExecutorIdMsg,
@@ -14,6 +16,14 @@ from colonies.server.registry import Role, registry
 from colonies.server.scopes import by_colonyname, caller_as
 
 
+def echo(msg: object) -> dict[str, object]:
+    """The request payload as upstream echoes it: its own fields, not our freshness fields."""
+    payload: dict[str, object] = msgspec.to_builtins(msg)
+    payload.pop("nonce", None)
+    payload.pop("timestamp", None)
+    return payload
+
+
 @registry.handles(
     "changeuseridmsg",
     ChangeUserIdMsg,
@@ -22,10 +32,10 @@ from colonies.server.scopes import by_colonyname, caller_as
     scope=caller_as("user"),
     changes_access=True,
 )
-async def change_user_id(ctx: Context, msg: ChangeUserIdMsg) -> ChangeUserIdMsg:
+async def change_user_id(ctx: Context, msg: ChangeUserIdMsg) -> dict[str, object]:
     new_id = require_id(msg.userid, "Failed to change user id", "user id")
     await ctx.store.users.change_id(msg.colonyname, ctx.caller, new_id)
-    return msg
+    return echo(msg)
 
 
 @registry.handles(
@@ -36,10 +46,10 @@ async def change_user_id(ctx: Context, msg: ChangeUserIdMsg) -> ChangeUserIdMsg:
     scope=caller_as("executor"),
     changes_access=True,
 )
-async def change_executor_id(ctx: Context, msg: ChangeExecutorIdMsg) -> ChangeExecutorIdMsg:
+async def change_executor_id(ctx: Context, msg: ChangeExecutorIdMsg) -> dict[str, object]:
     new_id = require_id(msg.executorid, "Failed to change executor id", "executor id")
     await ctx.store.executors.change_id(msg.colonyname, ctx.caller, new_id)
-    return msg
+    return echo(msg)
 
 
 @registry.handles(
@@ -50,10 +60,10 @@ async def change_executor_id(ctx: Context, msg: ChangeExecutorIdMsg) -> ChangeEx
     scope=by_colonyname,
     changes_access=True,
 )
-async def change_colony_id(ctx: Context, msg: ChangeColonyIdMsg) -> ChangeColonyIdMsg:
+async def change_colony_id(ctx: Context, msg: ChangeColonyIdMsg) -> dict[str, object]:
     new_id = require_id(msg.colonyid, "Failed to change colony id", "colony id")
     await ctx.store.colonies.change_id(msg.colonyname, new_id)
-    return msg
+    return echo(msg)
 
 
 @registry.handles(
@@ -62,7 +72,7 @@ async def change_colony_id(ctx: Context, msg: ChangeColonyIdMsg) -> ChangeColony
     Role.SERVER_OWNER,
     action="Failed to change server id",
 )
-async def change_server_id(ctx: Context, msg: ChangeServerIdMsg) -> ChangeServerIdMsg:
+async def change_server_id(ctx: Context, msg: ChangeServerIdMsg) -> dict[str, object]:
     new_id = require_id(msg.serverid, "Failed to change server id", "server id")
     await ctx.store.server.change_server_id(new_id)
-    return msg
+    return echo(msg)

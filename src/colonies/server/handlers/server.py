@@ -5,15 +5,20 @@ from __future__ import annotations
 from colonies.core import Cluster, Node, ServerBackend, ServerInfo, Statistics
 from colonies.ha.etcd import parse_endpoints
 from colonies.rpc import RpcError
-from colonies.rpc.messages import GetClusterMsg, GetServerInfoMsg, GetStatisticsMsg, VersionMsg
+from colonies.rpc.messages import (
+    GetClusterMsg,
+    GetServerInfoMsg,
+    GetStatisticsMsg,
+    VersionMsg,
+    VersionReply,
+)
 from colonies.server.context import Context
 from colonies.server.registry import Role, registry
 
 
 @registry.handles("versionmsg", VersionMsg, Role.NONE, action="Failed to get version")
-async def version(ctx: Context, msg: VersionMsg) -> VersionMsg:
-    return VersionMsg(
-        msgtype="versionmsg",
+async def version(ctx: Context, msg: VersionMsg) -> VersionReply:
+    return VersionReply(
         buildversion=ctx.config.build_version,
         buildtime=ctx.config.build_time or ctx.state.build_time,
     )

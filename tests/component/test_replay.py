@@ -1,0 +1,69 @@
+"""Replay protection: signed nonce and timestamp from the project's clients; old clients too."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+
+from colonies.client import ColoniesError
+from colonies.client._transport import sign_envelope
+from tests.conftest import make_config, start_server
+
+
+def old_style(payloadtype: str, payload: dict, key) -> bytes:
+    """An envelope as pycolonies and the Go SDK send it: no nonce, no timestamp."""
+    body = {**payload, "msgtype": payloadtype}
+    text = base64.b64encode(json.dumps(body).encode()).decode()
+    return json.dumps(
+        {"signature": key.sign(text.encode()), "payloadtype": payloadtype, "payload": text}
+    ).encode()
+
+
+async def test_a_captured_request_is_refused_on_every_replica(server, colony, db_url, server_key):
+    captured = sign_envelope("getcolonymsg", {"colonyname": colony.name}, colony.user)
+    assert (await server.rpc.post(captured))["name"] == colony.name
+    with pytest.raises(ColoniesError) as err:
+        await server.rpc.post(captured)
+    assert err.value.status == 403 and "Replayed request" in err.value.message
+    runner, _ = await start_server(make_config(db_url, server_key))
+    try:
+        from colonies.client import AsyncRpc
+
+        async with AsyncRpc(f"http://127.0.0.1:{runner.addresses[0][1]}") as other:
+            with pytest.raises(ColoniesError) as err:
+                await other.post(captured)
+            assert err.value.status == 403 and "Replayed request" in err.value.message
+    finally:
+        await runner.cleanup()
+
+
+async def test_old_clients_work_by_default_and_stale_timestamps_are_refused(server, colony):
+    body = old_style("getcolonymsg", {"colonyname": colony.name}, colony.user)
+    assert (await server.rpc.post(body))["name"] == colony.name
+    assert (await server.rpc.post(body))["name"] == colony.name  # no nonce: not tracked
+    stale = {"colonyname": colony.name, "nonce": "n1", "timestamp": time.time_ns() - 10**12}
+    with pytest.raises(ColoniesError) as err:
+        await server.rpc.post(sign_envelope("getcolonymsg", stale, colony.user))
+    assert err.value.status == 403 and "window" in err.value.message
+    half = {"colonyname": colony.name, "nonce": "only-a-nonce"}
+    with pytest.raises(ColoniesError) as err:
+        await server.rpc.post(old_style("getcolonymsg", half, colony.user))
+    assert err.value.status == 403
+
+
+async def test_require_fresh_refuses_old_style_payloads(db_url, server_key):
+    from colonies.client import AsyncRpc
+
+    config = make_config(db_url, server_key, require_fresh=True)
+    runner, _ = await start_server(config)
+    try:
+        async with AsyncRpc(f"http://127.0.0.1:{config.port}") as rpc:
+            with pytest.raises(ColoniesError) as err:
+                await rpc.post(old_style("getcoloniesmsg", {}, server_key))
+            assert err.value.status == 403 and "nonce and a timestamp" in err.value.message
+            assert await rpc.call("getcoloniesmsg", server_key) == []  # the SDK signs both
+    finally:
+        await runner.cleanup()
