@@ -188,6 +188,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--backlog", type=int, default=0, help="finished processes to preload")
     parser.add_argument("--scheme", choices=["ed25519", "secp256k1"], default="ed25519")
+    parser.add_argument("--no-ledger", action="store_true", help="disable the ledger triggers")
     parser.add_argument("--url", help="attach to a running server (its owner = the dev key)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args()
@@ -201,6 +202,8 @@ def main() -> None:
         user, keys = asyncio.run(setup(urls[0], args.scheme, args.executors))
         if args.backlog and pg is not None:
             load_backlog(pg.dsn("bench"), args.backlog)
+        if args.no_ledger and pg is not None:
+            pg.execute("ALTER TABLE processes DISABLE TRIGGER processes_ledger;", dbname="bench")
         cpu_before = server_cpu(procs) if procs else 0.0
         shares = [
             json.dumps(

@@ -69,6 +69,8 @@ class ServerConfig:
     leader_ttl: int = 5
     require_fresh: bool = False
     freshness_window: int = 300
+    # The server owner's key, when given: signs ledger checkpoints. Never printed.
+    server_prvkey: str = field(default="", repr=False)
     log_format: str = "text"
     verbose: bool = False
     extra: dict[str, str] = field(default_factory=dict)
@@ -78,8 +80,8 @@ class ServerConfig:
         env = os.environ if env is None else env
         db_url = env.get("COLONIES_DB_URL", "").strip() or _db_url_from_parts(env)
         server_id = env.get("COLONIES_SERVER_ID", "").strip().lower()
+        prvkey = env.get("COLONIES_SERVER_PRVKEY", "").strip()
         if not server_id:
-            prvkey = env.get("COLONIES_SERVER_PRVKEY", "").strip()
             if prvkey:
                 from colonies.crypto import parse_private_key
 
@@ -135,6 +137,7 @@ class ServerConfig:
             timezone=env.get("TZ", "").strip() or "UTC",
             etcd_endpoints=env.get("COLONIES_ETCD_ENDPOINTS", "").strip(),
             require_fresh=env_bool(env.get("COLONIES_REQUIRE_FRESH")),
+            server_prvkey=prvkey,
             freshness_window=_int(env, "COLONIES_FRESHNESS_WINDOW", 300),
             leader_ttl=leader_ttl,
             server_id=server_id,

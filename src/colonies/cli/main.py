@@ -50,6 +50,7 @@ def _register_commands() -> None:
     from colonies.cli import admin, work
     from colonies.cli.blueprint import blueprint
     from colonies.cli.dev import dev
+    from colonies.cli.ledger import ledger
 
     admin.server.add_command(server_start, "start")
     for group in (
@@ -64,6 +65,7 @@ def _register_commands() -> None:
     for group in (work.function, work.process, work.log, work.attribute):
         cli.add_command(group)
     cli.add_command(blueprint)
+    cli.add_command(ledger)
     cli.add_command(dev)
 
 

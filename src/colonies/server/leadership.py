@@ -35,12 +35,25 @@ def build_ticks(state: ServerState) -> list[Tick]:
         if removed:
             log.info("removed %d stale executors", removed)
 
+    signer = None
+    if config.server_prvkey:
+        from colonies.crypto import parse_private_key
+
+        key = parse_private_key(config.server_prvkey)
+
+        def signer(message: bytes) -> tuple[str, str]:
+            return key.id, key.sign(message)
+
+    async def ledger(term: int) -> None:
+        metrics.ledger_sealed.inc(await store.ticks.seal_ledger(term, signer, utcnow()))
+
     async def nonces(term: int) -> None:
         await store.ticks.expired_nonces(term, utcnow())
 
     ticks = [
         Tick("deadlines", 1.0, deadlines),
         Tick("nonces", 30.0, nonces),
+        Tick("ledger", 1.0, ledger),
         Tick("crons", config.cron_period_ms / 1000, crons),
         Tick("generators", config.generator_period_ms / 1000, generators),
         Tick("stale_executors", float(config.cleanup_interval_seconds), stale_executors),

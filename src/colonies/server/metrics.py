@@ -116,6 +116,11 @@ class Metrics:
         )
         for outcome in ("submitted", "successful", "failed"):
             self.reconciliations.labels(outcome)
+        self.ledger_sealed = Counter(
+            "colonies_ledger_entries_sealed",
+            "Ledger entries this leader linked into the hash chain.",
+            registry=self.registry,
+        )
         self.channel_messages = Counter(
             "colonies_channel_messages",
             "Messages appended to channels through this replica.",

@@ -54,7 +54,7 @@ def _decode_timestamptz(value: tuple[int]) -> datetime:
     return _PG_EPOCH + timedelta(microseconds=micros)
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     for typename in ("jsonb", "json"):
         await conn.set_type_codec(
             typename, encoder=_encode_jsonb, decoder=_decode_json, schema="pg_catalog"
@@ -81,7 +81,7 @@ async def connect(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        init=_init_connection,
+        init=init_connection,
         max_inactive_connection_lifetime=max_inactive_connection_lifetime,
         command_timeout=command_timeout,
         timeout=connect_timeout,

@@ -7,6 +7,7 @@ leader has started ticking (DESIGN.md, fencing).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ import asyncpg
 from colonies.core.timeutil import to_unix_ns
 from colonies.store.events import NOTIFY_SQL
 from colonies.store.graph_resolution import member_failed, refresh_state
+from colonies.store.ledger import seal
 
 EXEC_LIMIT_EXCEEDED = "Maximum execution time limit exceeded"
 WAIT_LIMIT_EXCEEDED = "Maximum waiting time limit exceeded"
@@ -136,6 +138,28 @@ class TickStore:
             await fence(conn, term)
             status = await conn.execute("DELETE FROM request_nonces WHERE expires < $1", now)
         return int(status.split()[-1])
+
+    async def seal_ledger(
+        self, term: int, sign: Callable[[bytes], tuple[str, str]] | None, now: datetime
+    ) -> int:
+        """Seal new ledger entries into the chain; checkpoint the head (signed when a key is
+        configured) whenever it moved."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await fence(conn, term)
+            sealed, head, position = await seal(conn)
+            if sealed:
+                message = f"{position}:{head.hex()}".encode()
+                signer, signature = sign(message) if sign else ("", "")
+                await conn.execute(
+                    "INSERT INTO ledger_checkpoints (chain_pos, hash, ts, signer, signature) "
+                    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    position,
+                    head,
+                    now,
+                    signer,
+                    signature,
+                )
+        return sealed
 
     async def stale_executors(self, term: int, now: datetime, max_silence_seconds: int) -> int:
         """Remove executors silent for too long (never those registered without a time)."""

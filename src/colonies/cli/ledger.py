@@ -1,0 +1,89 @@
+"""``colonies ledger``: verify the execution ledger's hash chain, show a process's history.
+
+These read PostgreSQL directly (an operator's tools): the point is to check the database itself,
+without trusting a server. The database comes from COLONIES_DB_URL or COLONIES_DB_HOST/... .
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import click
+
+from colonies.cli._output import Column, emit, no_headers_option, output_option, when
+
+
+def _db_url(db_url: str | None) -> str:
+    if db_url:
+        return db_url
+    from colonies.config import ConfigError, ServerConfig
+
+    try:
+        return ServerConfig.from_env().db_url
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+async def _with_connection(url: str, work: Any) -> Any:
+    import asyncpg
+
+    from colonies.store.db import init_connection
+
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        await init_connection(conn)
+        return await work(conn)
+    finally:
+        await conn.close()
+
+
+db_option = click.option("--db-url", help="PostgreSQL URL [COLONIES_DB_URL].")
+
+
+@click.group()
+def ledger() -> None:
+    """The tamper-evident execution ledger (reads the database directly)."""
+
+
+@ledger.command("verify")
+@db_option
+def ledger_verify(db_url: str | None) -> None:
+    """Walk the hash chain; report the first broken link (exit 1) or that it holds."""
+    from colonies.store.ledger import verify
+
+    try:
+        result = asyncio.run(_with_connection(_db_url(db_url), verify))
+    except OSError as exc:
+        click.echo(f"error: cannot reach the database: {exc}", err=True)
+        sys.exit(1)
+    if result.ok:
+        click.echo(f"ledger intact: {result.entries} entries")
+        return
+    click.echo(f"ledger broken at entry {result.broken_at}: {result.reason}", err=True)
+    sys.exit(1)
+
+
+HISTORY_COLUMNS: list[Column] = [
+    ("TIME", lambda r: when(r["ts"])),
+    ("KIND", lambda r: r["kind"]),
+    ("EVENT", lambda r: r["event"]),
+    ("STATE", lambda r: r["state"]),
+    ("ACTOR", lambda r: r["actor"]),
+    ("CHAIN POS", lambda r: r["chain_pos"] if r["chain_pos"] is not None else "(unsealed)"),
+]
+
+
+@ledger.command("show")
+@click.option("--process", "objectid", required=True, help="A process or workflow ID.")
+@db_option
+@output_option
+@no_headers_option
+def ledger_show(objectid: str, db_url: str | None, output: str, no_headers: bool) -> None:
+    """Every recorded state change of a process or workflow, oldest first."""
+    from colonies.store.ledger import history
+
+    rows = asyncio.run(_with_connection(_db_url(db_url), lambda c: history(c, objectid)))
+    emit([dict(r) for r in rows], HISTORY_COLUMNS, output, no_headers)

@@ -1,0 +1,136 @@
+"""The execution ledger: every state change recorded, chained, verifiable, tamper-evident."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from click.testing import CliRunner
+
+from colonies.cli.main import cli
+from colonies.crypto import recover_caller_id
+from colonies.server.app import STATE_KEY
+from colonies.store.db import init_connection
+from colonies.store.ledger import verify
+from tests.conftest import DEV_SERVER_PRVKEY, make_colony, make_config, start_server
+
+
+def spec(colony):
+    return {
+        "funcname": "f",
+        "conditions": {"colonyname": colony.name, "executortype": colony.executor_type},
+        "maxexectime": -1, "maxwaittime": -1, "maxretries": -1,
+    }  # fmt: skip
+
+
+async def seal(app) -> int:
+    store = app[STATE_KEY].store
+    term = await store.ticks.current_term()
+    from colonies.core import utcnow
+
+    return await store.ticks.seal_ledger(term, None, utcnow())
+
+
+async def check(db_url: str):
+    conn = await asyncpg.connect(db_url)
+    try:
+        await init_connection(conn)
+        return await verify(conn)
+    finally:
+        await conn.close()
+
+
+async def test_state_changes_are_chained_and_edits_are_detected(server, colony, db_url):
+    rpc = server.rpc
+    p = await rpc.call("submitfuncspecmsg", colony.user, spec=spec(colony))
+    await rpc.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=-1)
+    await rpc.call("closesuccessfulmsg", colony.executor, processid=p["processid"], out=[])
+    q = await rpc.call("submitfuncspecmsg", colony.user, spec=spec(colony))
+    await rpc.call("cancelprocessmsg", colony.user, processid=q["processid"])
+    await rpc.call("removeprocessmsg", colony.user, processid=q["processid"])
+    await seal(server.app)
+    result = await check(db_url)
+    assert result.ok and result.entries >= 6, result
+
+    show = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["ledger", "show", "--process", p["processid"], "--db-url", db_url]
+    )
+    events = [line.split()[3] for line in show.output.splitlines()[1:]]  # date, time, kind, event
+    assert events == ["submitted", "assigned", "closed"], show.output
+    verified = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["ledger", "verify", "--db-url", db_url]
+    )
+    assert verified.exit_code == 0 and "ledger intact" in verified.output
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        # Someone with database access rewrites history: "closed" becomes "failed".
+        await conn.execute(
+            "UPDATE ledger SET event = 'failed' WHERE objectid = $1 AND event = 'closed'",
+            p["processid"],
+        )
+        position = await conn.fetchval(
+            "SELECT chain_pos FROM ledger WHERE objectid = $1 AND event = 'failed'", p["processid"]
+        )
+    finally:
+        await conn.close()
+    result = await check(db_url)
+    assert not result.ok and result.broken_at == position, result
+    broken = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["ledger", "verify", "--db-url", db_url]
+    )
+    assert broken.exit_code == 1 and f"broken at entry {position}" in broken.output
+
+
+async def test_a_deleted_entry_breaks_the_chain(server, colony, db_url):
+    for _ in range(3):
+        await server.rpc.call("submitfuncspecmsg", colony.user, spec=spec(colony))
+    await seal(server.app)
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute("DELETE FROM ledger WHERE chain_pos = 2")
+    finally:
+        await conn.close()
+    result = await check(db_url)
+    assert not result.ok and result.broken_at == 2
+
+
+async def test_concurrent_replicas_keep_one_valid_chain_and_signed_checkpoints(db_url, server_key):
+    config = make_config(db_url, server_key, server_prvkey=DEV_SERVER_PRVKEY)
+    first = await start_server(config)
+    second = await start_server(make_config(db_url, server_key))
+    try:
+        from colonies.client import AsyncRpc
+
+        urls = [f"http://127.0.0.1:{r.addresses[0][1]}" for r, _ in (first, second)]
+        async with AsyncRpc(urls[0]) as a, AsyncRpc(urls[1]) as b:
+            colony = await make_colony(a, server_key)
+
+            async def flow(rpc, n):
+                for _ in range(n):
+                    await rpc.call("submitfuncspecmsg", colony.user, spec=spec(colony))
+                    p = await rpc.call(
+                        "assignprocessmsg", colony.executor, colonyname=colony.name, timeout=5
+                    )
+                    await rpc.call("closesuccessfulmsg", colony.executor, processid=p["processid"])
+
+            await asyncio.gather(flow(a, 40), flow(b, 40), flow(a, 40), flow(b, 40))
+        await asyncio.sleep(2.5)  # the leader's ledger tick seals every second
+        result = await check(db_url)
+        assert result.ok and result.entries >= 160 * 3, result
+        conn = await asyncpg.connect(db_url)
+        try:
+            unsealed = await conn.fetchval("SELECT count(*) FROM ledger WHERE chain_pos IS NULL")
+            checkpoint = await conn.fetchrow(
+                "SELECT chain_pos, hash, signer, signature FROM ledger_checkpoints "
+                "ORDER BY chain_pos DESC LIMIT 1"
+            )
+        finally:
+            await conn.close()
+        assert unsealed == 0
+        message = f"{checkpoint['chain_pos']}:{bytes(checkpoint['hash']).hex()}".encode()
+        assert recover_caller_id(checkpoint["signature"], message) == checkpoint["signer"]
+        assert checkpoint["signer"] == server_key.id
+    finally:
+        await first[0].cleanup()
+        await second[0].cleanup()
