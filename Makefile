@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test venv system-deps lint typecheck clean
+.PHONY: run test fuzz venv system-deps lint typecheck clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: venv system-deps lint typecheck
 
 # A single-node colony with an embedded PostgreSQL; Ctrl-C stops it. Data in .colonies-dev/.
 DEV_ARGS ?=
+# A longer fuzz run than the bounded one in `make test` (Hypothesis examples per property).
+FUZZ_EXAMPLES ?= 5000
+fuzz: venv system-deps
+	COLONIES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
+
 run: venv
 	$(BIN)/colonies dev $(DEV_ARGS)
 
