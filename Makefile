@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test fuzz venv system-deps lint typecheck clean
+.PHONY: run test fuzz bench venv system-deps lint typecheck clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ system-deps:
 
 test: venv system-deps lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The benchmarks of bench/ (the peers need their packages and Debian's redis-server).
+bench: venv system-deps
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
+	$(BIN)/python bench/ceiling.py
+	$(BIN)/python bench/lifecycle.py
+	$(BIN)/python bench/peers.py
 
 # A single-node colony with an embedded PostgreSQL; Ctrl-C stops it. Data in .colonies-dev/.
 DEV_ARGS ?=
