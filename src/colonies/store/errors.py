@@ -3,7 +3,3 @@
 
 class Conflict(Exception):
     """The request collides with existing data (a duplicate name, a missing parent row)."""
-
-
-class StoreUnavailable(Exception):
-    """The database cannot be reached right now."""

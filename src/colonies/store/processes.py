@@ -126,7 +126,9 @@ claimed AS (
               AND (cardinality(c.executornames) = 0 OR c.executornames = '{{*}}'
                    OR $3 = ANY (c.executornames))
               AND (c.location_lc = '' OR c.location_lc = $4)
-              AND ($5 < 0 OR c.req_cpu <= $5) AND ($6 < 0 OR c.req_mem <= $6)
+              -- bigint casts: "$6 < 0" alone would type the parameter int4 (limit 2 GiB).
+              AND ($5::bigint < 0 OR c.req_cpu <= $5::bigint)
+              AND ($6::bigint < 0 OR c.req_mem <= $6::bigint)
             ORDER BY c.prioritytime, c.seq
             LIMIT 1
               FOR UPDATE SKIP LOCKED)
@@ -438,14 +440,6 @@ class ProcessStore:
                 state,
             )
         return int(status.split()[-1])
-
-    async def counts(self, colonyname: str | None) -> dict[int, int]:
-        rows = await self.pool.fetch(
-            "SELECT state, count(*) AS n FROM processes "
-            "WHERE $1::text IS NULL OR colonyname = $1 GROUP BY state",
-            colonyname,
-        )
-        return {r["state"]: r["n"] for r in rows}
 
     # --- attributes ---------------------------------------------------------------------------
     async def add_attribute(self, a: Attribute) -> None:

@@ -86,14 +86,6 @@ class TickStore:
         name: str = await self.pool.fetchval("SELECT holder FROM leader_term")
         return name
 
-    async def next_single_node_term(self, holder: str) -> int:
-        """A fresh term for a single-node leader: above every term used so far."""
-        term: int = await self.pool.fetchval(
-            "UPDATE leader_term SET term = term + 1, holder = $1, since = now() RETURNING term",
-            holder,
-        )
-        return term
-
     async def deadlines(self, term: int, now: datetime) -> DeadlineResult:
         """Reclaim or fail processes past their execution deadline; fail those past their
         waiting deadline (§7.7). All of them, in one transaction."""

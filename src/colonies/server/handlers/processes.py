@@ -240,8 +240,10 @@ async def close_failed(ctx: Context, msg: CloseFailedMsg) -> None:
     scope=process_scope,
 )
 async def set_output(ctx: Context, msg: SetOutputMsg) -> None:
-    if not msg.out:
-        return  # an empty output leaves the stored one as it is
+    if not msg.out:  # an empty output leaves the stored one as it is, but only while running
+        if ctx.target.state != ProcessState.RUNNING:
+            raise RpcError(403, "Failed to set output, process is not running")
+        return
     if not await ctx.store.processes.set_output(
         msg.processid, ctx.caller, normalize_free_form(msg.out)
     ):
