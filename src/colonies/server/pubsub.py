@@ -48,8 +48,10 @@ async def _events(ctx: Context, sub: Subscription, timeout: float) -> Any:
             event = await asyncio.wait_for(sub.queue.get(), remaining)
         except asyncio.TimeoutError:
             return
+        # The event matched; the process may have moved on since (a fast close): deliver it
+        # anyway rather than lose the event.
         process = await ctx.store.processes.get(event.processid)
-        if process is not None and process.state == sub.state:
+        if process is not None:
             yield process
 
 

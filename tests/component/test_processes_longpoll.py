@@ -1,0 +1,56 @@
+"""An assign long poll whose client goes away leaves nothing behind: no registered waiter, no
+gauge count, and no process claimed on behalf of a client that is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from colonies.client import AsyncRpc
+from colonies.server.app import STATE_KEY
+
+
+async def _until(condition, timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_disconnected_long_poll_unregisters_its_waiter(server, colony):
+    state = server.app[STATE_KEY]
+    client = AsyncRpc(server.url, retry_attempts=1)
+    poll = asyncio.create_task(
+        client.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=30)
+    )
+    try:
+        await _until(lambda: len(state.waiters) == 1)
+        assert state.metrics.assign_waiting._value.get() == 1
+    finally:
+        poll.cancel()
+        await asyncio.gather(poll, return_exceptions=True)
+        await client.close()  # the connection is gone
+    # The handler is cancelled with the connection (handler_cancellation), long before the
+    # 30 s timeout: its waiter and its gauge count go.
+    await _until(lambda: len(state.waiters) == 0, timeout=2)
+    await _until(lambda: state.metrics.assign_waiting._value.get() == 0, timeout=2)
+    # A process submitted now is not claimed for the vanished client.
+    p = await server.rpc.call(
+        "submitfuncspecmsg",
+        colony.user,
+        spec={
+            "funcname": "f",
+            "conditions": {"colonyname": colony.name, "executortype": colony.executor_type},
+            "maxexectime": -1,
+            "maxwaittime": -1,
+            "maxretries": -1,
+        },
+    )
+    await asyncio.sleep(0.3)
+    got = await server.rpc.call("getprocessmsg", colony.user, processid=p["processid"])
+    assert got["state"] == 0 and got["assignedexecutorid"] == ""
+    # And the next long poll of the same executor gets it at once.
+    again = await server.rpc.call(
+        "assignprocessmsg", colony.executor, colonyname=colony.name, timeout=5
+    )
+    assert again["processid"] == p["processid"]
