@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from colonies.client import AsyncClient, ColoniesError
@@ -23,6 +24,7 @@ EXECUTOR_TYPE = "drill"
 @dataclass
 class History:
     submitted: list[str] = field(default_factory=list)
+    tokens: set[str] = field(default_factory=set)  # every submission attempted (spec labels)
     assigned: collections.Counter[tuple[str, int]] = field(default_factory=collections.Counter)
     closed: collections.Counter[str] = field(default_factory=collections.Counter)
     failures: list[str] = field(default_factory=list)  # operations a client saw fail
@@ -78,6 +80,7 @@ class Workload:
     async def submitter(self, count: int, per_second: float) -> None:
         spec = FunctionSpec(
             funcname="work",
+            label="",
             maxexectime=4,  # a process held by a replica that died is reclaimed
             maxretries=-1,
             maxwaittime=-1,
@@ -86,6 +89,11 @@ class Workload:
         async with AsyncClient(self.url, self.user, retry_seconds=30) as client:
             for _ in range(count):
                 started = time.monotonic()
+                # A token per submission: a reply lost on the way back (a replica killed after
+                # committing) makes a retry submit again, so a process may exist that the
+                # client never heard of; the token says it was still asked for.
+                spec.label = uuid.uuid4().hex
+                self.history.tokens.add(spec.label)
                 try:
                     p = await client.submit(spec)
                     self.history.submitted.append(p.processid)
@@ -124,8 +132,11 @@ class Workload:
         assert not doubled, f"assigned twice in one attempt: {doubled[:5]}"
         assert max(h.closed.values(), default=0) <= 1, "a process was closed twice"
         async with AsyncClient(self.url, self.user, retry_seconds=30) as client:
-            states = collections.Counter()
+            states: collections.Counter[int] = collections.Counter()
             for processid in h.submitted:
                 states[(await client.get_process(processid)).state] += 1
-        assert states == {ProcessState.SUCCESS: len(h.submitted)}, f"not all succeeded: {states}"
-        assert set(h.closed) <= set(h.submitted)
+            assert states == {ProcessState.SUCCESS: len(h.submitted)}, f"not all: {states}"
+            # Every process that ran was asked for (no phantom work).
+            for processid in set(h.closed) - set(h.submitted):
+                label = (await client.get_process(processid)).spec.label
+                assert label in h.tokens, f"{processid} was never submitted"

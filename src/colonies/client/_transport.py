@@ -65,7 +65,12 @@ class _Retryable:
 
     def __call__(self, exc: BaseException) -> bool:
         if isinstance(exc, ColoniesError):
-            return exc.status == 503  # the server could not reach its database: nothing done
+            if exc.status == 503:  # the server could not reach its database: nothing done
+                return True
+            # Our nonce was used already: something between us and the server (a load
+            # balancer) resent this very request. Retrying is a new request with a new nonce,
+            # exactly what that intermediary meant to do.
+            return exc.status == 403 and exc.message.startswith("Replayed request")
         if isinstance(exc, aiohttp.ClientConnectorError):
             return True  # refused before anything was sent
         if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError)):
