@@ -59,6 +59,7 @@ class Env:
 
 
 pass_env = click.make_pass_decorator(Env)
+colony_key_option = click.option("--colony-key", help="Colony owner key [COLONIES_COLONY_PRVKEY].")
 
 
 def root_options(fn: F) -> F:

@@ -7,7 +7,7 @@ import urllib.request
 
 import click
 
-from colonies.cli._common import Env, errors, fail, pass_env
+from colonies.cli._common import Env, colony_key_option, errors, fail, pass_env
 from colonies.cli._output import Column, emit, no_headers_option, output_option, when
 from colonies.core import Colony, Executor, User
 from colonies.crypto import generate_private_key, parse_private_key
@@ -43,7 +43,6 @@ STATS_COLUMNS: list[Column] = [
 ]
 
 server_key_option = click.option("--server-key", help="Server owner key [COLONIES_SERVER_PRVKEY].")
-colony_key_option = click.option("--colony-key", help="Colony owner key [COLONIES_COLONY_PRVKEY].")
 
 
 # --- security ---------------------------------------------------------------------------------

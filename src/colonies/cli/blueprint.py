@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from colonies.cli._common import Env, errors, fail, pass_env
+from colonies.cli._common import Env, colony_key_option, errors, fail, pass_env
 from colonies.cli._output import Column, emit, no_headers_option, output_option, when
 from colonies.core import Blueprint, BlueprintDefinition
 from colonies.core.wire import DecodeError, decode
@@ -179,9 +179,6 @@ def blueprint_history(env: Env, name: str, limit: int, output: str, no_headers: 
 @blueprint.group()
 def definition() -> None:
     """Blueprint definitions (kinds): add and remove as the colony owner."""
-
-
-colony_key_option = click.option("--colony-key", help="Colony owner key [COLONIES_COLONY_PRVKEY].")
 
 
 @definition.command("add")

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from colonies.cli._common import Env, errors, fail, parse_json, pass_env
+from colonies.cli._common import Env, colony_key_option, errors, fail, parse_json, pass_env
 from colonies.cli._output import Column, emit, no_headers_option, output_option, state_name, when
 from colonies.core import Conditions, Function, FunctionSpec, Process, ProcessState
 
@@ -286,7 +286,7 @@ def process_remove(env: Env, processid: str) -> None:
     "--state", type=click.Choice(["all", "waiting", "successful", "failed", "cancelled"]),
     default="all", show_default=True,
 )  # fmt: skip
-@click.option("--colony-key", help="Colony owner key [COLONIES_COLONY_PRVKEY].")
+@colony_key_option
 @pass_env
 @errors
 def process_removeall(env: Env, state: str, colony_key: str | None) -> None:
