@@ -85,3 +85,38 @@ async def test_single_node_servers_share_one_leader_lock(db_url, server_key):
     finally:
         await first[0].cleanup()
         await second[0].cleanup()
+
+
+async def test_fleet_gauges_come_from_the_leader_only(db_url, server_key):
+    import aiohttp
+
+    from tests.conftest import make_colony
+
+    first = await start_server(make_config(db_url, server_key, replica_name="g1"))
+    second = await start_server(make_config(db_url, server_key, replica_name="g2"))
+    try:
+        await _wait(lambda: _leading(first[1]))
+        url = f"http://127.0.0.1:{first[0].addresses[0][1]}"
+        from colonies.client import AsyncRpc
+
+        async with AsyncRpc(url) as rpc:
+            colony = await make_colony(rpc, server_key)
+            await rpc.call(
+                "submitfuncspecmsg", colony.user,
+                spec={"funcname": "f", "conditions": {"colonyname": colony.name,
+                                                      "executortype": "cli"}},
+            )  # fmt: skip
+        leadership = first[1][STATE_KEY].leadership
+        gauges = next(t for t in leadership.loops.ticks if t.name == "gauges")
+        await gauges.run(leadership.loops.term)
+        texts = []
+        async with aiohttp.ClientSession() as session:
+            for runner, _ in (first, second):
+                async with session.get(f"http://127.0.0.1:{runner.addresses[0][1]}/metrics") as r:
+                    texts.append(await r.text())
+        assert 'colonies_processes{colony="test",state="waiting"} 1.0' in texts[0]
+        assert 'colonies_executors{colony="test",state="approved"} 1.0' in texts[0]
+        assert "colonies_processes{" not in texts[1]  # a follower exports no fleet counts
+    finally:
+        await first[0].cleanup()
+        await second[0].cleanup()

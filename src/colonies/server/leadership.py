@@ -47,6 +47,12 @@ def build_ticks(state: ServerState) -> list[Tick]:
     async def ledger(term: int) -> None:
         metrics.ledger_sealed.inc(await store.ticks.seal_ledger(term, signer, utcnow()))
 
+    async def gauges(term: int) -> None:
+        counts = await store.server.fleet_counts()
+        metrics.set_fleet(metrics.fleet_processes, counts["processes"])
+        metrics.set_fleet(metrics.fleet_workflows, counts["workflows"])
+        metrics.set_fleet(metrics.fleet_executors, counts["executors"])
+
     async def nonces(term: int) -> None:
         await store.ticks.expired_nonces(term, utcnow())
 
@@ -54,6 +60,7 @@ def build_ticks(state: ServerState) -> list[Tick]:
         Tick("deadlines", 1.0, deadlines),
         Tick("nonces", 30.0, nonces),
         Tick("ledger", 1.0, ledger),
+        Tick("gauges", 10.0, gauges),
         Tick("crons", config.cron_period_ms / 1000, crons),
         Tick("generators", config.generator_period_ms / 1000, generators),
         Tick("stale_executors", float(config.cleanup_interval_seconds), stale_executors),
@@ -103,8 +110,10 @@ class Leadership:
     async def _lost(self) -> None:
         await self.loops.stop()
         metrics = self.state.metrics
-        if metrics.leader._value.get():
+        if self.leading:
             metrics.leader_transitions.inc()
+        self.leading = False
+        metrics.clear_fleet()  # only the leader exports fleet-wide counts
         metrics.leader.set(0)
         metrics.leader_term.set(0)
 

@@ -121,6 +121,26 @@ class Metrics:
             "Ledger entries this leader linked into the hash chain.",
             registry=self.registry,
         )
+        # Fleet-wide counts from the database: exported by the leader only, so sums across
+        # replicas stay right (the others export nothing for them).
+        self.fleet_processes = Gauge(
+            "colonies_processes",
+            "Processes in the database, by colony and state (leader only).",
+            ["colony", "state"],
+            registry=self.registry,
+        )
+        self.fleet_workflows = Gauge(
+            "colonies_workflows",
+            "Workflows in the database, by colony and state (leader only).",
+            ["colony", "state"],
+            registry=self.registry,
+        )
+        self.fleet_executors = Gauge(
+            "colonies_executors",
+            "Executors in the database, by colony and state (leader only).",
+            ["colony", "state"],
+            registry=self.registry,
+        )
         self.channel_messages = Counter(
             "colonies_channel_messages",
             "Messages appended to channels through this replica.",
@@ -137,3 +157,13 @@ class Metrics:
         self.process_execution.labels(outcome).observe(max(seconds, 0.0))
         if funcname == "reconcile":  # a blueprint reconciler's report
             self.reconciliations.labels(outcome).inc()
+
+    def set_fleet(self, gauge: Gauge, counts: list[tuple[str, str, int]]) -> None:
+        """Replace a fleet gauge's samples with fresh counts (a colony may have gone)."""
+        gauge.clear()
+        for colony, state, n in counts:
+            gauge.labels(colony, state).set(n)
+
+    def clear_fleet(self) -> None:
+        for gauge in (self.fleet_processes, self.fleet_workflows, self.fleet_executors):
+            gauge.clear()

@@ -39,6 +39,9 @@ SELECT c.colonyid, e.state AS executor_state, e.executorname AS executor_name,
  WHERE c.name = $1
 """
 
+_STATE_NAMES = {0: "waiting", 1: "running", 2: "successful", 3: "failed", 4: "cancelled"}
+_EXECUTOR_STATE_NAMES = {0: "pending", 1: "approved", 2: "rejected", 3: "unregistered"}
+
 _STATS = """
 SELECT (SELECT count(*) FROM colonies WHERE $1::text IS NULL OR name = $1) AS colonies,
        e.executors, e.activeexecutors, e.unregisteredexecutors,
@@ -95,6 +98,24 @@ class ServerStore:
     async def statistics(self, colonyname: str | None = None) -> Statistics:
         row = await self.pool.fetchrow(_STATS, colonyname)
         return Statistics(**dict(row))
+
+    async def fleet_counts(self) -> dict[str, list[tuple[str, str, int]]]:
+        """Processes, workflows and executors by colony and state, for the leader's gauges."""
+        names = {
+            "processes": _STATE_NAMES,
+            "workflows": _STATE_NAMES,
+            "executors": _EXECUTOR_STATE_NAMES,
+        }
+        tables = {"processes": "processes", "workflows": "processgraphs", "executors": "executors"}
+        result: dict[str, list[tuple[str, str, int]]] = {}
+        for key, table in tables.items():
+            rows = await self.pool.fetch(
+                f"SELECT colonyname, state, count(*) AS n FROM {table} GROUP BY colonyname, state"
+            )
+            result[key] = [
+                (r["colonyname"], names[key].get(r["state"], str(r["state"])), r["n"]) for r in rows
+            ]
+        return result
 
     async def use_nonce(self, caller: str, nonce: str, expires: datetime) -> bool:
         """Record a request's nonce; False when the caller already used it (a replay)."""
