@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -67,3 +68,33 @@ async def test_require_fresh_refuses_old_style_payloads(db_url, server_key):
             assert await rpc.call("getcoloniesmsg", server_key) == []  # the SDK signs both
     finally:
         await runner.cleanup()
+
+
+async def test_concurrent_nonces_are_checked_in_batches(server):
+    from datetime import timedelta
+
+    from colonies.core import utcnow
+    from colonies.server.app import DISPATCHER_KEY, STATE_KEY
+
+    batcher = server.app[DISPATCHER_KEY].nonces
+    expires = utcnow() + timedelta(minutes=5)
+    calls = []
+    store = server.app[STATE_KEY].store.server
+    original = store.use_nonces
+
+    async def counting(entries, when):
+        calls.append(len(entries))
+        return await original(entries, when)
+
+    store.use_nonces = counting
+    try:
+        results = await asyncio.gather(
+            *(batcher.use("caller", f"n{i}", expires) for i in range(50)),
+            batcher.use("caller", "n7", expires),  # the same nonce at once: a replay
+        )
+        again = await batcher.use("caller", "n3", expires)
+    finally:
+        store.use_nonces = original
+    assert results[:50] == [True] * 50 and results[50] is False
+    assert again is False
+    assert sum(calls) == 51 and len(calls) <= 3, calls  # one statement for the whole burst

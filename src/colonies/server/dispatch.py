@@ -15,6 +15,7 @@ from colonies.rpc import EMPTY_PAYLOAD, RpcError, decode_payload, decode_request
 from colonies.rpc.envelope import RequestEnvelope, encode_error, encode_reply
 from colonies.server.auth import authorize
 from colonies.server.context import Context
+from colonies.server.nonces import NonceBatcher
 from colonies.server.registry import Registry, Role, Route
 from colonies.server.state import ServerState
 from colonies.store import Conflict
@@ -36,6 +37,7 @@ class Dispatcher:
         self.state = state
         self.routes = registry.routes
         self.metrics = state.metrics
+        self.nonces = NonceBatcher(state.store)
 
     async def handle(self, body: bytes) -> tuple[int, bytes]:
         """Answer one request body with (HTTP status, reply envelope)."""
@@ -99,7 +101,7 @@ class Dispatcher:
             )
         expires = from_unix_ns(now_ns + window_ns)
         try:
-            fresh = await self.state.store.server.use_nonce(caller, msg.nonce, expires)
+            fresh = await self.nonces.use(caller, msg.nonce, expires)
         except _UNAVAILABLE:
             raise RpcError(503, "database unavailable") from None
         if not fresh:

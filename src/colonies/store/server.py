@@ -117,16 +117,20 @@ class ServerStore:
             ]
         return result
 
-    async def use_nonce(self, caller: str, nonce: str, expires: datetime) -> bool:
-        """Record a request's nonce; False when the caller already used it (a replay)."""
-        status = await self.pool.execute(
-            "INSERT INTO request_nonces (caller, nonce, expires) VALUES ($1, $2, $3) "
-            "ON CONFLICT DO NOTHING",
-            caller,
-            nonce,
+    async def use_nonces(
+        self, entries: list[tuple[str, str]], expires: datetime
+    ) -> set[tuple[str, str]]:
+        """Record many requests' nonces in one statement; the (caller, nonce) pairs that were
+        new. A pair already there was used before (a replay)."""
+        rows = await self.pool.fetch(
+            "INSERT INTO request_nonces (caller, nonce, expires) "
+            "SELECT c, n, $3 FROM unnest($1::text[], $2::text[]) AS t(c, n) "
+            "ON CONFLICT DO NOTHING RETURNING caller, nonce",
+            [caller for caller, _ in entries],
+            [nonce for _, nonce in entries],
             expires,
         )
-        return status == "INSERT 0 1"
+        return {(r["caller"], r["nonce"]) for r in rows}
 
     async def ping(self) -> None:
         await self.pool.fetchval("SELECT 1")
