@@ -3,69 +3,133 @@
 from __future__ import annotations
 
 import functools
+import os
+import ssl
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any, NoReturn, TypeVar
 
 import aiohttp
 import click
 
-from colonies.client import Client, ColoniesError
-from colonies.config import ClientConfig
+from colonies.client import AsyncClient, Client, ColoniesError
+from colonies.config import ClientConfig, ConfigError
+from colonies.crypto import PrivateKey, parse_private_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_KEY_VARIABLES = {
-    "user": "COLONIES_PRVKEY",
-    "colony": "COLONIES_COLONY_PRVKEY",
-    "server": "COLONIES_SERVER_PRVKEY",
+#: The CLI gives up on an unreachable server after this many seconds of retries.
+RETRY_SECONDS = 2.0
+
+# kind -> (ClientConfig field, environment variable, command option, who signs)
+_KEYS = {
+    "user": ("prvkey", "COLONIES_PRVKEY", "--key", "your"),
+    "colony": ("colony_prvkey", "COLONIES_COLONY_PRVKEY", "--colony-key", "the colony owner's"),
+    "server": ("server_prvkey", "COLONIES_SERVER_PRVKEY", "--server-key", "the server owner's"),
 }
+
+# Epilogs of --help: which variables a command reads (the connection ones are on `colonies -h`).
+SERVER = "Server: COLONIES_SERVER_HOST, COLONIES_SERVER_PORT, COLONIES_TLS, COLONIES_CA_FILE."
+ANONYMOUS = f"No key needed. {SERVER}"
+MEMBER = f"Signs with COLONIES_PRVKEY (--key); colony: COLONIES_COLONY_NAME (--colony). {SERVER}"
+EXECUTOR = (
+    "Signs with the executor's key, COLONIES_PRVKEY (--key); colony: COLONIES_COLONY_NAME "
+    f"(--colony). {SERVER}"
+)
+COLONY_OWNER = (
+    "Signs with the colony owner's key, COLONIES_COLONY_PRVKEY (--colony-key); colony: "
+    f"COLONIES_COLONY_NAME (--colony). {SERVER}"
+)
+SERVER_OWNER = f"Signs with the server owner's key, COLONIES_SERVER_PRVKEY (--server-key). {SERVER}"
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit code 1."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
 
 
 @dataclass
 class Env:
-    """The root options over the COLONIES_* variables."""
+    """The root options over the COLONIES_* variables, read when a command first needs them
+    (so a bad variable fails only the commands that use it, with one line)."""
 
-    config: ClientConfig
+    overrides: dict[str, Any] = field(default_factory=dict)
+    _config: ClientConfig | None = None
 
-    def key(self, kind: str = "user", override: str | None = None) -> str:
-        value = (
-            override
-            or {
-                "user": self.config.prvkey,
-                "colony": self.config.colony_prvkey,
-                "server": self.config.server_prvkey,
-            }[kind]
-        )
-        if not value:
-            raise click.UsageError(
-                f"no {kind} key: set {_KEY_VARIABLES[kind]} or pass a key option"
-            )
-        return value
+    @property
+    def config(self) -> ClientConfig:
+        if self._config is None:
+            try:
+                base = ClientConfig.from_env()
+            except ConfigError as exc:
+                fail(str(exc))
+            self._config = replace(base, **self.overrides)
+        return self._config
+
+    @property
+    def url(self) -> str:
+        return self.config.url
+
+    def key(self, kind: str = "user", override: str | None = None, option: str = "") -> PrivateKey:
+        """The key of ``kind`` (user, colony, server): ``override`` (given as ``option``), else
+        the root option or the environment; a one-line hint when it is missing or malformed."""
+        attr, variable, default_option, whose = _KEYS[kind]
+        option = option or default_option
+        if override:
+            text, source = override, option
+        else:
+            text = getattr(self.config, attr)
+            source = "--key" if kind == "user" and "prvkey" in self.overrides else variable
+        if not text:
+            fail(f"this command needs {whose} private key: set {variable} or pass {option}")
+        try:
+            return parse_private_key(text)
+        except ValueError as exc:
+            fail(f"invalid private key in {source}: {exc}")
 
     def colony(self) -> str:
         if not self.config.colony_name:
-            raise click.UsageError("no colony: set COLONIES_COLONY_NAME or pass --colony")
+            fail("no colony: set COLONIES_COLONY_NAME or pass --colony")
         return self.config.colony_name
 
-    def client(self, kind: str = "user", override: str | None = None) -> Client:
-        return Client(
-            self.config.url, self.key(kind, override), ca_file=self.config.ca_file, retry_seconds=2
-        )
+    def _ca_file(self) -> str:
+        ca_file = self.config.ca_file
+        if ca_file and not os.path.isfile(ca_file):
+            fail(f"CA file not found: {ca_file} (COLONIES_CA_FILE or --ca-file)")
+        return ca_file
+
+    def client(self, kind: str | None = "user", override: str | None = None) -> Client:
+        """A sync client signing as ``kind`` (None: no key, for unsigned messages)."""
+        key = None if kind is None else self.key(kind, override)
+        return Client(self.url, key, ca_file=self._ca_file(), retry_seconds=RETRY_SECONDS)
+
+    def async_client(self, kind: str | None = "user", override: str | None = None) -> AsyncClient:
+        key = None if kind is None else self.key(kind, override)
+        return AsyncClient(self.url, key, ca_file=self._ca_file(), retry_seconds=RETRY_SECONDS)
 
     def anonymous(self) -> Client:
-        return Client(self.config.url, None, ca_file=self.config.ca_file, retry_seconds=2)
+        return self.client(None)
 
 
-pass_env = click.make_pass_decorator(Env)
-colony_key_option = click.option("--colony-key", help="Colony owner key [COLONIES_COLONY_PRVKEY].")
+pass_env = click.make_pass_decorator(Env, ensure=True)
+colony_key_option = click.option(
+    "--colony-key", help="Colony owner's private key [COLONIES_COLONY_PRVKEY]."
+)
+server_key_option = click.option(
+    "--server-key", help="Server owner's private key [COLONIES_SERVER_PRVKEY]."
+)
 
 
 def root_options(fn: F) -> F:
     options = [
         click.option("--host", help="Server host [COLONIES_SERVER_HOST, localhost]."),
-        click.option("--port", type=int, help="Server port [COLONIES_SERVER_PORT, 50080]."),
+        click.option(
+            "--port",
+            type=int,
+            help="Server port [COLONIES_SERVER_HTTP_PORT or COLONIES_SERVER_PORT, 50080].",
+        ),
         click.option("--tls/--no-tls", default=None, help="HTTPS/WSS [COLONIES_TLS]."),
         click.option("--ca-file", help="Trust this CA certificate file [COLONIES_CA_FILE]."),
         click.option("--key", help="Your private key [COLONIES_PRVKEY]."),
@@ -84,24 +148,36 @@ def make_env(
     key: str | None,
     colony: str | None,
 ) -> Env:
-    config = ClientConfig.from_env()
-    changes: dict[str, Any] = {}
-    for name, value in (
-        ("host", host),
-        ("port", port),
-        ("tls", tls),
-        ("ca_file", ca_file),
-        ("prvkey", key),
-        ("colony_name", colony),
-    ):
-        if value is not None:
-            changes[name] = value
-    return Env(replace(config, **changes))
+    overrides = {
+        name: value
+        for name, value in (
+            ("host", host),
+            ("port", port),
+            ("tls", tls),
+            ("ca_file", ca_file),
+            ("prvkey", key),
+            ("colony_name", colony),
+        )
+        if value is not None
+    }
+    return Env(overrides)
 
 
-def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+def describe(exc: BaseException, url: str) -> str | None:
+    """The one-line message for a failure a user can act on; None for a bug."""
+    if isinstance(exc, ColoniesError):
+        return f"{exc.message} (status {exc.status})"
+    if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
+        return f"TLS with {url} failed: {exc}"
+    if isinstance(exc, (aiohttp.ClientConnectorError, ConnectionRefusedError)):
+        return f"cannot reach server at {url}"
+    if isinstance(exc, TimeoutError):  # asyncio.TimeoutError is TimeoutError since 3.11
+        return f"no reply from server at {url} in time"
+    if isinstance(exc, (aiohttp.ClientError, OSError)):
+        return f"connection to {url} failed: {exc}"
+    if isinstance(exc, ValueError):
+        return str(exc)
+    return None
 
 
 def errors(fn: F) -> F:
@@ -109,18 +185,14 @@ def errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        env = click.get_current_context().find_object(Env)
-        url = env.config.url if env else "the server"
         try:
             return fn(*args, **kwargs)
-        except ColoniesError as exc:
-            fail(f"{exc.message} (status {exc.status})")
-        except (aiohttp.ClientConnectorError, ConnectionRefusedError):
-            fail(f"cannot reach server at {url}")
-        except (aiohttp.ClientError, OSError) as exc:
-            fail(f"connection to {url} failed: {exc}")
-        except ValueError as exc:
-            fail(str(exc))
+        except Exception as exc:
+            env = click.get_current_context().find_object(Env)
+            message = describe(exc, env.url if env else "the server")
+            if message is None:
+                raise
+            fail(message)
 
     return wrapper  # type: ignore[return-value]
 

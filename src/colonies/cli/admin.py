@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
-import urllib.request
+from operator import attrgetter
+from typing import Any
 
 import click
+import msgspec
 
-from colonies.cli._common import Env, colony_key_option, errors, fail, pass_env
+from colonies.cli._common import (
+    ANONYMOUS,
+    COLONY_OWNER,
+    MEMBER,
+    SERVER_OWNER,
+    Env,
+    colony_key_option,
+    describe,
+    errors,
+    fail,
+    pass_env,
+    server_key_option,
+)
 from colonies.cli._output import Column, emit, no_headers_option, output_option, when
 from colonies.core import Colony, Executor, User
-from colonies.crypto import generate_private_key, parse_private_key
+from colonies.crypto import generate_private_key
 
 COLONY_COLUMNS: list[Column] = [("NAME", lambda c: c.name), ("COLONYID", lambda c: c.colonyid)]
 EXECUTOR_STATES = {0: "PENDING", 1: "APPROVED", 2: "REJECTED", 3: "UNREGISTERED"}
@@ -29,7 +44,7 @@ USER_COLUMNS: list[Column] = [
     ("USERID", lambda u: u.userid),
 ]
 STATS_COLUMNS: list[Column] = [
-    (title, lambda s, f=field: getattr(s, f))
+    (title, attrgetter(field))
     for title, field in (
         ("COLONIES", "colonies"),
         ("EXECUTORS", "executors"),
@@ -42,13 +57,11 @@ STATS_COLUMNS: list[Column] = [
     )
 ]
 
-server_key_option = click.option("--server-key", help="Server owner key [COLONIES_SERVER_PRVKEY].")
-
 
 # --- security ---------------------------------------------------------------------------------
 @click.group()
 def security() -> None:
-    """Keys and IDs."""
+    """Keys and IDs: generate a key, derive the ID of one (offline)."""
 
 
 @security.command("generate")
@@ -57,43 +70,67 @@ def security() -> None:
     help="secp256k1 for keys that pycolonies and the Go SDK must also use.",
 )  # fmt: skip
 def security_generate(scheme: str) -> None:
-    """Make a new private key; prints it with its ID (keep the key secret)."""
+    """Make a new private key; prints it, its public key and its ID (keep the key secret).
+
+    Works offline. Give the ID to whoever registers you (colony add --colonyid, executor add
+    --executorid, user add --userid); keep the key in COLONIES_PRVKEY.
+    """
     key = generate_private_key(scheme)
     click.echo(f"PrvKey: {key.text}")
+    click.echo(f"PubKey: {key.public_hex}")
     click.echo(f"Id: {key.id}")
 
 
-@security.command("id")
+@security.command("id", epilog="Reads COLONIES_PRVKEY (or the root --key) when --key is not given.")
 @click.option("--key", "key_text", help="A private key [COLONIES_PRVKEY].")
 @pass_env
 def security_id(env: Env, key_text: str | None) -> None:
-    """The ID of a private key."""
-    try:
-        click.echo(parse_private_key(env.key("user", key_text)).id)
-    except ValueError as exc:
-        fail(str(exc))
+    """The ID of a private key (works offline)."""
+    click.echo(env.key("user", key_text).id)
 
 
 # --- server -----------------------------------------------------------------------------------
 @click.group()
 def server() -> None:
-    """Run and inspect a server."""
+    """Run and inspect a server: start, status, stats, alive."""
 
 
-@server.command("status")
+STATUS_COLUMNS: list[Column] = [
+    ("SERVER", lambda s: s["server"]),
+    ("VERSION", lambda s: s["version"].get("buildversion", "")),
+    ("BUILT", lambda s: s["version"].get("buildtime", "")),
+    ("HEALTH", lambda s: "ok" if s["health"] else "unhealthy"),
+    ("BACKENDS", lambda s: ", ".join(
+        f"{b.get('type', '')} {b.get('host', '')}:{b.get('port', '')}"
+        for b in s["serverinfo"]["backends"]
+    )),
+]  # fmt: skip
+
+
+async def _status(env: Env) -> dict[str, Any]:
+    async with env.async_client(None) as client:
+        version = await client.version()
+        info = await client.server_info()
+        healthy = await client.health()
+    return {
+        "server": env.url,
+        "version": version,
+        "serverinfo": msgspec.to_builtins(info),
+        "health": healthy,
+    }
+
+
+@server.command("status", epilog=ANONYMOUS)
+@output_option
+@no_headers_option
 @pass_env
 @errors
-def server_status(env: Env) -> None:
-    """Version and backends of the server."""
-    with env.anonymous() as client:
-        info = client.server_info()
-    click.echo(f"server: {env.config.url}")
-    click.echo(f"version: {info.buildversion} (built {info.buildtime})")
-    for backend in info.backends:
-        click.echo(f"backend: {backend.type} {backend.host}:{backend.port} tls={backend.tls}")
+def server_status(env: Env, output: str, no_headers: bool) -> None:
+    """Version, backends and health of the server (versionmsg, getserverinfomsg, /health)."""
+    emit(asyncio.run(_status(env)), STATUS_COLUMNS, output, no_headers)
 
 
-@server.command("stats")
+@server.command("stats", epilog=SERVER_OWNER)
 @server_key_option
 @output_option
 @no_headers_option
@@ -105,17 +142,26 @@ def server_stats(env: Env, server_key: str | None, output: str, no_headers: bool
         emit(client.statistics(), STATS_COLUMNS, output, no_headers)
 
 
-@server.command("alive")
+async def _alive(env: Env) -> bool:
+    async with env.async_client(None) as client:
+        return await client.health(timeout=3)
+
+
+@server.command("alive", epilog=ANONYMOUS)
 @pass_env
 def server_alive(env: Env) -> None:
-    """Exit 0 when the server answers /health, else 1."""
+    """Exit 0 when the server answers GET /health, else 1 (for scripts and probes)."""
     try:
-        with urllib.request.urlopen(env.config.url + "/health", timeout=3) as reply:
-            ok = reply.status == 200
-    except OSError:
+        ok = asyncio.run(_alive(env))
+        reason = "unhealthy"
+    except Exception as exc:
+        reason = describe(exc, env.url) or repr(exc)
         ok = False
-    click.echo("alive" if ok else f"not reachable: {env.config.url}", err=not ok)
-    sys.exit(0 if ok else 1)
+    if ok:
+        click.echo(f"alive: {env.url}")
+        sys.exit(0)
+    click.echo(f"not alive: {reason}", err=True)
+    sys.exit(1)
 
 
 @click.group()
@@ -123,7 +169,7 @@ def cluster() -> None:
     """The server fleet."""
 
 
-@cluster.command("info")
+@cluster.command("info", epilog=SERVER_OWNER)
 @server_key_option
 @output_option
 @no_headers_option
@@ -151,7 +197,7 @@ def colony() -> None:
     """Colonies (server owner), their details and statistics (members)."""
 
 
-@colony.command("add")
+@colony.command("add", epilog=SERVER_OWNER)
 @click.option("--name", required=True, help="Colony name.")
 @click.option("--colonyid", required=True, help="The owner's ID (colonies security id).")
 @server_key_option
@@ -164,8 +210,8 @@ def colony_add(env: Env, name: str, colonyid: str, server_key: str | None, outpu
         emit(client.add_colony(Colony(colonyid=colonyid, name=name)), COLONY_COLUMNS, output)
 
 
-@colony.command("remove")
-@click.option("--name", required=True)
+@colony.command("remove", epilog=SERVER_OWNER)
+@click.option("--name", required=True, help="Colony name.")
 @server_key_option
 @pass_env
 @errors
@@ -176,7 +222,7 @@ def colony_remove(env: Env, name: str, server_key: str | None) -> None:
     click.echo(f"colony {name} removed")
 
 
-@colony.command("ls")
+@colony.command("ls", epilog=SERVER_OWNER)
 @server_key_option
 @output_option
 @no_headers_option
@@ -188,7 +234,7 @@ def colony_ls(env: Env, server_key: str | None, output: str, no_headers: bool) -
         emit(client.get_colonies(), COLONY_COLUMNS, output, no_headers)
 
 
-@colony.command("get")
+@colony.command("get", epilog=MEMBER)
 @output_option
 @no_headers_option
 @pass_env
@@ -199,7 +245,7 @@ def colony_get(env: Env, output: str, no_headers: bool) -> None:
         emit(client.get_colony(env.colony()), COLONY_COLUMNS, output, no_headers)
 
 
-@colony.command("stats")
+@colony.command("stats", epilog=MEMBER)
 @output_option
 @no_headers_option
 @pass_env
@@ -216,11 +262,14 @@ def executor() -> None:
     """Executors: register and approve (colony owner), list and inspect (members)."""
 
 
-@executor.command("add")
+@executor.command("add", epilog=COLONY_OWNER)
 @click.option("--name", required=True, help="Executor name.")
 @click.option("--type", "executortype", required=True, help="Executor type processes ask for.")
-@click.option("--executorid", help="The executor's ID; or give --executor-key.")
-@click.option("--executor-key", help="The executor's private key (its ID is derived).")
+@click.option("--executorid", help="The executor's ID (colonies security id).")
+@click.option(
+    "--key", "--executor-key", "executor_key",
+    help="Or the executor's private key: its ID is derived [else COLONIES_PRVKEY].",
+)  # fmt: skip
 @click.option("--location", default="", help="Location name.")
 @colony_key_option
 @output_option
@@ -236,9 +285,9 @@ def executor_add(
     colony_key: str | None,
     output: str,
 ) -> None:
-    """Register an executor (it starts PENDING)."""
+    """Register an executor in the colony (it starts PENDING until approved)."""
     if executorid is None:
-        executorid = parse_private_key(env.key("user", executor_key)).id
+        executorid = env.key("user", executor_key, "--key").id
     new = Executor(
         executorid=executorid,
         executorname=name,
@@ -260,8 +309,8 @@ def _executor_state_command(verb: str, method: str) -> click.Command:
             getattr(client, method)(env.colony(), name)
         click.echo(f"executor {name} {verb}")
 
-    command.__doc__ = f"{verb.capitalize()} an executor (colony owner)."
-    return click.command()(command)
+    command.__doc__ = f"{method.split('_')[0].capitalize()} an executor of the colony."
+    return click.command(epilog=COLONY_OWNER)(command)
 
 
 executor.add_command(_executor_state_command("approved", "approve_executor"), "approve")
@@ -269,7 +318,7 @@ executor.add_command(_executor_state_command("rejected", "reject_executor"), "re
 executor.add_command(_executor_state_command("removed", "remove_executor"), "remove")
 
 
-@executor.command("ls")
+@executor.command("ls", epilog=MEMBER)
 @output_option
 @no_headers_option
 @pass_env
@@ -280,14 +329,14 @@ def executor_ls(env: Env, output: str, no_headers: bool) -> None:
         emit(client.get_executors(env.colony()), EXECUTOR_COLUMNS, output, no_headers)
 
 
-@executor.command("get")
-@click.option("--name", required=True)
+@executor.command("get", epilog=MEMBER)
+@click.option("--name", required=True, help="Executor name.")
 @output_option
 @no_headers_option
 @pass_env
 @errors
 def executor_get(env: Env, name: str, output: str, no_headers: bool) -> None:
-    """One executor."""
+    """One executor of the colony."""
     with env.client() as client:
         emit(client.get_executor(env.colony(), name), EXECUTOR_COLUMNS, output, no_headers)
 
@@ -298,12 +347,12 @@ def user() -> None:
     """Users of a colony: add and remove (colony owner), list and inspect."""
 
 
-@user.command("add")
-@click.option("--name", required=True)
-@click.option("--userid", help="The user's ID; or give --user-key.")
-@click.option("--user-key", help="The user's private key (its ID is derived).")
-@click.option("--email", default="")
-@click.option("--phone", default="")
+@user.command("add", epilog=COLONY_OWNER)
+@click.option("--name", required=True, help="User name.")
+@click.option("--userid", help="The user's ID (colonies security id).")
+@click.option("--user-key", help="Or the user's private key: its ID is derived.")
+@click.option("--email", default="", help="Contact e-mail.")
+@click.option("--phone", default="", help="Contact phone.")
 @colony_key_option
 @output_option
 @pass_env
@@ -320,14 +369,16 @@ def user_add(
 ) -> None:
     """Add a user to the colony."""
     if userid is None:
-        userid = parse_private_key(env.key("user", user_key)).id
+        if not user_key:
+            fail("give --userid (colonies security id) or --user-key")
+        userid = env.key("user", user_key, "--user-key").id
     new = User(colonyname=env.colony(), userid=userid, name=name, email=email, phone=phone)
     with env.client("colony", colony_key) as client:
         emit(client.add_user(new), USER_COLUMNS, output)
 
 
-@user.command("remove")
-@click.option("--name", required=True)
+@user.command("remove", epilog=COLONY_OWNER)
+@click.option("--name", required=True, help="User name.")
 @colony_key_option
 @pass_env
 @errors
@@ -338,7 +389,7 @@ def user_remove(env: Env, name: str, colony_key: str | None) -> None:
     click.echo(f"user {name} removed")
 
 
-@user.command("ls")
+@user.command("ls", epilog=MEMBER)
 @output_option
 @no_headers_option
 @pass_env
@@ -349,13 +400,13 @@ def user_ls(env: Env, output: str, no_headers: bool) -> None:
         emit(client.get_users(env.colony()), USER_COLUMNS, output, no_headers)
 
 
-@user.command("get")
-@click.option("--name", required=True)
+@user.command("get", epilog=MEMBER)
+@click.option("--name", required=True, help="User name.")
 @output_option
 @no_headers_option
 @pass_env
 @errors
 def user_get(env: Env, name: str, output: str, no_headers: bool) -> None:
-    """One user."""
+    """One user of the colony."""
     with env.client() as client:
         emit(client.get_user(env.colony(), name), USER_COLUMNS, output, no_headers)

@@ -7,7 +7,7 @@ import sys
 import click
 
 from colonies import __version__
-from colonies.cli._common import make_env, root_options
+from colonies.cli._common import ANONYMOUS, Env, describe, make_env, pass_env, root_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,19 +31,19 @@ def cli(
     ctx.obj = make_env(host, port, tls, ca_file, key, colony)
 
 
-@cli.command()
-@click.pass_obj
-def version(env: object) -> None:
-    """Client version, and the server's when it answers."""
-    from colonies.cli._common import Env
-
+@cli.command(epilog=ANONYMOUS)
+@pass_env
+def version(env: Env) -> None:
+    """Client version, and the server's when it answers (exit 0 either way)."""
     click.echo(f"client: {__version__}")
-    assert isinstance(env, Env)
     try:
         with env.anonymous() as client:
-            click.echo(f"server: {client.version().get('buildversion', '?')} ({env.config.url})")
-    except Exception:
-        click.echo(f"server: not reachable at {env.config.url}")
+            reply = client.version()
+    except Exception as exc:
+        reason = describe(exc, env.url) or repr(exc)
+        click.echo(f"server: not reachable ({reason})")
+        return
+    click.echo(f"server: {reply.get('buildversion', '?')} ({env.url})")
 
 
 def _register_commands() -> None:

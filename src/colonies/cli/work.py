@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import math
 import sys
 import time
 from typing import Any
 
 import click
+import msgspec
 
-from colonies.cli._common import Env, colony_key_option, errors, fail, parse_json, pass_env
+from colonies.cli._common import (
+    COLONY_OWNER,
+    EXECUTOR,
+    MEMBER,
+    Env,
+    colony_key_option,
+    errors,
+    fail,
+    parse_json,
+    pass_env,
+)
 from colonies.cli._output import Column, emit, no_headers_option, output_option, state_name, when
+from colonies.client import AsyncClient
 from colonies.core import Conditions, Function, FunctionSpec, Process, ProcessState
 
 PROCESS_COLUMNS: list[Column] = [
@@ -35,6 +49,8 @@ LOG_COLUMNS: list[Column] = [
     ("EXECUTOR", lambda entry: entry.executorname),
     ("MESSAGE", lambda entry: entry.message),
 ]
+_LOG_PAGE = 500  # the most getlogsmsg returns
+
 ATTRIBUTE_COLUMNS: list[Column] = [
     ("KEY", lambda a: a.key),
     ("VALUE", lambda a: a.value),
@@ -49,7 +65,9 @@ def function() -> None:
     """Functions: register one for an executor, list them, submit work."""
 
 
-@function.command("register")
+@function.command(
+    "register", epilog=EXECUTOR + " Executor name: COLONIES_EXECUTOR_NAME (--executor)."
+)
 @click.option("--name", "funcname", required=True, help="Function name.")
 @click.option("--executor", help="Executor name [COLONIES_EXECUTOR_NAME]; signs with its key.")
 @output_option
@@ -65,7 +83,7 @@ def function_register(env: Env, funcname: str, executor: str | None, output: str
         emit(client.add_function(new), FUNCTION_COLUMNS, output)
 
 
-@function.command("ls")
+@function.command("ls", epilog=MEMBER)
 @click.option("--executor", default="", help="Only this executor's functions.")
 @output_option
 @no_headers_option
@@ -77,23 +95,48 @@ def function_ls(env: Env, executor: str, output: str, no_headers: bool) -> None:
         emit(client.get_functions(env.colony(), executor), FUNCTION_COLUMNS, output, no_headers)
 
 
-def _wait_for(env: Env, client: Any, process: Process, timeout: float) -> Process:
-    """Poll until the process finishes, with a spinner on a terminal."""
-    spinner = itertools.cycle("|/-\\")
-    tty = sys.stderr.isatty()
-    deadline = time.monotonic() + timeout
-    while process.state in (ProcessState.WAITING, ProcessState.RUNNING):
-        if time.monotonic() > deadline:
-            if tty:
-                click.echo("", err=True)
-            fail(f"process {process.processid} did not finish within {timeout:g} s")
-        if tty:
-            click.echo(f"\r{next(spinner)} {state_name(process.state).lower()}", nl=False, err=True)
-        time.sleep(0.2)
-        process = client.get_process(process.processid)
-    if tty:
-        click.echo("\r" + " " * 20 + "\r", nl=False, err=True)
-    return process
+_ENDS = (ProcessState.SUCCESS, ProcessState.FAILED, ProcessState.CANCELLED)
+_UNFINISHED = (ProcessState.WAITING, ProcessState.RUNNING)
+
+
+async def _spin(processid: str) -> None:
+    started = time.monotonic()
+    for mark in itertools.cycle("|/-\\"):
+        elapsed = time.monotonic() - started
+        click.echo(f"\r{mark} waiting for {processid[:16]} {elapsed:4.0f} s", nl=False, err=True)
+        await asyncio.sleep(0.1)
+
+
+async def _finished(client: AsyncClient, processid: str, timeout: float) -> Process:
+    """The process once it is SUCCESS, FAILED or CANCELLED, or as it is at the timeout.
+
+    One subscription per final state over the WebSocket (the SDK's ``wait``); the first to
+    answer wins. The process is read again at the end: the full object, whatever happened.
+    """
+    seconds = max(1, math.ceil(timeout))
+    waits = [asyncio.ensure_future(client.wait(processid, end, seconds)) for end in _ENDS]
+    try:
+        for next_done in asyncio.as_completed(waits):
+            if await next_done is not None:
+                break
+    finally:
+        for w in waits:
+            w.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+    return await client.get_process(processid)
+
+
+async def _submit_and_wait(env: Env, spec: FunctionSpec, timeout: float) -> Process:
+    async with env.async_client() as client:
+        process = await client.submit(spec)
+        spinner = asyncio.ensure_future(_spin(process.processid)) if sys.stderr.isatty() else None
+        try:
+            return await _finished(client, process.processid, timeout)
+        finally:
+            if spinner is not None:
+                spinner.cancel()
+                await asyncio.gather(spinner, return_exceptions=True)
+                click.echo("\r" + " " * 50 + "\r", nl=False, err=True)
 
 
 def _submit(
@@ -115,10 +158,16 @@ def _submit(
     etype = executortype or env.config.executor_type
     if not etype:
         fail("no executor type: set COLONIES_EXECUTOR_TYPE or pass --type")
+    extra = parse_json(args_json, "--args", [])
+    if not isinstance(extra, list):
+        raise click.BadParameter("--args must be a JSON list, e.g. '[1, \"a\"]'")
+    kwargs = parse_json(kwargs_json, "--kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise click.BadParameter("--kwargs must be a JSON object, e.g. '{\"n\": 1}'")
     spec = FunctionSpec(
         funcname=funcname,
-        args=list(args) + list(parse_json(args_json, "--args", [])),
-        kwargs=parse_json(kwargs_json, "--kwargs", {}),
+        args=list(args) + extra,
+        kwargs=kwargs,
         priority=priority,
         maxexectime=maxexectime,
         maxwaittime=maxwaittime,
@@ -126,19 +175,24 @@ def _submit(
         label=label,
         conditions=Conditions(colonyname=env.colony(), executortype=etype),
     )
-    with env.client() as client:
-        process = client.submit(spec)
-        if not wait:
-            emit(process, PROCESS_COLUMNS, output)
-            return
-        process = _wait_for(env, client, process, timeout)
+    if not wait:
+        with env.client() as client:
+            emit(client.submit(spec), PROCESS_COLUMNS, output)
+        return
+    process = asyncio.run(_submit_and_wait(env, spec, timeout))
     if output == "json":
         emit(process, PROCESS_COLUMNS, output)
     elif process.state == ProcessState.SUCCESS:
         for value in process.output:
             click.echo(value if isinstance(value, str) else json.dumps(value))
+    if process.state in _UNFINISHED:
+        fail(
+            f"process {process.processid} is still {state_name(process.state).lower()} "
+            f"after {timeout:g} s"
+        )
     if process.state != ProcessState.SUCCESS:
-        fail(f"process {state_name(process.state).lower()}: {'; '.join(process.errors)}")
+        detail = "; ".join(process.errors) or "no error message"
+        fail(f"process {process.processid} {state_name(process.state).lower()}: {detail}")
 
 
 def _submit_options(fn: Any) -> Any:
@@ -161,21 +215,25 @@ def _submit_options(fn: Any) -> Any:
     return fn
 
 
-@function.command("submit")
+@function.command("submit", epilog=MEMBER + " Executor type: COLONIES_EXECUTOR_TYPE (--type).")
 @_submit_options
 @click.option("--wait", is_flag=True, help="Wait for the result and print its output.")
 @pass_env
 @errors
-def function_submit(env: Env, wait: bool, **options: Any) -> None:
-    """Submit a function spec; with --wait, print its output when it finishes."""
+def function_submit(env: Env, /, wait: bool, **options: Any) -> None:
+    """Submit a function spec; with --wait, print its output when it finishes.
+
+    With --wait the output values are printed one a line (exit 0), or the errors of a failed
+    or cancelled process on stderr (exit 1). A spinner shows on stderr when it is a terminal.
+    """
     _submit(env, wait=wait, **options)
 
 
-@function.command("exec")
+@function.command("exec", epilog=MEMBER + " Executor type: COLONIES_EXECUTOR_TYPE (--type).")
 @_submit_options
 @pass_env
 @errors
-def function_exec(env: Env, **options: Any) -> None:
+def function_exec(env: Env, /, **options: Any) -> None:
     """Submit and wait: the same as submit --wait."""
     _submit(env, wait=True, **options)
 
@@ -199,17 +257,17 @@ def _lister(state: ProcessState, doc: str) -> click.Command:
         emit(found, PROCESS_COLUMNS, output, no_headers)
 
     command.__doc__ = doc
-    return click.command()(command)
+    return click.command(epilog=MEMBER)(command)
 
 
-process.add_command(_lister(ProcessState.WAITING, "Waiting processes."), "ps")
-process.add_command(_lister(ProcessState.WAITING, "Waiting processes."), "psw")
+process.add_command(_lister(ProcessState.WAITING, "Waiting processes, oldest first."), "ps")
+process.add_command(_lister(ProcessState.WAITING, "Waiting processes (as ps)."), "psw")
 process.add_command(_lister(ProcessState.RUNNING, "Running processes."), "psr")
-process.add_command(_lister(ProcessState.SUCCESS, "Successful processes."), "pss")
-process.add_command(_lister(ProcessState.FAILED, "Failed processes."), "psf")
+process.add_command(_lister(ProcessState.SUCCESS, "Successful processes, newest first."), "pss")
+process.add_command(_lister(ProcessState.FAILED, "Failed processes, newest first."), "psf")
 
 
-@process.command("get")
+@process.command("get", epilog=MEMBER)
 @click.argument("processid")
 @output_option
 @no_headers_option
@@ -221,7 +279,7 @@ def process_get(env: Env, processid: str, output: str, no_headers: bool) -> None
         emit(client.get_process(processid), PROCESS_COLUMNS, output, no_headers)
 
 
-@process.command("assign")
+@process.command("assign", epilog=EXECUTOR)
 @click.option("--timeout", type=int, default=10, show_default=True, help="Seconds to wait.")
 @output_option
 @pass_env
@@ -235,7 +293,7 @@ def process_assign(env: Env, timeout: int, output: str) -> None:
     emit(got, PROCESS_COLUMNS, output)
 
 
-@process.command("close")
+@process.command("close", epilog=EXECUTOR)
 @click.argument("processid")
 @click.option("--out", "out_json", help="Output as a JSON list.")
 @pass_env
@@ -247,7 +305,7 @@ def process_close(env: Env, processid: str, out_json: str | None) -> None:
     click.echo(f"process {processid} closed as successful")
 
 
-@process.command("fail")
+@process.command("fail", epilog=EXECUTOR)
 @click.argument("processid")
 @click.option("--error", "error_texts", multiple=True, help="An error message (repeatable).")
 @pass_env
@@ -259,7 +317,7 @@ def process_fail(env: Env, processid: str, error_texts: tuple[str, ...]) -> None
     click.echo(f"process {processid} closed as failed")
 
 
-@process.command("cancel")
+@process.command("cancel", epilog=MEMBER)
 @click.argument("processid")
 @pass_env
 @errors
@@ -270,7 +328,7 @@ def process_cancel(env: Env, processid: str) -> None:
     click.echo(f"process {processid} cancelled")
 
 
-@process.command("remove")
+@process.command("remove", epilog=MEMBER)
 @click.argument("processid")
 @pass_env
 @errors
@@ -281,7 +339,7 @@ def process_remove(env: Env, processid: str) -> None:
     click.echo(f"process {processid} removed")
 
 
-@process.command("removeall")
+@process.command("removeall", epilog=COLONY_OWNER)
 @click.option(
     "--state", type=click.Choice(["all", "waiting", "successful", "failed", "cancelled"]),
     default="all", show_default=True,
@@ -303,7 +361,7 @@ def log() -> None:
     """Process and executor logs."""
 
 
-@log.command("get")
+@log.command("get", epilog=MEMBER)
 @click.option("--processid", default="", help="Logs of a process.")
 @click.option("--executor", default="", help="Logs of an executor.")
 @click.option("--count", type=int, default=100, show_default=True, help="At most 500.")
@@ -321,32 +379,61 @@ def log_get(
     output: str,
     no_headers: bool,
 ) -> None:
-    """Log lines, oldest first."""
+    """Log lines, oldest first; --follow keeps printing new ones until the process ends.
+
+    With --follow and -o json, each new line is one JSON object per line (JSON Lines).
+    Ctrl-C stops following.
+    """
     if not processid and not executor:
         fail("give --processid or --executor")
     colony = env.colony()
     with env.client() as client:
         entries = client.get_logs(colony, processid=processid, executor_name=executor, count=count)
-        emit(entries, LOG_COLUMNS, output, no_headers)
         if not follow:
+            emit(entries, LOG_COLUMNS, output, no_headers)
             return
-        since = entries[-1].timestamp if entries else 0
         try:
-            while True:
-                new = client.get_logs(
-                    colony, processid=processid, executor_name=executor, count=500, since=since
-                )
-                if new:
-                    emit(new, LOG_COLUMNS, output, no_headers=True)
-                    since = new[-1].timestamp
-                elif processid and client.get_process(processid).state not in (0, 1):
-                    return
-                time.sleep(0.5)
+            _follow(client, colony, processid, executor, entries, output, no_headers)
         except KeyboardInterrupt:
             return
 
 
-@log.command("search")
+def _follow(
+    client: Any,
+    colony: str,
+    processid: str,
+    executor: str,
+    entries: list[Any],
+    output: str,
+    no_headers: bool,
+) -> None:
+    def show(batch: list[Any], headers: bool) -> None:
+        if output == "json":
+            for entry in batch:
+                click.echo(json.dumps(msgspec.to_builtins(entry)))
+        elif batch or headers:
+            emit(batch, LOG_COLUMNS, output, no_headers=not headers)
+
+    show(entries, not no_headers)
+    since = entries[-1].timestamp if entries else 0
+    while True:
+        # Read the state first: lines are only added while the process runs, so a read of the
+        # log after seeing it finished has them all.
+        done = bool(processid) and client.get_process(processid).state not in _UNFINISHED
+        new = client.get_logs(
+            colony, processid=processid, executor_name=executor, count=_LOG_PAGE, since=since
+        )
+        show(new, False)
+        if new:
+            since = new[-1].timestamp
+        if len(new) == _LOG_PAGE:
+            continue  # more are waiting: read on at once
+        if done:
+            return
+        time.sleep(0.5)
+
+
+@log.command("search", epilog=MEMBER)
 @click.option("--text", required=True)
 @click.option("--days", type=int, default=1, show_default=True, help="At most 30.")
 @click.option("--count", type=int, default=20, show_default=True, help="At most 100.")
@@ -365,7 +452,7 @@ def attribute() -> None:
     """Process attributes."""
 
 
-@attribute.command("add")
+@attribute.command("add", epilog=EXECUTOR)
 @click.option("--processid", required=True)
 @click.option("--key", "name", required=True)
 @click.option("--value", required=True)
@@ -378,7 +465,7 @@ def attribute_add(env: Env, processid: str, name: str, value: str, output: str) 
         emit(client.add_attribute(processid, name, value), ATTRIBUTE_COLUMNS, output)
 
 
-@attribute.command("get")
+@attribute.command("get", epilog=MEMBER)
 @click.argument("attributeid")
 @output_option
 @no_headers_option

@@ -109,6 +109,14 @@ class AsyncClient:
     async def cluster(self, *, key: KeyArg = None) -> Cluster:
         return await self._typed(Cluster, "getclustermsg", key)
 
+    async def health(self, timeout: float = 5.0) -> bool:
+        """``GET /health`` answered 200 (not an RPC; connection errors propagate)."""
+        session = await self.rpc.session()
+        async with session.get(
+            self.rpc.base_url + "/health", timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
+            return response.status == 200
+
     # --- colonies -----------------------------------------------------------------------------
     async def add_colony(self, colony: Colony, *, key: KeyArg = None) -> Colony:
         return await self._typed(Colony, "addcolonymsg", key, colony=_builtins(colony))
