@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system services the tests start themselves (PostgreSQL, etcd) when missing.
+# Installs the system services the tests start themselves (PostgreSQL, etcd, HAProxy, Prometheus) when missing.
 # Only Debian's packages; needs root (or sudo) only when something is actually missing.
 set -euo pipefail
 
@@ -12,6 +12,9 @@ if ! command -v etcd >/dev/null 2>&1; then
 fi
 if ! command -v haproxy >/dev/null 2>&1; then
     missing+=(haproxy)  # the load balancer of the local fleet (cluster/) and the drills
+fi
+if ! command -v promtool >/dev/null 2>&1; then
+    missing+=(prometheus)  # the dashboards' and alert rules' checks (integration/)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

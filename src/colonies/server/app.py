@@ -119,6 +119,7 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
         elif not await active.server.server_id():
             log.warning("no server owner: set COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY")
         state = ServerState(config=config, store=active, timezone=load_timezone(config.timezone))
+        state.metrics.watch_pool(active.pool)
         app[STATE_KEY] = state
         app[DISPATCHER_KEY] = Dispatcher(state, registry)
 

@@ -1,10 +1,18 @@
-"""Prometheus metrics every replica exports (per-replica; fleet-wide gauges come later)."""
+"""Prometheus metrics every replica exports (docs/metrics.md is the catalogue)."""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from colonies import __version__
+
+
+class _Pool(Protocol):
+    def get_size(self) -> int: ...
+    def get_idle_size(self) -> int: ...
+    def get_max_size(self) -> int: ...
 
 
 class Metrics:
@@ -151,6 +159,22 @@ class Metrics:
         for outcome in ("successful", "failed"):
             self.processes_closed.labels(outcome)
             self.process_execution.labels(outcome)
+
+    def watch_pool(self, pool: _Pool) -> None:
+        """Database pool gauges, read from the pool at scrape time."""
+        connections = Gauge(
+            "colonies_db_pool_connections",
+            "Connections of this replica's database pool, by state (busy, idle).",
+            ["state"],
+            registry=self.registry,
+        )
+        connections.labels("busy").set_function(lambda: pool.get_size() - pool.get_idle_size())
+        connections.labels("idle").set_function(pool.get_idle_size)
+        Gauge(
+            "colonies_db_pool_max_connections",
+            "The most connections this replica's database pool opens.",
+            registry=self.registry,
+        ).set_function(pool.get_max_size)
 
     def observe_closed(self, outcome: str, seconds: float, funcname: str = "") -> None:
         self.processes_closed.labels(outcome).inc()
