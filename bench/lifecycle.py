@@ -119,13 +119,14 @@ def run_clients(args_json: str) -> dict[str, object]:
             asyncio.create_task(submitter_loop(urls[i % len(urls)], user, stop, results))
             for i in range(args["submitters"])
         ]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         await asyncio.sleep(args["seconds"])
         stop.set()
         # Drain: executors keep going briefly so submitted work is taken.
         await asyncio.gather(*tasks, return_exceptions=True)
         return {
             "elapsed": time.perf_counter() - started,
+            "cpu": time.process_time() - cpu_started,
             "cycles": results.cycles,
             "errors": results.errors,
             "assign_latency": results.assign_latency,
@@ -179,6 +180,14 @@ def server_cpu(procs: list[object]) -> float:
     return total
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15)
@@ -205,6 +214,7 @@ def main() -> None:
         if args.no_ledger and pg is not None:
             pg.execute("ALTER TABLE processes DISABLE TRIGGER processes_ledger;", dbname="bench")
         cpu_before = server_cpu(procs) if procs else 0.0
+        busy_before = machine_busy()
         shares = [
             json.dumps(
                 {
@@ -220,6 +230,7 @@ def main() -> None:
         with multiprocessing.get_context("spawn").Pool(args.clients) as pool:
             parts = pool.map(run_clients, shares)
         cpu = (server_cpu(procs) - cpu_before) if procs else float("nan")
+        busy = machine_busy() - busy_before
     finally:
         for p in procs or []:
             p.terminate()
@@ -250,6 +261,8 @@ def main() -> None:
         "lost": lost,
         "duplicates": duplicates,
         "server_cpu_ms_per_cycle": cpu / cycles * 1000 if cycles else float("nan"),
+        "client_cpu_ms_per_cycle": sum(p["cpu"] for p in parts) / cycles * 1000 if cycles else 0,
+        "machine_cpu_ms_per_cycle": busy / cycles * 1000 if cycles else float("nan"),
         "rpc_ms": {
             name: {"p50": percentile(v, 0.5) * 1000, "p99": percentile(v, 0.99) * 1000}
             for name, v in sorted(rpc.items())
@@ -265,7 +278,9 @@ def main() -> None:
           f"  p99 {summary['assign_p99_ms']:.1f}")  # fmt: skip
     for name, v in summary["rpc_ms"].items():
         print(f"  {name:20s} p50 {v['p50']:.2f} ms  p99 {v['p99']:.2f} ms")
-    print(f"server CPU per cycle: {summary['server_cpu_ms_per_cycle']:.2f} ms")
+    print(f"CPU per cycle: server {summary['server_cpu_ms_per_cycle']:.2f} ms, clients "
+          f"{summary['client_cpu_ms_per_cycle']:.2f} ms, whole machine "
+          f"{summary['machine_cpu_ms_per_cycle']:.2f} ms (PostgreSQL and the rest: the remainder)")  # fmt: skip
     print(f"errors {errors}, lost {lost}, assigned twice {duplicates}")
 
 

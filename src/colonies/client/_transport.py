@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import itertools
+import os
+import random
 import secrets
 import ssl
 import time
@@ -11,6 +13,7 @@ from base64 import b64decode, b64encode
 from typing import Any
 
 import aiohttp
+import msgspec
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -30,24 +33,44 @@ def is_read_only(payloadtype: str) -> bool:
     return payloadtype.startswith("get") or payloadtype in _READ_ONLY_EXTRA
 
 
+class _Nonces:
+    """Unique nonces without a random draw per request: a random per-process prefix and a
+    counter (uniqueness is what replay protection needs, not secrecy)."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_nonces = _Nonces()
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+
 def sign_envelope(payloadtype: str, payload: dict[str, Any], key: PrivateKey | None) -> bytes:
     """A request envelope for ``payload`` (``msgtype`` added), signed by ``key``."""
     body = dict(payload)
     body["msgtype"] = payloadtype
     if key is not None:  # replay protection: a fresh nonce and the time, signed with the rest
-        body.setdefault("nonce", secrets.token_hex(16))
+        body.setdefault("nonce", _nonces.next())
         body.setdefault("timestamp", time.time_ns())
-    text = b64encode(json.dumps(body, separators=(",", ":")).encode("utf-8")).decode("ascii")
+    text = b64encode(_encode(body)).decode("ascii")
     signature = key.sign(text.encode("ascii")) if key is not None else ""
-    envelope = {"signature": signature, "payloadtype": payloadtype, "payload": text}
-    return json.dumps(envelope).encode()
+    return _encode({"signature": signature, "payloadtype": payloadtype, "payload": text})
 
 
 def parse_reply(status: int, body: bytes) -> Any:
     try:
-        envelope = json.loads(body)
-        payload = json.loads(b64decode(envelope["payload"]))
-    except (ValueError, KeyError, TypeError):
+        envelope = _decode(body)
+        payload = _decode(b64decode(envelope["payload"]))
+    except (ValueError, KeyError, TypeError, msgspec.DecodeError):
         raise ColoniesError(status, f"invalid reply from server (HTTP {status})") from None
     if envelope.get("error") or status != 200:
         if isinstance(payload, dict):
@@ -124,9 +147,16 @@ class AsyncRpc:
         **payload: Any,
     ) -> Any:
         """Sign and send one message; retry only failures that cannot have been carried out."""
+        retryable = _Retryable(payloadtype)
+        try:  # the first attempt without the retry machinery: most calls need no more
+            return await self.post(sign_envelope(payloadtype, payload, key), timeout=_timeout)
+        except Exception as exc:
+            if not retryable(exc) or self.retry_attempts <= 1:
+                raise
+        await asyncio.sleep(random.uniform(0, 0.05))
         retrying = AsyncRetrying(
-            retry=retry_if_exception(_Retryable(payloadtype)),
-            stop=stop_after_delay(self.retry_seconds) | stop_after_attempt(self.retry_attempts),
+            retry=retry_if_exception(retryable),
+            stop=stop_after_delay(self.retry_seconds) | stop_after_attempt(self.retry_attempts - 1),
             wait=wait_random_exponential(multiplier=0.05, max=2.0),
             reraise=True,
         )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from colonies.config import ServerConfig
 from colonies.core import utcnow
 from colonies.server.access_cache import AccessCache
+from colonies.server.assigned import AssignedProcesses
 from colonies.server.metrics import Metrics
 from colonies.server.waiters import AssignWaiters, ChannelSubscriptions, Subscriptions
 from colonies.store import Store
@@ -30,6 +31,7 @@ class ServerState:
     timezone: tzinfo = field(default_factory=lambda: load_timezone("UTC"))
     leadership: Leadership | None = None
     access_cache: AccessCache = field(default_factory=AccessCache)
+    assigned: AssignedProcesses = field(default_factory=AssignedProcesses)
     build_time: str = field(default_factory=lambda: utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 

@@ -68,6 +68,15 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The reset on release: only a transaction left open is rolled back. asyncpg's default
+    (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL) costs a round trip per query, and no pooled
+    connection keeps session state: LISTEN and the leader's lock use dedicated connections,
+    migrations unlock what they lock."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def connect(
     dsn: str,
     *,
@@ -82,6 +91,7 @@ async def connect(
         min_size=min_size,
         max_size=max_size,
         init=init_connection,
+        reset=_keep_session,
         max_inactive_connection_lifetime=max_inactive_connection_lifetime,
         command_timeout=command_timeout,
         timeout=connect_timeout,
