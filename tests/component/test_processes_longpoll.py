@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-from colonies.client import AsyncRpc
+import pytest
+
+from colonies.client import AsyncRpc, ColoniesError
 from colonies.server.app import STATE_KEY
+from tests.conftest import make_colony, make_config, start_server
 
 
 async def _until(condition, timeout: float = 3.0) -> None:
@@ -54,3 +57,31 @@ async def test_disconnected_long_poll_unregisters_its_waiter(server, colony):
         "assignprocessmsg", colony.executor, colonyname=colony.name, timeout=5
     )
     assert again["processid"] == p["processid"]
+
+
+async def test_shutdown_ends_waiting_long_polls_at_once(db_url, server_key):
+    """SIGTERM (runner cleanup): waiting executors get "no process" now, not in 30 s, so they
+    poll another replica; the replica reports not ready meanwhile."""
+    config = make_config(db_url, server_key)
+    runner, app = await start_server(config)
+    url = f"http://127.0.0.1:{config.port}"
+    state = app[STATE_KEY]
+    async with AsyncRpc(url, retry_attempts=1) as rpc:
+        colony = await make_colony(rpc, server_key, name="draining")
+        polls = [
+            asyncio.create_task(
+                rpc.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=30)
+            )
+            for _ in range(3)
+        ]
+        await _until(lambda: len(state.waiters) == 3)
+        started = time.monotonic()
+        cleanup = asyncio.create_task(runner.cleanup())
+        for poll in polls:
+            with pytest.raises(ColoniesError) as err:
+                await poll
+            assert err.value.status == 404
+        assert time.monotonic() - started < 5
+        assert state.draining
+        await cleanup
+        assert time.monotonic() - started < 10

@@ -65,6 +65,8 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
+    if request.app[STATE_KEY].draining:
+        return web.Response(status=503, text="shutting down\n")
     try:
         await request.app[STATE_KEY].store.server.ping()
     except Exception as exc:  # any failure means "not ready"
@@ -160,5 +162,14 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
             if own_store:
                 await active.close()
 
+    async def drain(app: web.Application) -> None:
+        """SIGTERM, before in-flight requests are awaited: hand leadership over at once and
+        send waiting executors elsewhere (their long polls end with "no process")."""
+        state = app[STATE_KEY]
+        state.draining = True
+        await app[LEADERSHIP_KEY].stop()
+        state.waiters.wake_all()
+
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(drain)
     return app

@@ -32,6 +32,8 @@ class ServerState:
     leadership: Leadership | None = None
     access_cache: AccessCache = field(default_factory=AccessCache)
     assigned: AssignedProcesses = field(default_factory=AssignedProcesses)
+    # Set on SIGTERM: /ready fails and waiting long polls answer at once (server/app.py).
+    draining: bool = False
     build_time: str = field(default_factory=lambda: utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 

@@ -161,6 +161,8 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
         woken_by: ProcessEvent | None = None  # the event that woke the previous wait
         tried: frozenset[int] = frozenset()
         while True:
+            if ctx.state.draining:  # this replica is stopping: poll again elsewhere
+                raise RpcError(404, "No process available for assignment")
             # Register before trying, so a process submitted during the claim still wakes us.
             waiter = waiters.register(msg.colonyname, executortype, location)
             tried_now = tried | {waiter.id}
