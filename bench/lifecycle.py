@@ -138,14 +138,19 @@ def run_clients(args_json: str) -> dict[str, object]:
     return asyncio.run(main())
 
 
-def start_fleet(replicas: int) -> tuple[object, list[object], list[str]]:
+def start_fleet(replicas: int, pg_stats: bool = False) -> tuple[object, list[object], list[str]]:
     import subprocess
 
     from colonies.testing.postgres import PostgresCluster, free_port
 
-    pg = PostgresCluster(settings={"max_connections": 400})
+    settings: dict[str, object] = {"max_connections": 400}
+    if pg_stats:
+        settings["shared_preload_libraries"] = "pg_stat_statements"
+    pg = PostgresCluster(settings=settings)
     pg.start()
     pg.create_database("bench")
+    if pg_stats:
+        pg.execute("CREATE EXTENSION pg_stat_statements;", dbname="bench")
     procs, urls = [], []
     for i in range(replicas):
         port = free_port()
@@ -180,6 +185,14 @@ def server_cpu(procs: list[object]) -> float:
     return total
 
 
+# Per statement: calls, total ms, ms per call, rows per call, and the statement's start.
+PG_STATS_SQL = """
+SELECT calls, round(total_exec_time::numeric, 0), round((total_exec_time / calls)::numeric, 3),
+       round(rows::numeric / calls, 2), left(regexp_replace(query, '\\s+', ' ', 'g'), 90)
+  FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15;
+"""
+
+
 def machine_busy() -> float:
     """CPU seconds the whole machine has spent busy (all cores, /proc/stat)."""
     with open("/proc/stat") as f:
@@ -200,13 +213,16 @@ def main() -> None:
     parser.add_argument("--no-ledger", action="store_true", help="disable the ledger triggers")
     parser.add_argument("--url", help="attach to a running server (its owner = the dev key)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument(
+        "--pg-stats", action="store_true", help="print PostgreSQL's costliest statements"
+    )
     args = parser.parse_args()
 
     pg = procs = None
     if args.url:
         urls = [args.url]
     else:
-        pg, procs, urls = start_fleet(args.replicas)
+        pg, procs, urls = start_fleet(args.replicas, args.pg_stats)
     try:
         user, keys = asyncio.run(setup(urls[0], args.scheme, args.executors))
         if args.backlog and pg is not None:
@@ -231,6 +247,8 @@ def main() -> None:
             parts = pool.map(run_clients, shares)
         cpu = (server_cpu(procs) - cpu_before) if procs else float("nan")
         busy = machine_busy() - busy_before
+        if args.pg_stats and pg is not None:
+            print(pg.execute(PG_STATS_SQL, dbname="bench"), file=sys.stderr)
     finally:
         for p in procs or []:
             p.terminate()

@@ -10,6 +10,7 @@ import pytest
 
 from colonies.client import AsyncRpc, ColoniesError
 from colonies.server.app import STATE_KEY
+from tests.component.test_processes_messages import add_executor, submit
 from tests.conftest import make_colony, make_config, start_server
 
 
@@ -85,3 +86,44 @@ async def test_shutdown_ends_waiting_long_polls_at_once(db_url, server_key):
         assert state.draining
         await cleanup
         assert time.monotonic() - started < 10
+
+
+async def _long_poll(rpc: AsyncRpc, key, colony, timeout: int = 5) -> tuple[dict, float]:
+    started = time.monotonic()
+    process = await rpc.call(
+        "assignprocessmsg", key, colonyname=colony.name, timeout=timeout
+    )  # fmt: skip
+    return process, time.monotonic() - started
+
+
+async def test_processes_nobody_was_woken_for_are_claimed_at_once(server, colony):
+    """After an empty poll the replica knows nothing waits; processes submitted while no
+    executor polls must then still be taken at once, not after a deferred re-check."""
+    rpc = server.rpc
+    with pytest.raises(ColoniesError):  # nothing: the count becomes known (zero)
+        await rpc.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=1)
+    submitted = [await submit(rpc, colony.user, colony, funcname=f"f{i}") for i in range(3)]
+    taken = []
+    for _ in submitted:
+        process, seconds = await _long_poll(rpc, colony.executor, colony)
+        assert seconds < 0.5, f"a waiting process took {seconds:.2f} s to assign"
+        taken.append(process["processid"])
+        await rpc.call("closesuccessfulmsg", colony.executor, processid=process["processid"])
+    assert taken == [p["processid"] for p in submitted]
+
+
+async def test_a_process_aimed_at_a_busy_executor_reaches_it(server, colony):
+    """A process for executor B by name, submitted while only A polls: A cannot take it, and
+    B, arriving later, gets it within the deferred re-check even if A's empty claims made the
+    replica believe nothing waits."""
+    rpc = server.rpc
+    b_key = await add_executor(rpc, colony, "exec-b")
+    poll_a = asyncio.create_task(_long_poll(rpc, colony.executor, colony, timeout=3))
+    await asyncio.sleep(0.2)
+    aimed = await submit(rpc, colony.user, colony, conditions={"executornames": ["exec-b"]})
+    await asyncio.sleep(0.3)  # A is woken, fails, and claims again (finding nothing)
+    process, seconds = await _long_poll(rpc, b_key, colony)
+    assert process["processid"] == aimed["processid"]
+    assert seconds < 2.5
+    with pytest.raises(ColoniesError):
+        await poll_a  # A never got it

@@ -8,6 +8,8 @@ import logging
 import signal
 import ssl
 import sys
+from collections.abc import Coroutine
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -127,6 +129,16 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
         await runner.cleanup()
 
 
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop's event loop where it is installed (a faster loop for the same code)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 def run_server(config: ServerConfig) -> None:
     _configure_logging(config)
 
@@ -138,7 +150,7 @@ def run_server(config: ServerConfig) -> None:
         await serve(config, stop)
 
     try:
-        asyncio.run(main())
+        _run(main())
     except StartupError as exc:
         log.error("%s", exc)
         sys.exit(1)

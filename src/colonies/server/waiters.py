@@ -3,6 +3,13 @@
 Each new waiting process wakes exactly one matching long poll, the longest-waiting first
 (PROTOCOL.md §7.6); a woken poll that claims nothing passes the wake-up on. Every matching
 WebSocket subscriber receives every event.
+
+The waiters also count the waiting processes nobody was woken for ("unhanded"), by colony,
+executor type and process location. While that count is known to be zero, every waiting process
+a newly arriving executor could claim has been handed to a woken poll already, so the newcomer
+waits instead of racing it to the row (which costs the woken poll a failed claim and a check).
+The count is unknown at start-up and after events may have been missed (a reconnect, a resume);
+a claim that finds nothing for an executor without resource limits makes it known (zero).
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ class AssignWaiters:
     def __init__(self) -> None:
         # (colony, executortype) -> waiters in arrival order
         self._queues: dict[tuple[str, str], OrderedDict[int, Waiter]] = {}
+        # (colony, executortype, process location) -> unhanded waiting processes; absent: unknown
+        self._unhanded: dict[tuple[str, str, str], int] = {}
+        # processid -> the woken poll that holds its wake-up and has not finished its claim
+        self._handed: dict[str, Waiter] = {}
 
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues.values())
@@ -61,22 +72,71 @@ class AssignWaiters:
     def wake_one(self, event: ProcessEvent, tried: frozenset[int] = frozenset()) -> bool:
         """Wake the longest-waiting matching waiter not in ``tried``; False when none."""
         queue = self._queues.get((event.colonyname, event.executortype))
-        if not queue:
-            return False
-        for waiter in queue.values():
+        for waiter in queue.values() if queue else ():
             if waiter.id in tried or waiter.event.is_set():
                 continue
             if event.location and event.location != waiter.location:
                 continue
             waiter.woken_by = event
             waiter.tried = tried | {waiter.id}
+            self._handed[event.processid] = waiter
             waiter.event.set()
             self.unregister(waiter)
             return True
+        self._count_unhanded(event)
         return False
 
+    def _count_unhanded(self, event: ProcessEvent) -> None:
+        key = (event.colonyname, event.executortype, event.location)
+        if key in self._unhanded:  # an unknown count stays unknown
+            self._unhanded[key] += 1
+
+    def all_handed(self, colonyname: str, executortype: str, location: str) -> bool:
+        """True when no waiting process an executor at ``location`` could claim is unhanded."""
+        counts = self._unhanded
+        return counts.get((colonyname, executortype, "")) == 0 and (
+            not location or counts.get((colonyname, executortype, location)) == 0
+        )
+
+    def release(self, holder: Waiter | None) -> ProcessEvent | None:
+        """The wake-up ``holder`` still holds, now let go of (None when it holds none)."""
+        event = holder.woken_by if holder is not None else None
+        if event is None or self._handed.get(event.processid) is not holder:
+            return None
+        del self._handed[event.processid]
+        return event
+
+    def claimed(
+        self, holders: tuple[Waiter | None, ...], process: ProcessEvent
+    ) -> list[ProcessEvent]:
+        """A poll holding the wake-ups of ``holders`` claimed ``process``; the wake-ups it must
+        pass on. Taking a process another woken poll was sent for hands that poll one of ours
+        instead: it will claim the next process anyway, so no one is woken for nothing."""
+        held = [e for e in map(self.release, holders) if e is not None]
+        if any(e.processid == process.processid for e in held):
+            return [e for e in held if e.processid != process.processid]
+        other = self._handed.pop(process.processid, None)
+        if other is None:  # most likely one nobody was woken for
+            key = (process.colonyname, process.executortype, process.location)
+            if self._unhanded.get(key, 0) > 0:
+                self._unhanded[key] -= 1
+            return held
+        other.woken_by = held.pop() if held else None
+        if other.woken_by is not None:
+            self._handed[other.woken_by.processid] = other
+        return held
+
+    def found_nothing(self, colonyname: str, executortype: str, location: str) -> None:
+        """An executor without resource limits claimed nothing: no process it could claim waits
+        (only ones aimed at other executors by name, which their polls find on a re-check)."""
+        self._unhanded[(colonyname, executortype, "")] = 0
+        self._unhanded[(colonyname, executortype, location)] = 0
+
     def wake_all(self, colonyname: str | None = None) -> int:
-        """Wake every waiter (of one colony): after a lost event connection, or a resume."""
+        """Wake every waiter (of one colony): after a lost event connection, or a resume.
+        Events may have gone unheard or unanswered, so the unhanded counts become unknown."""
+        for key in [k for k in self._unhanded if colonyname is None or k[0] == colonyname]:
+            del self._unhanded[key]
         woken = 0
         for key in list(self._queues):
             if colonyname is not None and key[0] != colonyname:

@@ -62,6 +62,13 @@ class Verification:
         return self.broken_at is None
 
 
+_SEAL = """
+UPDATE ledger l SET chain_pos = u.pos, prevhash = u.prev, hash = u.digest
+  FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[]) AS u(seq, pos, prev, digest)
+ WHERE l.seq = u.seq
+"""
+
+
 async def seal(conn: asyncpg.Connection) -> tuple[int, bytes, int]:
     """Seal unsealed entries on ``conn`` (inside the caller's fenced transaction).
 
@@ -71,15 +78,16 @@ async def seal(conn: asyncpg.Connection) -> tuple[int, bytes, int]:
     rows = await conn.fetch(_UNSEALED, SEAL_BATCH)
     if not rows:
         return 0, prev, position
-    updates = []
+    seqs, positions, prevs, digests = [], [], [], []
     for row in rows:
         position += 1
         digest = entry_hash(prev, position, row)
-        updates.append((row["seq"], position, prev, digest))
+        seqs.append(row["seq"])
+        positions.append(position)
+        prevs.append(prev)
+        digests.append(digest)
         prev = digest
-    await conn.executemany(
-        "UPDATE ledger SET chain_pos = $2, prevhash = $3, hash = $4 WHERE seq = $1", updates
-    )
+    await conn.execute(_SEAL, seqs, positions, prevs, digests)  # one statement per batch
     await conn.execute("UPDATE ledger_head SET chain_pos = $1, hash = $2", position, prev)
     return len(rows), prev, position
 

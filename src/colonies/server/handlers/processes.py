@@ -29,8 +29,11 @@ from colonies.server.context import Context
 from colonies.server.handlers._common import check_count, check_remove_all_state, found
 from colonies.server.registry import Role, Scope, Target, registry
 from colonies.server.scopes import by_colonyname
+from colonies.server.waiters import Waiter
 
 SUBMIT = "Failed to submit function spec"
+# Seconds before an executor that deferred its first claim checks the database itself.
+DEFERRED_RECHECK = 1.0
 ASSIGN = "Failed to assign process"
 
 
@@ -107,6 +110,18 @@ def _assigned(ctx: Context, process: Process) -> Process:
     return process
 
 
+def _claimed_event(process: Process, executortype: str) -> ProcessEvent:
+    """The routing keys of a claimed process, as its waiting event carried them."""
+    conditions = process.spec.conditions
+    return ProcessEvent(
+        ProcessState.WAITING,
+        process.processid,
+        conditions.colonyname,
+        executortype,
+        conditions.locationname.lower(),
+    )
+
+
 def _available(text: str, parse: Any) -> int:
     if not text:
         return -1  # not reported: unlimited
@@ -156,9 +171,14 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
             raise RpcError(404, "No process available for assignment")
         return _assigned(ctx, process)
 
+    # An executor without resource limits need not claim at once when every process it could
+    # take has been handed to a woken poll already (server/waiters.py); it waits briefly instead.
+    unlimited = cpu < 0 and mem < 0
+    defer_claim = unlimited and waiters.all_handed(msg.colonyname, executortype, location)
     ctx.state.metrics.assign_waiting.inc()
+    woken: Waiter | None = None  # the previous wait's waiter (its wake-up, if any, is ours)
+    waiter: Waiter | None = None
     try:
-        woken_by: ProcessEvent | None = None  # the event that woke the previous wait
         tried: frozenset[int] = frozenset()
         while True:
             if ctx.state.draining:  # this replica is stopping: poll again elsewhere
@@ -172,26 +192,39 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
                     if remaining <= 0:
                         raise RpcError(408, "Assignment timeout: colony assignments are paused")
                     await waiter.wait(min(remaining, recheck))
+                    waiters.release(waiter)  # a wake-up while paused: the resume wakes everyone
                     paused = await ctx.store.colonies.is_paused(msg.colonyname)
                     continue
-                process = await claim()
-                if process is not None:
-                    # Wake-ups for other processes are passed on to the next waiter.
-                    for event in (woken_by, waiter.woken_by):
-                        if event is not None and event.processid != process.processid:
+                if not defer_claim:
+                    process = await claim()
+                    if process is not None:
+                        # Wake-ups for other processes are passed on to the next waiter.
+                        claimed = _claimed_event(process, executortype)
+                        for event in waiters.claimed((woken, waiter), claimed):
                             waiters.wake_one(event, tried_now | waiter.tried)
-                    return _assigned(ctx, process)
-                if woken_by is not None and await store.is_waiting(woken_by.processid):
-                    waiters.wake_one(woken_by, tried_now)  # it did not fit us; maybe another
+                        return _assigned(ctx, process)
+                    if unlimited:
+                        waiters.found_nothing(msg.colonyname, executortype, location)
+                    event = waiters.release(woken)
+                    if event is not None and await store.is_waiting(event.processid):
+                        waiters.wake_one(event, tried_now)  # it did not fit us; maybe another
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise RpcError(404, "No process available for assignment")
                 # A slow, jittered safety re-check: a lost notification delays, never strands.
-                await waiter.wait(min(remaining, recheck * random.uniform(0.8, 1.2)))
+                # After a deferred claim, a quick one (a process aimed at us by name).
+                pause = DEFERRED_RECHECK if defer_claim else recheck * random.uniform(0.8, 1.2)
+                defer_claim = False
+                await waiter.wait(min(remaining, pause))
             finally:
                 waiters.unregister(waiter)
-            woken_by, tried = waiter.woken_by, waiter.tried
+            woken, tried = waiter, waiter.tried
     finally:
+        # Gone (timed out, cancelled, failed) while holding a wake-up: pass it on.
+        for holder in (woken, waiter):
+            event = waiters.release(holder)
+            if event is not None:
+                waiters.wake_one(event)
         ctx.state.metrics.assign_waiting.dec()
 
 
