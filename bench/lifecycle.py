@@ -309,6 +309,9 @@ def load_backlog(dsn: str, count: int) -> None:
     async def go() -> None:
         conn = await asyncpg.connect(dsn)
         try:
+            # Old history: its ledger entries were sealed long ago, and it has been vacuumed
+            # (otherwise the run measures the leader sealing and autovacuum catching up).
+            await conn.execute("ALTER TABLE processes DISABLE TRIGGER processes_ledger")
             await conn.execute(
                 """INSERT INTO processes (processid, colonyname, state, initiatorid, initiatorname,
                        executortype, prioritytime, submissiontime, endtime, spec)
@@ -318,7 +321,8 @@ def load_backlog(dsn: str, count: int) -> None:
                 COLONY,
                 count,
             )
-            await conn.execute("ANALYZE processes")
+            await conn.execute("ALTER TABLE processes ENABLE TRIGGER processes_ledger")
+            await conn.execute("VACUUM (ANALYZE) processes")
         finally:
             await conn.close()
 
