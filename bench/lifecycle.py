@@ -135,7 +135,9 @@ def run_clients(args_json: str) -> dict[str, object]:
             "assigned": dict(results.assigned),
         }
 
-    return asyncio.run(main())
+    from colonies._aio import run
+
+    return run(main())
 
 
 def start_fleet(replicas: int, pg_stats: bool = False) -> tuple[object, list[object], list[str]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import warnings
 from pathlib import Path
 
 import click
+
+from colonies import _aio as aio
 
 
 @click.command("dev")
@@ -40,7 +41,7 @@ def dev(state_dir: Path, port: int, bind: str) -> None:
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(run_dev(state_dir.resolve(), port, bind))
+        aio.run(run_dev(state_dir.resolve(), port, bind))
     except OSError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from colonies import _aio as aio
 from colonies.client import AsyncClient, ColoniesError
 from colonies.core import Executor as ExecutorObject
 from colonies.core import Function, Process
@@ -235,4 +236,4 @@ class Executor:
                 loop.add_signal_handler(sig, self.stop)
             await self.serve()
 
-        asyncio.run(main())
+        aio.run(main())

@@ -8,13 +8,12 @@ import logging
 import signal
 import ssl
 import sys
-from collections.abc import Coroutine
-from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
 from aiohttp import web
 
+from colonies._aio import run
 from colonies.config import ServerConfig
 from colonies.server.app import create_app
 
@@ -129,16 +128,6 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
         await runner.cleanup()
 
 
-def _run(main: Coroutine[Any, Any, None]) -> None:
-    """uvloop's event loop where it is installed (a faster loop for the same code)."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-    else:
-        uvloop.run(main)
-
-
 def run_server(config: ServerConfig) -> None:
     _configure_logging(config)
 
@@ -150,7 +139,7 @@ def run_server(config: ServerConfig) -> None:
         await serve(config, stop)
 
     try:
-        _run(main())
+        run(main())
     except StartupError as exc:
         log.error("%s", exc)
         sys.exit(1)
