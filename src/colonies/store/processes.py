@@ -15,6 +15,7 @@ import msgspec
 
 from colonies.core import Attribute, FunctionSpec, Log, Process, ProcessState
 from colonies.core.submission import NewProcess
+from colonies.store.batching import Batcher
 from colonies.store.events import NOTIFY_SQL
 from colonies.store.graph_resolution import member_failed, member_succeeded
 
@@ -96,6 +97,22 @@ WITH p AS (
 SELECT CASE WHEN p.waitforparents THEN NULL ELSE {_NOTIFY.format(p="p")} END FROM p
 """
 
+# Several standalone processes in one statement (concurrent submissions, store/batching.py).
+_INSERT_MANY = f"""
+WITH p AS (
+  INSERT INTO processes (processid, colonyname, initiatorid, initiatorname, executortype,
+      executornames, location_lc, req_cpu, req_mem, waitforparents, prioritytime, submissiontime,
+      waitdeadline, maxexectime, maxwaittime, maxretries, funcname, label, spec, processgraphid,
+      parents, children, input)
+  SELECT processid, colonyname, initiatorid, initiatorname, executortype, executornames,
+         location_lc, req_cpu, req_mem, waitforparents, prioritytime, submissiontime,
+         waitdeadline, maxexectime, maxwaittime, maxretries, funcname, label, spec,
+         processgraphid, parents, children, input
+    FROM jsonb_populate_recordset(NULL::processes, $1::jsonb)
+  RETURNING processid, state, colonyname, executortype, location_lc, waitforparents)
+SELECT CASE WHEN p.waitforparents THEN NULL ELSE {_NOTIFY.format(p="p")} END FROM p
+"""
+
 _INSERT_ATTRIBUTE = """
 INSERT INTO attributes (attributeid, targetid, targetcolonyname, targetprocessgraphid,
                         attributetype, key, value)
@@ -144,16 +161,21 @@ _BRIEF = (
     "FROM processes WHERE processid = $1"
 )
 
-# Function statistics of PROTOCOL.md §7.20, updated in the closing statement.
-_CLOSE_SUCCESSFUL = f"""
+
+def _close_successful_sql(closing: str) -> str:
+    """Close as SUCCESS the running processes of ``closing`` (rows of processid, executorid,
+    endtime, output) assigned to their executor, updating the function statistics too."""
+    return f"""
 WITH closed AS (
-  UPDATE processes
-     SET state = 2, endtime = $3,
-         output = CASE WHEN jsonb_array_length($4::jsonb) > 0 THEN $4::jsonb ELSE output END
-   WHERE processid = $1 AND state = 1 AND assignedexecutorid = $2
-  RETURNING processid, state, colonyname, executortype, location_lc, funcname, processgraphid,
-            extract(epoch FROM starttime - submissiontime)::float8 AS waited,
-            extract(epoch FROM endtime - starttime)::float8 AS ran),
+  UPDATE processes p
+     SET state = 2, endtime = u.endtime,
+         output = CASE WHEN jsonb_array_length(u.output) > 0 THEN u.output ELSE p.output END
+    FROM ({closing}) AS u(processid, executorid, endtime, output)
+   WHERE p.processid = u.processid AND p.state = 1 AND p.assignedexecutorid = u.executorid
+  RETURNING p.processid, p.state, p.colonyname, p.executortype, p.location_lc, p.funcname,
+            p.processgraphid, u.executorid,
+            extract(epoch FROM p.starttime - p.submissiontime)::float8 AS waited,
+            extract(epoch FROM p.endtime - p.starttime)::float8 AS ran),
 stats AS (
   UPDATE functions f
      SET counter = f.counter + 1,
@@ -165,13 +187,23 @@ stats AS (
          avgwaittime = (f.avgwaittime + c.waited) / 2,
          avgexectime = (f.avgexectime + c.ran) / 2
     FROM closed c, executors e
-   WHERE e.colonyname = c.colonyname AND e.executorid = $2
+   WHERE e.colonyname = c.colonyname AND e.executorid = c.executorid
      AND f.colonyname = c.colonyname AND f.executorname = e.executorname
      AND f.funcname = c.funcname
   RETURNING 1)
 SELECT c.processid, c.processgraphid, c.funcname, c.waited, c.ran, {_NOTIFY.format(p="c")}
   FROM closed c
 """
+
+
+# Function statistics of PROTOCOL.md §7.20, updated in the closing statement.
+_CLOSE_SUCCESSFUL = _close_successful_sql("SELECT $1::text, $2::text, $3::timestamptz, $4::jsonb")
+# Several closes at once (store/batching.py): one executor and one process at most once each,
+# so that every function row is updated once per closed process.
+_CLOSE_SUCCESSFUL_MANY = _close_successful_sql(
+    "SELECT p, e, t, o::jsonb FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])"
+    " AS x(p, e, t, o)"  # outputs as JSON text: asyncpg reads a list of lists as a 2-D array
+)
 
 _CLOSE_FAILED = f"""
 WITH closed AS (
@@ -199,6 +231,13 @@ _ORDER_BY_STATE = {
 }
 
 
+_json_text = msgspec.json.Encoder().encode
+
+
+# A close as SUCCESS: processid, executorid, end time, output.
+_Closing = tuple[str, str, datetime, list[Any]]
+
+
 @dataclass(frozen=True, slots=True)
 class Closed:
     processid: str
@@ -218,6 +257,36 @@ def _attribute_row(a: Attribute) -> tuple[str, str, str, str, int, str, str]:
         a.key,
         a.value,
     )
+
+
+def _process_row(new: NewProcess) -> dict[str, Any]:
+    """A standalone process as the JSON object _INSERT_MANY reads (keys are column names)."""
+    p = new.process
+    return {
+        "processid": p.processid,
+        "colonyname": new.colonyname,
+        "initiatorid": p.initiatorid,
+        "initiatorname": p.initiatorname,
+        "executortype": new.executortype,
+        "executornames": new.executornames,
+        "location_lc": new.location_lc,
+        "req_cpu": new.req_cpu,
+        "req_mem": new.req_mem,
+        "waitforparents": p.waitforparents,
+        "prioritytime": p.prioritytime,
+        "submissiontime": p.submissiontime,
+        "waitdeadline": p.waitdeadline,
+        "maxexectime": p.spec.maxexectime,
+        "maxwaittime": p.spec.maxwaittime,
+        "maxretries": p.spec.maxretries,
+        "funcname": p.spec.funcname,
+        "label": p.spec.label,
+        "spec": msgspec.to_builtins(p.spec),
+        "processgraphid": p.processgraphid,
+        "parents": p.parents,
+        "children": p.children,
+        "input": p.input,
+    }
 
 
 async def insert_process(conn: asyncpg.Connection, new: NewProcess) -> None:
@@ -265,16 +334,25 @@ async def insert_process(conn: asyncpg.Connection, new: NewProcess) -> None:
 class ProcessStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self._insert = Batcher(self._insert_many)
+        self._close = Batcher(self._close_many)
 
     # --- submit and claim ---------------------------------------------------------------------
     async def submit(self, new: NewProcess) -> Process:
         if new.process.attributes or new.process.spec.channels:
             async with self.pool.acquire() as conn, conn.transaction():
                 await insert_process(conn, new)
-        else:  # one statement: no explicit transaction round trips on the hot path
-            async with self.pool.acquire() as conn:
-                await insert_process(conn, new)
+        else:  # one statement, shared with concurrent submissions; no transaction round trips
+            await self._insert(new)
         return new.process
+
+    async def _insert_many(self, news: list[NewProcess]) -> list[None]:
+        if len(news) == 1:
+            async with self.pool.acquire() as conn:
+                await insert_process(conn, news[0])
+        else:
+            await self.pool.execute(_INSERT_MANY, [_process_row(new) for new in news])
+        return [None] * len(news)
 
     async def claim(
         self,
@@ -370,19 +448,28 @@ class ProcessStore:
             )
         return [to_process(r) for r in rows]
 
+    async def _close_many(self, closings: list[_Closing]) -> list[asyncpg.Record | None]:
+        ids, executors = [c[0] for c in closings], [c[1] for c in closings]
+        if len(closings) == 1 or len(set(ids)) < len(ids) or len(set(executors)) < len(executors):
+            return [await self.pool.fetchrow(_CLOSE_SUCCESSFUL, *c) for c in closings]
+        ends = [c[2] for c in closings]
+        outputs = [_json_text(c[3]).decode() for c in closings]
+        rows = await self.pool.fetch(_CLOSE_SUCCESSFUL_MANY, ids, executors, ends, outputs)
+        by_id = {row["processid"]: row for row in rows}
+        return [by_id.get(processid) for processid in ids]
+
     # --- state changes ------------------------------------------------------------------------
     async def close_successful(
         self, processid: str, executorid: str, output: list[Any], now: datetime, graphid: str = ""
     ) -> Closed | None:
         """Close as SUCCESS; a graph member releases its children in the same transaction."""
-        async with self.pool.acquire() as conn:
-            if not graphid:  # standalone: one statement, no transaction round trips
+        if not graphid:  # standalone: one statement, shared with concurrent closes
+            row = await self._close((processid, executorid, now, output))
+        else:
+            async with self.pool.acquire() as conn, conn.transaction():
                 row = await conn.fetchrow(_CLOSE_SUCCESSFUL, processid, executorid, now, output)
-            else:
-                async with conn.transaction():
-                    row = await conn.fetchrow(_CLOSE_SUCCESSFUL, processid, executorid, now, output)
-                    if row is not None:
-                        await member_succeeded(conn, graphid, processid, now)
+                if row is not None:
+                    await member_succeeded(conn, graphid, processid, now)
         if row is None:
             return None
         return Closed(

@@ -1,0 +1,64 @@
+"""Statements of concurrent requests grouped into one: the calls made while the event loop
+goes round once are sent together, so N requests cost one round trip instead of N."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Batcher(Generic[T, R]):
+    """``await batcher(item)`` returns ``run([..., item, ...])``'s result for ``item``.
+
+    ``run`` takes the items of one batch and returns one result per item, in order. When a
+    batch of several fails, each item is run again alone, so one bad item fails only its caller.
+    """
+
+    def __init__(self, run: Callable[[list[T]], Awaitable[list[R]]], max_batch: int = 64) -> None:
+        self._run = run
+        self.max_batch = max_batch
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def __call__(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending.append((item, future))
+        if self._flushing is None:
+            self._flushing = loop.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let the requests that are ready now join this batch
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                if not await self._settle(batch):
+                    for one in batch:
+                        await self._settle([one])
+        finally:
+            self._flushing = None
+
+    async def _settle(self, batch: list[tuple[T, asyncio.Future[R]]]) -> bool:
+        """Run one batch; False when a batch of several failed (nothing was answered)."""
+        try:
+            results = await self._run([item for item, _ in batch])
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as exc:
+            if len(batch) > 1:
+                return False  # the caller runs each item alone
+            if not batch[0][1].done():
+                batch[0][1].set_exception(exc)
+            return True
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+        return True

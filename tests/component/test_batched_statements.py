@@ -1,0 +1,152 @@
+"""Statements shared by concurrent requests (store/batching.py) store exactly what one request
+alone would, and a bad item fails only its own caller."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import pytest
+
+from colonies.core import Conditions, FunctionSpec
+from colonies.core.submission import new_process
+from colonies.store import connect
+from colonies.store.batching import Batcher
+from colonies.store.processes import ProcessStore
+
+
+def _new(processid: str, now: datetime, **conditions: object):
+    spec = FunctionSpec(
+        funcname="f",
+        label="l",
+        args=[1, "two", {"three": 3.5}],
+        kwargs={"k": [True, None]},
+        maxwaittime=30,
+        maxexectime=10,
+        maxretries=2,
+        priority=3,
+        conditions=Conditions(colonyname="c", executortype="cli", **conditions),  # type: ignore[arg-type]
+    )
+    return new_process(spec, processid=processid, initiatorid="i" * 64, initiatorname="u", now=now)
+
+
+async def test_batched_submissions_store_what_single_ones_do(db_url):
+    pool = await connect(db_url)
+    try:
+        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
+        store = ProcessStore(pool)
+        now = datetime(2026, 11, 29, 3, 4, 5, 678901, tzinfo=timezone.utc)
+        kinds = [{}, {"executornames": ["e1", "e2"], "locationname": "Lab", "cpu": "500m"}]
+        for n, conditions in enumerate(kinds):
+            await store._insert_many([_new(f"single{n}", now, **conditions)])
+            await store._insert_many(
+                [_new(f"batch{n}", now, **conditions), _new(f"extra{n}", now, **conditions)]
+            )
+        rows = {
+            r["processid"]: {k: v for k, v in dict(r).items() if k not in ("processid", "seq")}
+            for r in await pool.fetch("SELECT * FROM processes")
+        }
+        for n in range(len(kinds)):
+            single, batched = rows[f"single{n}"], rows[f"batch{n}"]
+            spec_single, spec_batched = single.pop("spec"), batched.pop("spec")
+            assert spec_single == spec_batched
+            assert single == batched
+        assert rows["single1"]["executornames"] == ["e1", "e2"]
+        assert rows["single1"]["location_lc"] == "lab"
+        assert rows["single0"]["submissiontime"] == now  # microseconds kept
+    finally:
+        await pool.close()
+
+
+async def test_concurrent_calls_share_a_batch_and_a_bad_item_fails_alone():
+    batches: list[list[int]] = []
+
+    async def run(items: list[int]) -> list[int]:
+        batches.append(items)
+        if any(i < 0 for i in items):
+            raise ValueError(f"negative in {items}")
+        return [i * 10 for i in items]
+
+    batcher: Batcher[int, int] = Batcher(run)
+    results = await asyncio.gather(*(batcher(i) for i in (1, 2, -3, 4)), return_exceptions=True)
+    assert results[:2] == [10, 20] and results[3] == 40
+    assert isinstance(results[2], ValueError) and "[-3]" in str(results[2])
+    assert batches[0] == [1, 2, -3, 4]  # one batch first, then each alone
+    assert sorted(map(tuple, batches[1:])) == [(-3,), (1,), (2,), (4,)]
+
+
+@pytest.mark.parametrize("size", [1, 3])
+async def test_batches_are_bounded(size):
+    seen: list[int] = []
+
+    async def run(items: list[int]) -> list[int]:
+        seen.append(len(items))
+        return items
+
+    batcher: Batcher[int, int] = Batcher(run, max_batch=size)
+    assert await asyncio.gather(*(batcher(i) for i in range(7))) == list(range(7))
+    assert max(seen) <= size and sum(seen) == 7
+
+
+async def test_batched_closes_match_single_ones_and_keep_function_statistics(db_url):
+    pool = await connect(db_url)
+    try:
+        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
+        for name in ("e1", "e2", "e3"):
+            await pool.execute(
+                "INSERT INTO executors (colonyname, executorname, executorid, executortype, state,"
+                " commissiontime, lastheardfromtime, capabilities, allocations)"
+                " VALUES ('c', $1, $1 || '-id', 'cli', 1, now(), now(), '{}', '{}')",
+                name,
+            )
+            await pool.execute(
+                "INSERT INTO functions (functionid, colonyname, executorname, executortype,"
+                " funcname, args) VALUES ($1 || '-f', 'c', $1, 'cli', 'f', '[]')",
+                name,
+            )
+        store = ProcessStore(pool)
+        started = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
+        ended = datetime(2026, 11, 29, 3, 0, 2, 500000, tzinfo=timezone.utc)
+        for i, name in enumerate(["e1", "e2", "e3", "e1"]):
+            await store._insert_many([_new(f"p{i}", started)])
+            await pool.execute(
+                "UPDATE processes SET state = 1, assignedexecutorid = $2, starttime = $3"
+                " WHERE processid = $1",
+                f"p{i}", f"{name}-id", started,
+            )  # fmt: skip
+        single = await store._close_many([("p0", "e1-id", ended, ["out0"])])
+        batched = await store._close_many(
+            [
+                ("p1", "e2-id", ended, ["out1"]),
+                ("p2", "e3-id", ended, []),  # no output: the stored one stays
+                ("p3", "wrong-id", ended, ["x"]),  # not its executor: nothing happens
+            ]
+        )
+        assert single[0] is not None and single[0]["ran"] == 2.5
+        assert [r is not None for r in batched] == [True, True, False]
+        assert batched[0]["ran"] == single[0]["ran"] and batched[0]["processid"] == "p1"
+        rows = {r["processid"]: r for r in await pool.fetch("SELECT * FROM processes")}
+        assert [rows[p]["state"] for p in ("p0", "p1", "p2", "p3")] == [2, 2, 2, 1]
+        assert rows["p1"]["endtime"] == rows["p0"]["endtime"] == ended
+        assert rows["p1"]["output"] == ["out1"] and rows["p2"]["output"] == []
+        stats = {
+            r["executorname"]: (r["counter"], r["minexectime"], r["maxexectime"])
+            for r in await pool.fetch("SELECT * FROM functions")
+        }
+        assert stats == {"e1": (1, 2.5, 2.5), "e2": (1, 2.5, 2.5), "e3": (1, 2.5, 2.5)}
+        # One executor twice in a batch: closed one by one, so its function counts both.
+        for i in (4, 5):
+            await store._insert_many([_new(f"p{i}", started)])
+            await pool.execute(
+                "UPDATE processes SET state = 1, assignedexecutorid = 'e2-id', starttime = $2"
+                " WHERE processid = $1",
+                f"p{i}", started,
+            )  # fmt: skip
+        twice = await store._close_many(
+            [("p4", "e2-id", ended, []), ("p5", "e2-id", ended, [])]
+        )  # fmt: skip
+        assert all(r is not None for r in twice)
+        counter = await pool.fetchval("SELECT counter FROM functions WHERE executorname = 'e2'")
+        assert counter == 3
+    finally:
+        await pool.close()
