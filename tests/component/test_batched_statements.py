@@ -150,3 +150,16 @@ async def test_batched_closes_match_single_ones_and_keep_function_statistics(db_
         assert counter == 3
     finally:
         await pool.close()
+
+
+async def test_a_database_outage_fails_the_whole_batch_at_once():
+    calls: list[list[int]] = []
+
+    async def run(items: list[int]) -> list[int]:
+        calls.append(items)
+        raise ConnectionRefusedError("database unreachable")
+
+    batcher: Batcher[int, int] = Batcher(run)
+    results = await asyncio.gather(*(batcher(i) for i in range(5)), return_exceptions=True)
+    assert all(isinstance(r, ConnectionRefusedError) for r in results)
+    assert calls == [[0, 1, 2, 3, 4]]  # not retried item by item against a dead database

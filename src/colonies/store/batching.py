@@ -7,15 +7,23 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+import asyncpg
+
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+# Failures that may come from one item of a batch rather than from the database as a whole.
+_ITEM_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError)
 
 
 class Batcher(Generic[T, R]):
     """``await batcher(item)`` returns ``run([..., item, ...])``'s result for ``item``.
 
     ``run`` takes the items of one batch and returns one result per item, in order. When a
-    batch of several fails, each item is run again alone, so one bad item fails only its caller.
+    batch of several fails because of what an item holds (a data or constraint error), each
+    item is run again alone, so one bad item fails only its caller; any other failure (the
+    database is unreachable, say) is every caller's.
     """
 
     def __init__(self, run: Callable[[list[T]], Awaitable[list[R]]], max_batch: int = 64) -> None:
@@ -53,10 +61,11 @@ class Batcher(Generic[T, R]):
                 future.cancel()
             raise
         except Exception as exc:
-            if len(batch) > 1:
+            if len(batch) > 1 and isinstance(exc, _ITEM_ERRORS):
                 return False  # the caller runs each item alone
-            if not batch[0][1].done():
-                batch[0][1].set_exception(exc)
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
             return True
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
