@@ -163,3 +163,44 @@ async def test_a_database_outage_fails_the_whole_batch_at_once():
     results = await asyncio.gather(*(batcher(i) for i in range(5)), return_exceptions=True)
     assert all(isinstance(r, ConnectionRefusedError) for r in results)
     assert calls == [[0, 1, 2, 3, 4]]  # not retried item by item against a dead database
+
+
+async def test_shared_claims_keep_priority_order_and_names(db_url):
+    from colonies.store.processes import _Claim
+
+    pool = await connect(db_url)
+    try:
+        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
+        store = ProcessStore(pool)
+        now = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
+
+        async def waiting(processid: str, priority: int, **conditions: object) -> None:
+            new = _new(processid, now, **conditions)
+            new.process.prioritytime -= priority * 10**12  # higher priority, earlier
+            await store._insert_many([new])
+
+        def claims(*names: str) -> list[_Claim]:
+            return [_Claim("c", "cli", name, "", f"{name}-id", now) for name in names]
+
+        await waiting("low", 0)
+        await waiting("high", 5)
+        await waiting("mid", 2)
+        got = await store._claim_many(claims("a", "b"))
+        assert [p.processid if p else None for p in got] == ["high", "mid"]
+        assert [p.assignedexecutorid for p in got if p] == ["a-id", "b-id"]
+        # A process aimed at "y" by name: nobody else may take it, "y" gets it by priority.
+        await waiting("for-y", 9, executornames=["y"])
+        await waiting("any", 1)
+        got = await store._claim_many(claims("x", "y", "z"))
+        assert [p.processid if p else None for p in got] == ["any", "for-y", "low"]
+        # More executors than processes: the rest get nothing.
+        await waiting("last", 0)
+        got = await store._claim_many(claims("p", "q"))
+        assert [p.processid if p else None for p in got] == ["last", None]
+        states = await pool.fetch("SELECT processid, state, assignedexecutorid FROM processes")
+        assert {r["processid"]: r["assignedexecutorid"] for r in states} == {
+            "high": "a-id", "mid": "b-id", "any": "x-id", "for-y": "y-id", "low": "z-id",
+            "last": "p-id",
+        }  # fmt: skip
+    finally:
+        await pool.close()

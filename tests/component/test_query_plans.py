@@ -7,11 +7,20 @@ import json
 from datetime import datetime, timezone
 
 import asyncpg
+import pytest
 
-from colonies.store.processes import _CLAIM
+from colonies.store.processes import _CLAIM, _CLAIM_MANY
+
+NOW = datetime.now(timezone.utc)
+CLAIMS = {
+    "one executor": (_CLAIM, ("c", "cli", "e", "", -1, -1, "x" * 64, NOW)),
+    "several executors": (_CLAIM_MANY, ("c", "cli", "", ["x" * 64, "y" * 64], NOW)),
+}
 
 
-async def test_claim_uses_the_waiting_index_over_a_large_history(db_url):
+@pytest.mark.parametrize("claim", CLAIMS, ids=list(CLAIMS))
+async def test_claim_uses_the_waiting_index_over_a_large_history(db_url, claim):
+    statement, args = CLAIMS[claim]
     conn = await asyncpg.connect(db_url)
     try:
         await conn.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
@@ -29,10 +38,7 @@ async def test_claim_uses_the_waiting_index_over_a_large_history(db_url):
                  FROM generate_series(1, 50) g"""
         )
         await conn.execute("ANALYZE processes")
-        plan = await conn.fetchval(
-            "EXPLAIN (FORMAT JSON) " + _CLAIM,
-            "c", "cli", "e", "", -1, -1, "x" * 64, datetime.now(timezone.utc),
-        )  # fmt: skip
+        plan = await conn.fetchval("EXPLAIN (FORMAT JSON) " + statement, *args)
     finally:
         await conn.close()
     text = json.dumps(json.loads(plan) if isinstance(plan, str) else plan)

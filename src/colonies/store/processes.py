@@ -120,22 +120,29 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (attributeid) DO UPDATE SET value = EXCLUDED.value
 """
 
-_CLAIM = f"""
-WITH alive AS (
-  UPDATE executors SET lastheardfromtime = $8 WHERE colonyname = $1 AND executorid = $7),
-claimed AS (
-  UPDATE processes p
-     SET state = 1, isassigned = true, assignedexecutorid = $7, starttime = $8,
+
+def _claim_set(executorid: str, now: str) -> str:
+    """The SET of a claim: running, assigned, its deadline and, for a graph member, its input:
+    the parents' outputs in parents order (§7.9)."""
+    return f"""SET state = 1, isassigned = true, assignedexecutorid = {executorid},
+         starttime = {now},
          execdeadline = CASE WHEN p.maxexectime > 0
-                             THEN $8 + p.maxexectime * interval '1 second'
+                             THEN {now} + p.maxexectime * interval '1 second'
                              ELSE '0001-01-01 00:00:00+00'::timestamptz END,
-         -- A graph member's input: its parents' outputs, in parents order (§7.9).
          input = CASE WHEN cardinality(p.parents) = 0 THEN p.input ELSE (
                    SELECT coalesce(jsonb_agg(e.elem ORDER BY u.ord, e.idx), '[]'::jsonb)
                      FROM unnest(p.parents) WITH ORDINALITY AS u(pid, ord)
                      JOIN processes pp ON pp.processid = u.pid
                     CROSS JOIN LATERAL jsonb_array_elements(pp.output)
-                          WITH ORDINALITY AS e(elem, idx)) END
+                          WITH ORDINALITY AS e(elem, idx)) END"""
+
+
+_CLAIM = f"""
+WITH alive AS (
+  UPDATE executors SET lastheardfromtime = $8 WHERE colonyname = $1 AND executorid = $7),
+claimed AS (
+  UPDATE processes p
+     {_claim_set("$7", "$8")}
    WHERE p.processid = (
            SELECT c.processid FROM processes c
             WHERE c.state = 0 AND NOT c.waitforparents
@@ -154,6 +161,42 @@ graph AS (
   UPDATE processgraphs g SET state = 1, starttime = $8
    WHERE g.processgraphid = (SELECT processgraphid FROM claimed) AND g.state = 0)
 SELECT {_columns("claimed")}, {_NOTIFY.format(p="claimed")} AS notified FROM claimed
+"""
+
+# One claim for several executors without resource limits (store/batching.py): the k first
+# processes open to any executor go to the k executors in order. Nothing is claimed while a
+# process aimed at executors by name waits: then every executor claims alone (_CLAIM).
+_CLAIM_MANY = f"""
+WITH req AS (
+  SELECT executorid, n FROM unnest($4::text[]) WITH ORDINALITY AS r(executorid, n)),
+alive AS (
+  UPDATE executors SET lastheardfromtime = $5
+   WHERE colonyname = $1 AND executorid = ANY ($4::text[])),
+cand AS (
+  SELECT c.processid, row_number() OVER (ORDER BY c.prioritytime, c.seq) AS n
+    FROM (SELECT c.processid, c.prioritytime, c.seq FROM processes c
+           WHERE c.state = 0 AND NOT c.waitforparents
+             AND c.colonyname = $1 AND c.executortype = $2
+             AND (cardinality(c.executornames) = 0 OR c.executornames = '{{*}}')
+             AND (c.location_lc = '' OR c.location_lc = $3)
+             AND NOT EXISTS (
+                   SELECT 1 FROM processes r
+                    WHERE r.state = 0 AND r.colonyname = $1 AND r.executortype = $2
+                      AND cardinality(r.executornames) > 0 AND r.executornames <> '{{*}}')
+           ORDER BY c.prioritytime, c.seq
+           LIMIT cardinality($4::text[])
+             FOR UPDATE SKIP LOCKED) c),
+claimed AS (
+  UPDATE processes p
+     {_claim_set("req.executorid", "$5")}
+    FROM cand JOIN req USING (n)
+   WHERE p.processid = cand.processid
+  RETURNING p.*, req.n AS claim_n),
+graph AS (
+  UPDATE processgraphs g SET state = 1, starttime = $5
+   WHERE g.processgraphid IN (SELECT processgraphid FROM claimed) AND g.state = 0)
+SELECT {_columns("claimed")}, claimed.claim_n, {_NOTIFY.format(p="claimed")} AS notified
+  FROM claimed
 """
 
 _BRIEF = (
@@ -232,6 +275,16 @@ _ORDER_BY_STATE = {
 
 
 _json_text = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    colonyname: str
+    executortype: str
+    executorname: str
+    location_lc: str
+    executorid: str
+    now: datetime
 
 
 # A close as SUCCESS: processid, executorid, end time, output.
@@ -336,6 +389,7 @@ class ProcessStore:
         self.pool = pool
         self._insert = Batcher(self._insert_many)
         self._close = Batcher(self._close_many)
+        self._claim = Batcher(self._claim_many)
 
     # --- submit and claim ---------------------------------------------------------------------
     async def submit(self, new: NewProcess) -> Process:
@@ -367,20 +421,40 @@ class ProcessStore:
     ) -> Process | None:
         """Atomically hand the first matching waiting process to this executor.
 
-        The same statement marks the executor alive (every assign attempt does, §7.5).
+        The same statement marks the executor alive (every assign attempt does, §7.5). Executors
+        without resource limits that claim at the same time share one statement.
         """
+        claim = _Claim(colonyname, executortype, executorname, location_lc, executorid, now)
+        if available_cpu < 0 and available_mem < 0:
+            return await self._claim(claim)
+        return await self._claim_one(claim, available_cpu, available_mem)
+
+    async def _claim_one(self, c: _Claim, cpu: int = -1, mem: int = -1) -> Process | None:
         row = await self.pool.fetchrow(
-            _CLAIM,
-            colonyname,
-            executortype,
-            executorname,
-            location_lc,
-            available_cpu,
-            available_mem,
-            executorid,
-            now,
-        )
+            _CLAIM, c.colonyname, c.executortype, c.executorname, c.location_lc, cpu, mem,
+            c.executorid, c.now,
+        )  # fmt: skip
         return to_process(row) if row else None
+
+    async def _claim_many(self, claims: list[_Claim]) -> list[Process | None]:
+        results: list[Process | None] = [None] * len(claims)
+        groups: dict[tuple[str, str, str], list[int]] = {}
+        for i, c in enumerate(claims):
+            groups.setdefault((c.colonyname, c.executortype, c.location_lc), []).append(i)
+        for (colonyname, executortype, location_lc), members in groups.items():
+            if len(members) > 1:
+                rows = await self.pool.fetch(
+                    _CLAIM_MANY, colonyname, executortype, location_lc,
+                    [claims[i].executorid for i in members], claims[members[0]].now,
+                )  # fmt: skip
+                for row in rows:
+                    results[members[row["claim_n"] - 1]] = to_process(row)
+            # Those the shared claim left empty-handed claim alone: a process aimed at them by
+            # name, or simply too few processes.
+            for i in members:
+                if results[i] is None:
+                    results[i] = await self._claim_one(claims[i])
+        return results
 
     # --- reads --------------------------------------------------------------------------------
     async def get(self, processid: str) -> Process | None:
