@@ -6,6 +6,7 @@ same transaction), so waiters on every replica learn of it only once it is commi
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -449,11 +450,12 @@ class ProcessStore:
                 )  # fmt: skip
                 for row in rows:
                     results[members[row["claim_n"] - 1]] = to_process(row)
-            # Those the shared claim left empty-handed claim alone: a process aimed at them by
-            # name, or simply too few processes.
-            for i in members:
-                if results[i] is None:
-                    results[i] = await self._claim_one(claims[i])
+            # Those the shared claim left empty-handed claim alone, side by side: a process
+            # aimed at them by name, or simply too few processes.
+            alone = [i for i in members if results[i] is None]
+            found = await asyncio.gather(*(self._claim_one(claims[i]) for i in alone))
+            for i, process in zip(alone, found, strict=True):
+                results[i] = process
         return results
 
     # --- reads --------------------------------------------------------------------------------
