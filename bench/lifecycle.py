@@ -271,6 +271,7 @@ def main() -> None:
         assigned.update(p["assigned"])
         submitted += p["submitted"]
     duplicates = sum(1 for n in assigned.values() if n > 1)
+    inverted = sum(1 for x in latency if x < 0)  # started before submitted: a clock bug
     lost = len(set(submitted) - set(assigned))  # submitted, never assigned before the stop
     summary = {
         "cycles_per_s": cycles / elapsed,
@@ -280,6 +281,7 @@ def main() -> None:
         "errors": errors,
         "lost": lost,
         "duplicates": duplicates,
+        "inverted": inverted,
         "server_cpu_ms_per_cycle": cpu / cycles * 1000 if cycles else float("nan"),
         "client_cpu_ms_per_cycle": sum(p["cpu"] for p in parts) / cycles * 1000 if cycles else 0,
         "machine_cpu_ms_per_cycle": busy / cycles * 1000 if cycles else float("nan"),
@@ -301,7 +303,8 @@ def main() -> None:
     print(f"CPU per cycle: server {summary['server_cpu_ms_per_cycle']:.2f} ms, clients "
           f"{summary['client_cpu_ms_per_cycle']:.2f} ms, whole machine "
           f"{summary['machine_cpu_ms_per_cycle']:.2f} ms (PostgreSQL and the rest: the remainder)")  # fmt: skip
-    print(f"errors {errors}, lost {lost}, assigned twice {duplicates}")
+    print(f"errors {errors}, lost {lost}, assigned twice {duplicates}, "
+          f"started before submitted {inverted}")  # fmt: skip
 
 
 def load_backlog(dsn: str, count: int) -> None:

@@ -204,3 +204,26 @@ async def test_shared_claims_keep_priority_order_and_names(db_url):
         }  # fmt: skip
     finally:
         await pool.close()
+
+
+async def test_a_claim_never_starts_a_process_before_its_submission(db_url):
+    """A claim asked for before a process was submitted, run after (it waited behind another
+    batch), must not give the process a start time before its submission time."""
+    from datetime import timedelta
+
+    from colonies.store.processes import _Claim
+
+    pool = await connect(db_url)
+    try:
+        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
+        store = ProcessStore(pool)
+        asked = datetime.now(timezone.utc) - timedelta(seconds=5)
+        for i in range(3):
+            await store._insert_many([_new(f"p{i}", datetime.now(timezone.utc))])
+        claims = [_Claim("c", "cli", n, "", f"{n}-id", asked) for n in ("a", "b", "c")]
+        got = await store._claim_many(claims[:2]) + await store._claim_many(claims[2:])
+        assert all(p is not None for p in got)
+        for p in got:
+            assert p is not None and p.starttime >= p.submissiontime
+    finally:
+        await pool.close()

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from colonies.core import Attribute, FunctionSpec, Log, Process, ProcessState
+from colonies.core import Attribute, FunctionSpec, Log, Process, ProcessState, utcnow
 from colonies.core.submission import NewProcess
 from colonies.store.batching import Batcher
 from colonies.store.events import NOTIFY_SQL
@@ -433,7 +433,7 @@ class ProcessStore:
     async def _claim_one(self, c: _Claim, cpu: int = -1, mem: int = -1) -> Process | None:
         row = await self.pool.fetchrow(
             _CLAIM, c.colonyname, c.executortype, c.executorname, c.location_lc, cpu, mem,
-            c.executorid, c.now,
+            c.executorid, max(c.now, utcnow()),
         )  # fmt: skip
         return to_process(row) if row else None
 
@@ -444,9 +444,12 @@ class ProcessStore:
             groups.setdefault((c.colonyname, c.executortype, c.location_lc), []).append(i)
         for (colonyname, executortype, location_lc), members in groups.items():
             if len(members) > 1:
+                # The time the statement runs, not when the claims were asked: a claim that
+                # waited behind another batch may take a process submitted meanwhile.
                 rows = await self.pool.fetch(
                     _CLAIM_MANY, colonyname, executortype, location_lc,
-                    [claims[i].executorid for i in members], claims[members[0]].now,
+                    [claims[i].executorid for i in members],
+                    max(max(claims[i].now for i in members), utcnow()),
                 )  # fmt: skip
                 for row in rows:
                     results[members[row["claim_n"] - 1]] = to_process(row)
