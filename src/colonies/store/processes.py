@@ -125,10 +125,12 @@ ON CONFLICT (attributeid) DO UPDATE SET value = EXCLUDED.value
 def _claim_set(executorid: str, now: str) -> str:
     """The SET of a claim: running, assigned, its deadline and, for a graph member, its input:
     the parents' outputs in parents order (§7.9)."""
+    # Never before the submission: the server's clock was read before the statement ran.
+    start = f"greatest({now}, p.submissiontime)"
     return f"""SET state = 1, isassigned = true, assignedexecutorid = {executorid},
-         starttime = {now},
+         starttime = {start},
          execdeadline = CASE WHEN p.maxexectime > 0
-                             THEN {now} + p.maxexectime * interval '1 second'
+                             THEN {start} + p.maxexectime * interval '1 second'
                              ELSE '0001-01-01 00:00:00+00'::timestamptz END,
          input = CASE WHEN cardinality(p.parents) = 0 THEN p.input ELSE (
                    SELECT coalesce(jsonb_agg(e.elem ORDER BY u.ord, e.idx), '[]'::jsonb)
