@@ -227,3 +227,67 @@ async def test_a_claim_never_starts_a_process_before_its_submission(db_url):
             assert p is not None and p.starttime >= p.submissiontime
     finally:
         await pool.close()
+
+
+async def test_a_caller_that_went_away_is_not_run_for():
+    ran: list[int] = []
+    release = asyncio.Event()
+
+    async def run(items: list[int]) -> list[int]:
+        ran.extend(items)
+        await release.wait()
+        return items
+
+    batcher: Batcher[int, int] = Batcher(run)
+    first = asyncio.create_task(batcher(1))
+    await asyncio.sleep(0.01)  # batch [1] is in flight
+    second, third = asyncio.create_task(batcher(2)), asyncio.create_task(batcher(3))
+    await asyncio.sleep(0.01)
+    second.cancel()  # queued behind the batch in flight, then gone
+    release.set()
+    assert await first == 1 and await third == 3
+    assert ran == [1, 3]
+
+
+async def test_a_result_nobody_receives_is_undone():
+    undone: list[tuple[int, int]] = []
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def run(items: list[int]) -> list[int]:
+        started.set()
+        await release.wait()
+        return [i * 10 for i in items]
+
+    async def orphaned(item: int, result: int) -> None:
+        undone.append((item, result))
+
+    batcher: Batcher[int, int] = Batcher(run, orphaned=orphaned)
+    kept, gone = asyncio.create_task(batcher(1)), asyncio.create_task(batcher(2))
+    await started.wait()
+    gone.cancel()  # its request ended while the batch ran
+    release.set()
+    assert await kept == 10
+    assert undone == [(2, 20)]
+
+
+async def test_an_unreceived_claim_puts_the_process_back(db_url):
+    from colonies.store.processes import _Claim
+
+    pool = await connect(db_url)
+    try:
+        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
+        store = ProcessStore(pool)
+        now = datetime.now(timezone.utc)
+        await store._insert_many([_new("p", now)])
+        claim = _Claim("c", "cli", "e", "", "e-id", now)
+        (process,) = await store._claim_many([claim])
+        assert process is not None and process.processid == "p"
+        await store._unclaim(claim, process)
+        row = await pool.fetchrow("SELECT state, assignedexecutorid FROM processes")
+        assert (row["state"], row["assignedexecutorid"]) == (0, "")
+        (again,) = await store._claim_many([_Claim("c", "cli", "f", "", "f-id", now)])
+        assert again is not None and again.processid == "p"
+        await store._unclaim(claim, again)  # not e's any more: left alone
+        assert await pool.fetchval("SELECT assignedexecutorid FROM processes") == "f-id"
+    finally:
+        await pool.close()

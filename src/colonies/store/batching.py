@@ -26,9 +26,17 @@ class Batcher(Generic[T, R]):
     database is unreachable, say) is every caller's.
     """
 
-    def __init__(self, run: Callable[[list[T]], Awaitable[list[R]]], max_batch: int = 64) -> None:
+    def __init__(
+        self,
+        run: Callable[[list[T]], Awaitable[list[R]]],
+        max_batch: int = 64,
+        orphaned: Callable[[T, R], Awaitable[None]] | None = None,
+    ) -> None:
+        """``orphaned(item, result)`` undoes a result whose caller went away while its batch
+        ran (a claim for an executor that is no longer waiting, say)."""
         self._run = run
         self.max_batch = max_batch
+        self._orphaned = orphaned
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
@@ -46,7 +54,9 @@ class Batcher(Generic[T, R]):
             while self._pending:
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
-                if not await self._settle(batch):
+                # A caller that went away meanwhile (a cancelled request) is not run for.
+                batch = [(item, future) for item, future in batch if not future.done()]
+                if batch and not await self._settle(batch):
                     for one in batch:
                         await self._settle([one])
         finally:
@@ -67,7 +77,12 @@ class Batcher(Generic[T, R]):
                 if not future.done():
                     future.set_exception(exc)
             return True
-        for (_, future), result in zip(batch, results, strict=True):
+        orphans = []
+        for (item, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
+            elif self._orphaned is not None:
+                orphans.append((item, result))
+        for item, result in orphans:
+            await self._orphaned(item, result)
         return True

@@ -202,6 +202,17 @@ SELECT {_columns("claimed")}, claimed.claim_n, {_NOTIFY.format(p="claimed")} AS 
   FROM claimed
 """
 
+# A claim nobody received (its executor's request was gone): waiting again, as before it.
+_UNCLAIM = f"""
+WITH back AS (
+  UPDATE processes
+     SET state = 0, isassigned = false, assignedexecutorid = '',
+         starttime = '0001-01-01 00:00:00+00', execdeadline = '0001-01-01 00:00:00+00'
+   WHERE processid = $1 AND state = 1 AND assignedexecutorid = $2
+  RETURNING processid, state, colonyname, executortype, location_lc)
+SELECT {_NOTIFY.format(p="back")} FROM back
+"""
+
 _BRIEF = (
     "SELECT processid, colonyname, state, assignedexecutorid, initiatorid, processgraphid "
     "FROM processes WHERE processid = $1"
@@ -392,7 +403,7 @@ class ProcessStore:
         self.pool = pool
         self._insert = Batcher(self._insert_many)
         self._close = Batcher(self._close_many)
-        self._claim = Batcher(self._claim_many)
+        self._claim = Batcher(self._claim_many, orphaned=self._unclaim)
 
     # --- submit and claim ---------------------------------------------------------------------
     async def submit(self, new: NewProcess) -> Process:
@@ -438,6 +449,11 @@ class ProcessStore:
             c.executorid, max(c.now, utcnow()),
         )  # fmt: skip
         return to_process(row) if row else None
+
+    async def _unclaim(self, claim: _Claim, process: Process | None) -> None:
+        """Put back a process claimed for an executor whose request ended meanwhile."""
+        if process is not None:
+            await self.pool.execute(_UNCLAIM, process.processid, claim.executorid)
 
     async def _claim_many(self, claims: list[_Claim]) -> list[Process | None]:
         results: list[Process | None] = [None] * len(claims)
