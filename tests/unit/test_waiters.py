@@ -78,3 +78,18 @@ def test_release_gives_back_only_a_wake_up_still_held():
     assert held is not None and held.processid == "p1"
     assert waiters.release(w1) is None
     assert waiters.release(None) is None
+
+
+async def test_another_replicas_process_wakes_a_poll_here_only_if_still_waiting():
+    import asyncio
+
+    from colonies.server.waiters import RemoteWakes
+
+    woken: list[str] = []
+    remote = RemoteWakes(lambda e: woken.append(e.processid), delay=0.02)
+    remote.schedule(event("taken"))
+    remote.schedule(event("left"))
+    remote.left_waiting("taken")  # its own replica's poll claimed it first
+    assert len(remote) == 1
+    await asyncio.sleep(0.05)
+    assert woken == ["left"] and len(remote) == 0

@@ -24,7 +24,7 @@ class EventBus:
         self,
         dsn: str,
         channel: str,
-        on_message: Callable[[str], None],
+        on_message: Callable[[str, int], None],
         on_reconnect: Callable[[], None],
         *,
         ping_interval: float = 5.0,
@@ -54,7 +54,7 @@ class EventBus:
 
     def _listener(self, conn: object, pid: int, channel: str, payload: str) -> None:
         try:
-            self.on_message(payload)
+            self.on_message(payload, pid)  # pid: the PostgreSQL backend that sent it
         except Exception:
             log.exception("event handler failed")
 

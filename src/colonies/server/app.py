@@ -25,6 +25,7 @@ from colonies.server.dispatch import Dispatcher
 from colonies.server.leadership import Leadership
 from colonies.server.registry import registry
 from colonies.server.state import ServerState, load_timezone
+from colonies.server.waiters import RemoteWakes
 from colonies.store import Store, connect, migrate
 from colonies.store.events import EVENTS_CHANNEL
 
@@ -96,9 +97,13 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         own_store = store is None
         active = store
+        # The PostgreSQL backends of our pool: events they send are this replica's own.
+        # (Empty with a store given from outside: then every event counts as our own.)
+        own_backends: set[int] = set()
         if active is None:
             pool = await connect(
                 config.db_url,
+                backend_pids=own_backends,
                 min_size=config.db_pool_min,
                 max_size=config.db_pool_max,
                 max_inactive_connection_lifetime=float(config.db_conn_max_idle_time),
@@ -125,11 +130,17 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
         app[STATE_KEY] = state
         app[DISPATCHER_KEY] = Dispatcher(state, registry)
 
-        def on_event(payload: str) -> None:
+        remote_wakes = RemoteWakes(state.waiters.wake_one)
+
+        def on_event(payload: str, sender: int) -> None:
             event = parse_event(payload)
             if isinstance(event, ProcessEvent):
-                if event.state == ProcessState.WAITING:
+                if event.state != ProcessState.WAITING:
+                    remote_wakes.left_waiting(event.processid)
+                elif not own_backends or sender in own_backends:
                     state.waiters.wake_one(event)
+                else:  # another replica's: its own polls are likely to take it first
+                    remote_wakes.schedule(event)
                 state.subscriptions.publish(event)
             elif isinstance(event, ResumeEvent):
                 state.waiters.wake_all(event.colonyname)

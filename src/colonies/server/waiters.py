@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from colonies.core.events import ProcessEvent
 
@@ -146,6 +146,37 @@ class AssignWaiters:
                 self.unregister(waiter)
                 woken += 1
         return woken
+
+
+class RemoteWakes:
+    """Waiting processes announced by another replica wake a poll here only after a short
+    delay, and not at all if the process is taken meanwhile: each replica hears every event,
+    and the submitting replica's own polls usually take the process first. Without the delay
+    every replica would wake a poll for every process and all but one would claim in vain."""
+
+    def __init__(self, wake: Callable[[ProcessEvent], object], delay: float = 0.03) -> None:
+        self.wake = wake
+        self.delay = delay
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def schedule(self, event: ProcessEvent) -> None:
+        def fire() -> None:
+            self._pending.pop(event.processid, None)
+            self.wake(event)
+
+        old = self._pending.pop(event.processid, None)
+        if old is not None:
+            old.cancel()
+        self._pending[event.processid] = asyncio.get_running_loop().call_later(self.delay, fire)
+
+    def left_waiting(self, processid: str) -> None:
+        """The process was claimed (or ended): no poll here needs waking for it."""
+        handle = self._pending.pop(processid, None)
+        if handle is not None:
+            handle.cancel()
 
 
 class Subscription:

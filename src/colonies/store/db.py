@@ -85,12 +85,23 @@ async def connect(
     max_inactive_connection_lifetime: float = 60.0,
     command_timeout: float | None = None,
     connect_timeout: float = 10.0,
+    backend_pids: set[int] | None = None,
 ) -> asyncpg.Pool:
+    """A pool whose connections have our codecs; ``backend_pids`` collects the PostgreSQL
+    backend of each connection (to tell our own NOTIFYs from other replicas')."""
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await init_connection(conn)
+        if backend_pids is not None:
+            pid = conn.get_server_pid()
+            backend_pids.add(pid)
+            conn.add_termination_listener(lambda _conn: backend_pids.discard(pid))
+
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        init=init_connection,
+        init=init,
         reset=_keep_session,
         max_inactive_connection_lifetime=max_inactive_connection_lifetime,
         command_timeout=command_timeout,
