@@ -12,7 +12,7 @@ from colonies.core import Conditions, FunctionSpec
 from colonies.core.submission import new_process
 from colonies.store import connect
 from colonies.store.batching import Batcher
-from colonies.store.processes import ProcessStore
+from colonies.store.processes import _INSERT_COLUMNS, ProcessStore, _process_row
 
 
 def _new(processid: str, now: datetime, **conditions: object):
@@ -54,6 +54,9 @@ async def test_batched_submissions_store_what_single_ones_do(db_url):
         assert rows["single1"]["executornames"] == ["e1", "e2"]
         assert rows["single1"]["location_lc"] == "lab"
         assert rows["single0"]["submissiontime"] == now  # microseconds kept
+        # One column list for both statements: the row's keys are the columns, in order.
+        columns = [c.strip() for c in _INSERT_COLUMNS.split(",")]
+        assert list(_process_row(_new("x", now))) == columns
     finally:
         await pool.close()
 

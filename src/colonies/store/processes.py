@@ -86,33 +86,29 @@ class ProcessBrief:
     processgraphid: str
 
 
-_INSERT = f"""
-WITH p AS (
-  INSERT INTO processes (processid, colonyname, initiatorid, initiatorname, executortype,
-      executornames, location_lc, req_cpu, req_mem, waitforparents, prioritytime, submissiontime,
-      waitdeadline, maxexectime, maxwaittime, maxretries, funcname, label, spec, processgraphid,
-      parents, children, input)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-          $20, $21, $22, $23)
+# The columns a submission writes, in the order of _process_row's keys.
+_INSERT_COLUMNS = (
+    "processid, colonyname, initiatorid, initiatorname, executortype, executornames, "
+    "location_lc, req_cpu, req_mem, waitforparents, prioritytime, submissiontime, waitdeadline, "
+    "maxexectime, maxwaittime, maxretries, funcname, label, spec, processgraphid, parents, "
+    "children, input"
+)
+_INSERTED = f"""
   RETURNING processid, state, colonyname, executortype, location_lc, waitforparents)
 SELECT CASE WHEN p.waitforparents THEN NULL ELSE {_NOTIFY.format(p="p")} END FROM p
 """
+_INSERT = f"""
+WITH p AS (
+  INSERT INTO processes ({_INSERT_COLUMNS})
+  VALUES ({", ".join(f"${i}" for i in range(1, _INSERT_COLUMNS.count(",") + 2))})
+{_INSERTED}"""
 
 # Several standalone processes in one statement (concurrent submissions, store/batching.py).
 _INSERT_MANY = f"""
 WITH p AS (
-  INSERT INTO processes (processid, colonyname, initiatorid, initiatorname, executortype,
-      executornames, location_lc, req_cpu, req_mem, waitforparents, prioritytime, submissiontime,
-      waitdeadline, maxexectime, maxwaittime, maxretries, funcname, label, spec, processgraphid,
-      parents, children, input)
-  SELECT processid, colonyname, initiatorid, initiatorname, executortype, executornames,
-         location_lc, req_cpu, req_mem, waitforparents, prioritytime, submissiontime,
-         waitdeadline, maxexectime, maxwaittime, maxretries, funcname, label, spec,
-         processgraphid, parents, children, input
-    FROM jsonb_populate_recordset(NULL::processes, $1::jsonb)
-  RETURNING processid, state, colonyname, executortype, location_lc, waitforparents)
-SELECT CASE WHEN p.waitforparents THEN NULL ELSE {_NOTIFY.format(p="p")} END FROM p
-"""
+  INSERT INTO processes ({_INSERT_COLUMNS})
+  SELECT {_INSERT_COLUMNS} FROM jsonb_populate_recordset(NULL::processes, $1::jsonb)
+{_INSERTED}"""
 
 _INSERT_ATTRIBUTE = """
 INSERT INTO attributes (attributeid, targetid, targetcolonyname, targetprocessgraphid,
@@ -327,7 +323,8 @@ def _attribute_row(a: Attribute) -> tuple[str, str, str, str, int, str, str]:
 
 
 def _process_row(new: NewProcess) -> dict[str, Any]:
-    """A standalone process as the JSON object _INSERT_MANY reads (keys are column names)."""
+    """A process's columns as _INSERT takes them (values in order) and _INSERT_MANY reads them
+    (a JSON object per process, keyed by column name)."""
     p = new.process
     return {
         "processid": p.processid,
@@ -360,32 +357,7 @@ async def insert_process(conn: asyncpg.Connection, new: NewProcess) -> None:
     """Insert one process with its ENV attributes on ``conn`` (inside the caller's transaction);
     a process that does not wait for parents is announced with NOTIFY."""
     p = new.process
-    await conn.execute(
-        _INSERT,
-        p.processid,
-        new.colonyname,
-        p.initiatorid,
-        p.initiatorname,
-        new.executortype,
-        new.executornames,
-        new.location_lc,
-        new.req_cpu,
-        new.req_mem,
-        p.waitforparents,
-        p.prioritytime,
-        p.submissiontime,
-        p.waitdeadline,
-        p.spec.maxexectime,
-        p.spec.maxwaittime,
-        p.spec.maxretries,
-        p.spec.funcname,
-        p.spec.label,
-        msgspec.to_builtins(p.spec),
-        p.processgraphid,
-        p.parents,
-        p.children,
-        p.input,
-    )
+    await conn.execute(_INSERT, *_process_row(new).values())
     if p.spec.channels:
         await conn.executemany(
             "INSERT INTO channels (channelid, processid, name) VALUES ($1, $2, $3)",
