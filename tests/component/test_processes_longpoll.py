@@ -10,6 +10,7 @@ import pytest
 
 from colonies.client import AsyncRpc, ColoniesError
 from colonies.server.app import STATE_KEY
+from colonies.server.handlers import processes as processes_handlers
 from tests.component.test_processes_messages import add_executor, submit
 from tests.conftest import make_colony, make_config, start_server
 
@@ -96,34 +97,42 @@ async def _long_poll(rpc: AsyncRpc, key, colony, timeout: int = 5) -> tuple[dict
     return process, time.monotonic() - started
 
 
-async def test_processes_nobody_was_woken_for_are_claimed_at_once(server, colony):
+async def test_processes_nobody_was_woken_for_are_claimed_at_once(server, colony, monkeypatch):
     """After an empty poll the replica knows nothing waits; processes submitted while no
-    executor polls must then still be taken at once, not after a deferred re-check."""
+    executor polls must then still be taken at once, not after a deferred re-check (made 10 s
+    here, so that the bound below holds with a wide margin either way)."""
+    monkeypatch.setattr(processes_handlers, "DEFERRED_RECHECK", 10.0)
     rpc = server.rpc
     with pytest.raises(ColoniesError):  # nothing: the count becomes known (zero)
         await rpc.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=1)
     submitted = [await submit(rpc, colony.user, colony, funcname=f"f{i}") for i in range(3)]
     taken = []
     for _ in submitted:
-        process, seconds = await _long_poll(rpc, colony.executor, colony)
-        assert seconds < 0.5, f"a waiting process took {seconds:.2f} s to assign"
+        process, seconds = await _long_poll(rpc, colony.executor, colony, timeout=20)
+        assert seconds < 5, f"a waiting process took {seconds:.2f} s to assign"
         taken.append(process["processid"])
         await rpc.call("closesuccessfulmsg", colony.executor, processid=process["processid"])
     assert taken == [p["processid"] for p in submitted]
 
 
 async def test_a_process_aimed_at_a_busy_executor_reaches_it(server, colony):
-    """A process for executor B by name, submitted while only A polls: A cannot take it, and
-    B, arriving later, gets it within the deferred re-check even if A's empty claims made the
-    replica believe nothing waits."""
+    """A process for executor B by name, submitted while only A polls: A cannot take it. A
+    third executor's empty claim then makes the replica believe nothing waits, so B, arriving
+    later, defers its claim; it still gets the process at its deferred re-check (1 s). The
+    usual re-check is made 30 s so that only the deferred one can deliver within the bound."""
+    state = server.app[STATE_KEY]
+    state.assign_recheck_interval = 30.0
     rpc = server.rpc
     b_key = await add_executor(rpc, colony, "exec-b")
+    c_key = await add_executor(rpc, colony, "exec-c")
     poll_a = asyncio.create_task(_long_poll(rpc, colony.executor, colony, timeout=3))
-    await asyncio.sleep(0.2)
+    await _until(lambda: len(state.waiters) == 1)
     aimed = await submit(rpc, colony.user, colony, conditions={"executornames": ["exec-b"]})
-    await asyncio.sleep(0.3)  # A is woken, fails, and claims again (finding nothing)
-    process, seconds = await _long_poll(rpc, b_key, colony)
+    with pytest.raises(ColoniesError):  # C cannot take it either, and finds nothing
+        await _long_poll(rpc, c_key, colony, timeout=1)
+    assert state.waiters.all_handed(colony.name, colony.executor_type, "")  # B will defer
+    process, seconds = await _long_poll(rpc, b_key, colony, timeout=20)
     assert process["processid"] == aimed["processid"]
-    assert seconds < 2.5
+    assert seconds < 10
     with pytest.raises(ColoniesError):
         await poll_a  # A never got it
