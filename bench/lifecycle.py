@@ -15,7 +15,6 @@ import collections
 import json
 import multiprocessing
 import os
-import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -29,6 +28,8 @@ from colonies.crypto import generate_private_key  # noqa: E402
 
 DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
 COLONY = "bench"
+DRAIN_SECONDS = 60  # after the window: at most this long to take what is still waiting
+START_DELAY = 3.0  # seconds for the client processes to start before the window opens
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -46,6 +47,7 @@ class Results:
     rpc: dict[str, list[float]] = field(default_factory=lambda: collections.defaultdict(list))
     submitted: list[str] = field(default_factory=list)
     assigned: collections.Counter[str] = field(default_factory=collections.Counter)
+    deadline: float = 0.0  # time.time() at the end of the measured window
 
 
 async def setup(url: str, scheme: str, executors: int) -> tuple[object, list[object]]:
@@ -67,31 +69,39 @@ async def timed(results: Results, name: str, call):
     try:
         return await call
     finally:
-        results.rpc[name].append(time.perf_counter() - started)
+        if time.time() <= results.deadline:  # latencies of the measured window only
+            results.rpc[name].append(time.perf_counter() - started)
 
 
-async def executor_loop(url: str, key, stop: asyncio.Event, results: Results) -> None:
+async def executor_loop(url: str, key, results: Results) -> None:
+    """Take and close processes until the window ends, then until none is left to take (so
+    that the last submissions are assigned too), within DRAIN_SECONDS."""
     async with AsyncClient(url, key) as client:
-        while not stop.is_set():
+        while time.time() < results.deadline + DRAIN_SECONDS:
             try:
                 p = await timed(results, "assignprocessmsg", client.assign(COLONY, 1))
                 if p is None:
+                    if time.time() > results.deadline + 1:  # a whole empty poll after the stop
+                        break
                     continue
                 results.assigned[p.processid] += 1
-                results.assign_latency.append((p.starttime - p.submissiontime).total_seconds())
                 await timed(results, "closesuccessfulmsg", client.close_successful(p.processid, []))
-                results.cycles += 1
+                if time.time() <= results.deadline:
+                    results.cycles += 1
+                    results.assign_latency.append(
+                        (p.starttime - p.submissiontime).total_seconds()
+                    )
             except (ColoniesError, OSError, asyncio.TimeoutError):
                 results.errors += 1
 
 
-async def submitter_loop(url: str, key, stop: asyncio.Event, results: Results) -> None:
+async def submitter_loop(url: str, key, results: Results) -> None:
     spec = FunctionSpec(
         funcname="noop", maxexectime=-1, maxwaittime=-1, maxretries=-1,
         conditions=Conditions(colonyname=COLONY, executortype="bench"),
     )  # fmt: skip
     async with AsyncClient(url, key) as client:
-        while not stop.is_set():
+        while time.time() < results.deadline:
             try:
                 p = await timed(results, "submitfuncspecmsg", client.submit(spec))
                 results.submitted.append(p.processid)
@@ -106,27 +116,27 @@ def run_clients(args_json: str) -> dict[str, object]:
     async def main() -> dict[str, object]:
         from colonies.crypto import parse_private_key
 
-        results = Results()
-        stop = asyncio.Event()
+        results = Results(deadline=args["start_at"] + args["seconds"])
         urls = args["urls"]
         user = parse_private_key(args["user"])
+        executor_keys = [parse_private_key(k) for k in args["executors"]]
+        late = time.time() - args["start_at"]
+        if late > 0:
+            raise RuntimeError(f"a client process started {late:.1f} s after the window opened")
+        await asyncio.sleep(args["start_at"] - time.time())
+        cpu_started = time.process_time()
         tasks = [
-            asyncio.create_task(
-                executor_loop(urls[i % len(urls)], parse_private_key(k), stop, results)
-            )
-            for i, k in enumerate(args["executors"])
+            asyncio.create_task(executor_loop(urls[i % len(urls)], key, results))
+            for i, key in enumerate(executor_keys)
         ] + [
-            asyncio.create_task(submitter_loop(urls[i % len(urls)], user, stop, results))
+            asyncio.create_task(submitter_loop(urls[i % len(urls)], user, results))
             for i in range(args["submitters"])
         ]
-        started, cpu_started = time.perf_counter(), time.process_time()
-        await asyncio.sleep(args["seconds"])
-        stop.set()
-        # Drain: executors keep going briefly so submitted work is taken.
+        await asyncio.sleep(results.deadline - time.time())
+        cpu = time.process_time() - cpu_started
         await asyncio.gather(*tasks, return_exceptions=True)
         return {
-            "elapsed": time.perf_counter() - started,
-            "cpu": time.process_time() - cpu_started,
+            "cpu": cpu,
             "cycles": results.cycles,
             "errors": results.errors,
             "assign_latency": results.assign_latency,
@@ -231,14 +241,14 @@ def main() -> None:
             load_backlog(pg.dsn("bench"), args.backlog)
         if args.no_ledger and pg is not None:
             pg.execute("ALTER TABLE processes DISABLE TRIGGER processes_ledger;", dbname="bench")
-        cpu_before = server_cpu(procs) if procs else 0.0
-        busy_before = machine_busy()
+        start_at = time.time() + START_DELAY
         shares = [
             json.dumps(
                 {
                     "urls": urls,
                     "user": user.text,
                     "seconds": args.seconds,
+                    "start_at": start_at,
                     "executors": [k.text for k in keys[i :: args.clients]],
                     "submitters": len(range(args.submitters)[i :: args.clients]),
                 }
@@ -246,9 +256,14 @@ def main() -> None:
             for i in range(args.clients)
         ]
         with multiprocessing.get_context("spawn").Pool(args.clients) as pool:
-            parts = pool.map(run_clients, shares)
-        cpu = (server_cpu(procs) - cpu_before) if procs else float("nan")
-        busy = machine_busy() - busy_before
+            pending = pool.map_async(run_clients, shares)
+            # The server's and the machine's CPU over the measured window only.
+            time.sleep(max(0.0, start_at - time.time()))
+            cpu_before, busy_before = server_cpu(procs) if procs else 0.0, machine_busy()
+            time.sleep(max(0.0, start_at + args.seconds - time.time()))
+            cpu = (server_cpu(procs) - cpu_before) if procs else float("nan")
+            busy = machine_busy() - busy_before
+            parts = pending.get()
         if args.pg_stats and pg is not None:
             print(pg.execute(PG_STATS_SQL, dbname="bench"), file=sys.stderr)
     finally:
@@ -258,7 +273,7 @@ def main() -> None:
         if pg is not None:
             pg.close()
 
-    elapsed = max(p["elapsed"] for p in parts)
+    elapsed = args.seconds
     cycles = sum(p["cycles"] for p in parts)
     errors = sum(p["errors"] for p in parts)
     latency = [x for p in parts for x in p["assign_latency"]]
@@ -272,7 +287,7 @@ def main() -> None:
         submitted += p["submitted"]
     duplicates = sum(1 for n in assigned.values() if n > 1)
     inverted = sum(1 for x in latency if x < 0)  # started before submitted: a clock bug
-    lost = len(set(submitted) - set(assigned))  # submitted, never assigned before the stop
+    lost = len(set(submitted) - set(assigned))  # submitted, never assigned (drain included)
     summary = {
         "cycles_per_s": cycles / elapsed,
         "assign_p50_ms": percentile(latency, 0.50) * 1000,

@@ -38,9 +38,12 @@ async def test_batched_submissions_store_what_single_ones_do(db_url):
         now = datetime(2026, 11, 29, 3, 4, 5, 678901, tzinfo=timezone.utc)
         kinds = [{}, {"executornames": ["e1", "e2"], "locationname": "Lab", "cpu": "500m"}]
         for n, conditions in enumerate(kinds):
-            await store._insert_many([_new(f"single{n}", now, **conditions)])
+            await store.submit(_new(f"single{n}", now, **conditions))
             await store._insert_many(
-                [_new(f"batch{n}", now, **conditions), _new(f"extra{n}", now, **conditions)]
+                [
+                    (_new(f"batch{n}", now, **conditions), None),
+                    (_new(f"extra{n}", now, **conditions), None),
+                ]
             )
         rows = {
             r["processid"]: {k: v for k, v in dict(r).items() if k not in ("processid", "seq")}
@@ -111,22 +114,23 @@ async def test_batched_closes_match_single_ones_and_keep_function_statistics(db_
         started = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
         ended = datetime(2026, 11, 29, 3, 0, 2, 500000, tzinfo=timezone.utc)
         for i, name in enumerate(["e1", "e2", "e3", "e1"]):
-            await store._insert_many([_new(f"p{i}", started)])
+            await store.submit(_new(f"p{i}", started))
             await pool.execute(
                 "UPDATE processes SET state = 1, assignedexecutorid = $2, starttime = $3"
                 " WHERE processid = $1",
                 f"p{i}", f"{name}-id", started,
             )  # fmt: skip
-        single = await store._close_many([("p0", "e1-id", ended, ["out0"])])
+        single = await store._close_many([("p0", "e1-id", ended, ["out0"], None)])
         batched = await store._close_many(
             [
-                ("p1", "e2-id", ended, ["out1"]),
-                ("p2", "e3-id", ended, []),  # no output: the stored one stays
-                ("p3", "wrong-id", ended, ["x"]),  # not its executor: nothing happens
+                ("p1", "e2-id", ended, ["out1"], None),
+                ("p2", "e3-id", ended, [], None),  # no output: the stored one stays
+                ("p3", "wrong-id", ended, ["x"], None),  # not its executor: nothing happens
             ]
         )
-        assert single[0] is not None and single[0]["ran"] == 2.5
-        assert [r is not None for r in batched] == [True, True, False]
+        assert single[0]["closed"] and single[0]["ran"] == 2.5
+        assert [r["closed"] for r in batched] == [True, True, False]
+        assert all(r["admitted"] for r in single + batched)  # no nonce: always admitted
         assert batched[0]["ran"] == single[0]["ran"] and batched[0]["processid"] == "p1"
         rows = {r["processid"]: r for r in await pool.fetch("SELECT * FROM processes")}
         assert [rows[p]["state"] for p in ("p0", "p1", "p2", "p3")] == [2, 2, 2, 1]
@@ -139,16 +143,16 @@ async def test_batched_closes_match_single_ones_and_keep_function_statistics(db_
         assert stats == {"e1": (1, 2.5, 2.5), "e2": (1, 2.5, 2.5), "e3": (1, 2.5, 2.5)}
         # One executor twice in a batch: closed one by one, so its function counts both.
         for i in (4, 5):
-            await store._insert_many([_new(f"p{i}", started)])
+            await store.submit(_new(f"p{i}", started))
             await pool.execute(
                 "UPDATE processes SET state = 1, assignedexecutorid = 'e2-id', starttime = $2"
                 " WHERE processid = $1",
                 f"p{i}", started,
             )  # fmt: skip
         twice = await store._close_many(
-            [("p4", "e2-id", ended, []), ("p5", "e2-id", ended, [])]
+            [("p4", "e2-id", ended, [], None), ("p5", "e2-id", ended, [], None)]
         )  # fmt: skip
-        assert all(r is not None for r in twice)
+        assert all(r["closed"] for r in twice)
         counter = await pool.fetchval("SELECT counter FROM functions WHERE executorname = 'e2'")
         assert counter == 3
     finally:
@@ -180,7 +184,7 @@ async def test_shared_claims_keep_priority_order_and_names(db_url):
         async def waiting(processid: str, priority: int, **conditions: object) -> None:
             new = _new(processid, now, **conditions)
             new.process.prioritytime -= priority * 10**12  # higher priority, earlier
-            await store._insert_many([new])
+            await store.submit(new)
 
         def claims(*names: str) -> list[_Claim]:
             return [_Claim("c", "cli", name, "", f"{name}-id", now) for name in names]
@@ -222,7 +226,7 @@ async def test_a_claim_never_starts_a_process_before_its_submission(db_url):
         store = ProcessStore(pool)
         asked = datetime.now(timezone.utc) - timedelta(seconds=5)
         for i in range(3):
-            await store._insert_many([_new(f"p{i}", datetime.now(timezone.utc))])
+            await store.submit(_new(f"p{i}", datetime.now(timezone.utc)))
         claims = [_Claim("c", "cli", n, "", f"{n}-id", asked) for n in ("a", "b", "c")]
         got = await store._claim_many(claims[:2]) + await store._claim_many(claims[2:])
         assert all(p is not None for p in got)
@@ -281,7 +285,7 @@ async def test_an_unreceived_claim_puts_the_process_back(db_url):
         await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
         store = ProcessStore(pool)
         now = datetime.now(timezone.utc)
-        await store._insert_many([_new("p", now)])
+        await store.submit(_new("p", now))
         claim = _Claim("c", "cli", "e", "", "e-id", now)
         (process,) = await store._claim_many([claim])
         assert process is not None and process.processid == "p"
@@ -292,5 +296,50 @@ async def test_an_unreceived_claim_puts_the_process_back(db_url):
         assert again is not None and again.processid == "p"
         await store._unclaim(claim, again)  # not e's any more: left alone
         assert await pool.fetchval("SELECT assignedexecutorid FROM processes") == "f-id"
+    finally:
+        await pool.close()
+
+
+async def test_batched_statements_act_only_for_requests_with_a_new_nonce(db_url):
+    """Submissions and closes record their requests' nonces in the statement that acts
+    (store/nonces.py): a used nonce, or one repeated in the same batch, has no effect."""
+    from datetime import timedelta
+
+    from colonies.store.nonces import USE_NONCES, Nonce
+
+    pool = await connect(db_url)
+    try:
+        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
+        store = ProcessStore(pool)
+        now = datetime.now(timezone.utc)
+        expires = now + timedelta(minutes=5)
+        await pool.execute(USE_NONCES, ["u", "e-id"], ["used", "used"], expires)
+
+        def nonce(caller: str, n: str) -> Nonce:
+            return Nonce(caller, n, expires)
+
+        inserted = await store._insert_many(
+            [
+                (_new("fresh", now), nonce("u", "n1")),
+                (_new("twin", now), nonce("u", "n1")),  # the same request twice at once
+                (_new("replayed", now), nonce("u", "used")),
+                (_new("old-sdk", now), None),  # no nonce: not tracked
+            ]
+        )
+        assert inserted == [True, False, False, True]
+        stored = {r["processid"] for r in await pool.fetch("SELECT processid FROM processes")}
+        assert stored == {"fresh", "old-sdk"}
+
+        await pool.execute(
+            "UPDATE processes SET state = 1, assignedexecutorid = 'e-id', starttime = $1", now
+        )
+        (replayed,) = await store._close_many(
+            [("fresh", "e-id", now, ["x"], nonce("e-id", "used"))]
+        )
+        assert not replayed["admitted"] and not replayed["closed"]
+        assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'fresh'") == 1
+        (closed,) = await store._close_many([("fresh", "e-id", now, ["x"], nonce("e-id", "n2"))])
+        assert closed["admitted"] and closed["closed"]
+        assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'fresh'") == 2
     finally:
         await pool.close()

@@ -98,3 +98,73 @@ async def test_concurrent_nonces_are_checked_in_batches(server):
     assert results[:50] == [True] * 50 and results[50] is False
     assert again is False
     assert sum(calls) == 51 and len(calls) <= 3, calls  # one statement for the whole burst
+
+
+def _spec(colony, **extra) -> dict:
+    return {
+        "funcname": "f",
+        "conditions": {"colonyname": colony.name, "executortype": colony.executor_type},
+        "maxexectime": -1,
+        "maxwaittime": -1,
+        "maxretries": -1,
+        **extra,
+    }
+
+
+async def _refused_as_replay(rpc, body: bytes) -> None:
+    with pytest.raises(ColoniesError) as err:
+        await rpc.post(body)
+    assert err.value.status == 403 and "Replayed request" in err.value.message
+
+
+async def _waiting(rpc, colony) -> int:
+    stats = await rpc.call("getcolonystatsmsg", colony.user, colonyname=colony.name)
+    return stats["waitingprocesses"]
+
+
+@pytest.mark.parametrize("colony", ["ed25519"], indirect=True)
+async def test_submit_and_close_record_their_nonce_in_the_statement_that_acts(server, colony):
+    """Their replay check shares the statement that inserts or closes: a replay sent later, or
+    at the same moment (one batch), is refused as a replay and changes nothing."""
+    rpc = server.rpc
+    submit = sign_envelope("submitfuncspecmsg", {"spec": _spec(colony)}, colony.user)
+    await rpc.post(submit)
+    await _refused_as_replay(rpc, submit)
+    twin = sign_envelope("submitfuncspecmsg", {"spec": _spec(colony)}, colony.user)
+    both = await asyncio.gather(rpc.post(twin), rpc.post(twin), return_exceptions=True)
+    assert sum(isinstance(r, dict) for r in both) == 1, both
+    refused = [r for r in both if isinstance(r, ColoniesError)]
+    assert refused[0].status == 403 and "Replayed request" in refused[0].message
+    # Through the transaction of a submission with attributes, too.
+    with_env = sign_envelope(
+        "submitfuncspecmsg", {"spec": _spec(colony, env={"A": "1"})}, colony.user
+    )
+    await rpc.post(with_env)
+    await _refused_as_replay(rpc, with_env)
+    assert await _waiting(rpc, colony) == 3
+
+    got = await rpc.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=-1)
+    close = sign_envelope(
+        "closesuccessfulmsg", {"processid": got["processid"], "out": ["once"]}, colony.executor
+    )
+    await rpc.post(close)
+    await _refused_as_replay(rpc, close)  # not "process is not running": it is a replay
+    done = await rpc.call("getprocessmsg", colony.user, processid=got["processid"])
+    assert done["state"] == 2 and done["out"] == ["once"]
+
+
+@pytest.mark.parametrize("colony", ["ed25519"], indirect=True)
+async def test_a_request_refused_before_its_statement_still_uses_its_nonce(server, colony):
+    rpc = server.rpc
+    close = sign_envelope("closesuccessfulmsg", {"processid": "0" * 64, "out": []}, colony.executor)
+    with pytest.raises(ColoniesError) as err:
+        await rpc.post(close)
+    assert err.value.status == 404
+    await _refused_as_replay(rpc, close)
+    invalid = sign_envelope(
+        "submitfuncspecmsg", {"spec": _spec(colony, priority=10**6)}, colony.user
+    )
+    with pytest.raises(ColoniesError) as err:
+        await rpc.post(invalid)
+    assert err.value.status == 400 and "priority" in err.value.message
+    await _refused_as_replay(rpc, invalid)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from colonies.config import ServerConfig
     from colonies.server.state import ServerState
     from colonies.store import Store
+    from colonies.store.nonces import Nonce
     from colonies.store.server import ColonyAccess
 
 
@@ -23,6 +24,8 @@ class Context:
     access: ColonyAccess | None = None  # what the caller is in the target colony
     ws: Any = None  # the WebSocket of a subscription request
     started: datetime = field(default_factory=utcnow)
+    # The request's nonce, left for the handler's statement to record (Route.nonce_in_statement)
+    nonce: Nonce | None = None
 
     @property
     def store(self) -> Store:
@@ -34,3 +37,8 @@ class Context:
 
     def now(self) -> datetime:
         return utcnow()
+
+    def take_nonce(self) -> Nonce | None:
+        """The nonce for the statement that carries the request out to record (once)."""
+        nonce, self.nonce = self.nonce, None
+        return nonce

@@ -18,9 +18,12 @@ from colonies.server.context import Context
 from colonies.server.nonces import NonceBatcher
 from colonies.server.registry import Registry, Role, Route
 from colonies.server.state import ServerState
-from colonies.store import Conflict
+from colonies.store import Conflict, Replayed
+from colonies.store.nonces import Nonce
 
 log = logging.getLogger(__name__)
+
+REPLAYED = "Replayed request: this nonce was already used"
 
 # Errors that mean "the database is not reachable now": answer 503 so clients retry.
 _UNAVAILABLE = (
@@ -76,20 +79,33 @@ class Dispatcher:
             msg = route.msg_type()
         else:
             msg = decode_payload(envelope, route.msg_type, route.action)
-        if route.role is not Role.NONE:
-            await self.check_fresh(caller, msg)
-        ctx = Context(self.state, caller)
-        result = await self.run(ctx, route, msg)
+        nonce = self.fresh_nonce(caller, msg) if route.role is not Role.NONE else None
+        if nonce is not None and not route.nonce_in_statement:
+            await self.use_nonce(nonce)
+            nonce = None
+        ctx = Context(self.state, caller, nonce=nonce)
+        try:
+            result = await self.run(ctx, route, msg)
+        finally:
+            if ctx.nonce is not None:  # the handler failed before its statement recorded it
+                await self.use_nonce(ctx.nonce)  # and a replay is told as one
         payload = EMPTY_PAYLOAD if result is None else encode(result)
         return encode_reply(route.reply_payloadtype, payload)
 
     async def check_fresh(self, caller: str, msg: Any) -> None:
         """Replay protection: a signed nonce and timestamp, inside the window, used once."""
+        nonce = self.fresh_nonce(caller, msg)
+        if nonce is not None:
+            await self.use_nonce(nonce)
+
+    def fresh_nonce(self, caller: str, msg: Any) -> Nonce | None:
+        """The request's nonce when its signed timestamp is inside the window (None for an
+        existing SDK's request without either, unless freshness is required)."""
         config = self.state.config
         if not msg.nonce and not msg.timestamp:
             if config.require_fresh:
                 raise RpcError(403, "Request not fresh: the payload needs a nonce and a timestamp")
-            return  # an existing SDK: accepted unless freshness is required
+            return None  # an existing SDK: accepted unless freshness is required
         if not msg.nonce or not msg.timestamp:
             raise RpcError(403, "Request not fresh: give both a nonce and a timestamp")
         now_ns = time.time_ns()
@@ -99,13 +115,16 @@ class Dispatcher:
                 403,
                 f"Request not fresh: timestamp outside the {config.freshness_window} s window",
             )
-        expires = from_unix_ns(now_ns + window_ns)
+        return Nonce(caller, msg.nonce, from_unix_ns(now_ns + window_ns))
+
+    async def use_nonce(self, nonce: Nonce) -> None:
+        """Record the nonce; refuse the request if it was used before."""
         try:
-            fresh = await self.nonces.use(caller, msg.nonce, expires)
+            fresh = await self.nonces.use(nonce.caller, nonce.nonce, nonce.expires)
         except _UNAVAILABLE:
             raise RpcError(503, "database unavailable") from None
         if not fresh:
-            raise RpcError(403, "Replayed request: this nonce was already used")
+            raise RpcError(403, REPLAYED)
 
     async def run(self, ctx: Context, route: Route[Any], msg: Any) -> Any:
         """Authorize and run a route's handler, turning store failures into error replies."""
@@ -119,6 +138,8 @@ class Dispatcher:
             return result
         except RpcError:
             raise
+        except Replayed:
+            raise RpcError(403, REPLAYED) from None
         except Conflict as exc:
             raise RpcError(400, f"{route.action}, {exc}") from None
         except _UNAVAILABLE as exc:

@@ -59,6 +59,9 @@ class Route(Generic[M]):
     websocket: bool  # served on /pubsub only
     payload_ignored: bool  # the payload is not decoded at all (getserverinfomsg, §3.7)
     changes_access: bool  # changes who is what in a colony: drop cached look-ups at once
+    # The handler passes ctx.take_nonce() to the statement that acts, which records it (no
+    # round trip of its own for the replay check); it must do so before any effect.
+    nonce_in_statement: bool
 
 
 class Registry:
@@ -77,6 +80,7 @@ class Registry:
         websocket: bool = False,
         payload_ignored: bool = False,
         changes_access: bool = False,
+        nonce_in_statement: bool = False,
     ) -> Callable[[Callable[[Context, M], Awaitable[Any]]], Callable[[Context, M], Awaitable[Any]]]:
         if role not in (Role.NONE, Role.SERVER_OWNER) and scope is None:
             raise ValueError(f"{payloadtype}: role {role.value} needs a scope")
@@ -97,6 +101,7 @@ class Registry:
                 websocket,
                 payload_ignored,
                 changes_access,
+                nonce_in_statement,
             )
             return fn
 

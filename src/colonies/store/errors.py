@@ -3,3 +3,7 @@
 
 class Conflict(Exception):
     """The request collides with existing data (a duplicate name, a missing parent row)."""
+
+
+class Replayed(Exception):
+    """The request's nonce was used before: a replay, refused without effect."""

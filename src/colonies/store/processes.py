@@ -17,8 +17,10 @@ import msgspec
 from colonies.core import Attribute, FunctionSpec, Log, Process, ProcessState, utcnow
 from colonies.core.submission import NewProcess
 from colonies.store.batching import Batcher
+from colonies.store.errors import Replayed
 from colonies.store.events import NOTIFY_SQL
 from colonies.store.graph_resolution import member_failed, member_succeeded
+from colonies.store.nonces import Nonce, admission_args, admitted_sql, first_uses, use_nonce
 
 _NOTIFY = NOTIFY_SQL
 
@@ -95,7 +97,8 @@ _INSERT_COLUMNS = (
 )
 _INSERTED = f"""
   RETURNING processid, state, colonyname, executortype, location_lc, waitforparents)
-SELECT CASE WHEN p.waitforparents THEN NULL ELSE {_NOTIFY.format(p="p")} END FROM p
+SELECT p.processid, CASE WHEN p.waitforparents THEN NULL ELSE {_NOTIFY.format(p="p")} END
+  FROM p
 """
 _INSERT = f"""
 WITH p AS (
@@ -103,11 +106,14 @@ WITH p AS (
   VALUES ({", ".join(f"${i}" for i in range(1, _INSERT_COLUMNS.count(",") + 2))})
 {_INSERTED}"""
 
-# Several standalone processes in one statement (concurrent submissions, store/batching.py).
+# Several standalone processes in one statement (concurrent submissions, store/batching.py),
+# each inserted only if its request is admitted (store/nonces.py); returns those inserted.
 _INSERT_MANY = f"""
-WITH p AS (
+WITH {admitted_sql("$2", "$3", "$4", "$5")},
+p AS (
   INSERT INTO processes ({_INSERT_COLUMNS})
   SELECT {_INSERT_COLUMNS} FROM jsonb_populate_recordset(NULL::processes, $1::jsonb)
+   WHERE processid IN (SELECT key FROM admitted)
 {_INSERTED}"""
 
 _INSERT_ATTRIBUTE = """
@@ -215,11 +221,18 @@ _BRIEF = (
 )
 
 
-def _close_successful_sql(closing: str) -> str:
+def _close_successful_sql(closing: str, admitted: str = "", answer: str = "") -> str:
     """Close as SUCCESS the running processes of ``closing`` (rows of processid, executorid,
-    endtime, output) assigned to their executor, updating the function statistics too."""
+    endtime, output) assigned to their executor, updating the function statistics too. With
+    ``admitted`` CTEs before, ``answer`` is the final SELECT instead of the closed rows."""
+    answer = (
+        answer
+        or f"""
+SELECT c.processid, c.processgraphid, c.funcname, c.waited, c.ran, {_NOTIFY.format(p="c")}
+  FROM closed c"""
+    )
     return f"""
-WITH closed AS (
+WITH {admitted}closed AS (
   UPDATE processes p
      SET state = 2, endtime = u.endtime,
          output = CASE WHEN jsonb_array_length(u.output) > 0 THEN u.output ELSE p.output END
@@ -243,19 +256,25 @@ stats AS (
    WHERE e.colonyname = c.colonyname AND e.executorid = c.executorid
      AND f.colonyname = c.colonyname AND f.executorname = e.executorname
      AND f.funcname = c.funcname
-  RETURNING 1)
-SELECT c.processid, c.processgraphid, c.funcname, c.waited, c.ran, {_NOTIFY.format(p="c")}
-  FROM closed c
+  RETURNING 1){answer}
 """
 
 
 # Function statistics of PROTOCOL.md §7.20, updated in the closing statement.
 _CLOSE_SUCCESSFUL = _close_successful_sql("SELECT $1::text, $2::text, $3::timestamptz, $4::jsonb")
 # Several closes at once (store/batching.py): one executor and one process at most once each,
-# so that every function row is updated once per closed process.
+# so that every function row is updated once per closed process. Only admitted requests act
+# (store/nonces.py); one row per request: was it admitted, and what it closed.
 _CLOSE_SUCCESSFUL_MANY = _close_successful_sql(
     "SELECT p, e, t, o::jsonb FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])"
     " AS x(p, e, t, o)"  # outputs as JSON text: asyncpg reads a list of lists as a 2-D array
+    " WHERE p IN (SELECT key FROM admitted)",
+    admitted=admitted_sql("$1", "$5", "$6", "$7") + ",\n",
+    answer=f"""
+SELECT i.key AS processid, a.key IS NOT NULL AS admitted, c.processid IS NOT NULL AS closed,
+       c.processgraphid, c.funcname, c.waited, c.ran,
+       CASE WHEN c.processid IS NULL THEN NULL ELSE {_NOTIFY.format(p="c")} END
+  FROM items i LEFT JOIN admitted a USING (key) LEFT JOIN closed c ON c.processid = i.key""",
 )
 
 _CLOSE_FAILED = f"""
@@ -297,8 +316,8 @@ class _Claim:
     now: datetime
 
 
-# A close as SUCCESS: processid, executorid, end time, output.
-_Closing = tuple[str, str, datetime, list[Any]]
+# A close as SUCCESS: processid, executorid, end time, output, and the request's nonce.
+_Closing = tuple[str, str, datetime, list[Any], Nonce | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,21 +397,32 @@ class ProcessStore:
         self._claim = Batcher(self._claim_many, orphaned=self._unclaim)
 
     # --- submit and claim ---------------------------------------------------------------------
-    async def submit(self, new: NewProcess) -> Process:
+    async def submit(self, new: NewProcess, nonce: Nonce | None = None) -> Process:
+        """Insert a submission; Replayed (and nothing inserted) when ``nonce`` was used."""
         if new.process.attributes or new.process.spec.channels:
             async with self.pool.acquire() as conn, conn.transaction():
+                await use_nonce(conn, nonce)
                 await insert_process(conn, new)
-        else:  # one statement, shared with concurrent submissions; no transaction round trips
-            await self._insert(new)
+        # One statement, shared with concurrent submissions, that records the nonces too.
+        elif not await self._insert((new, nonce)):
+            raise Replayed
         return new.process
 
-    async def _insert_many(self, news: list[NewProcess]) -> list[None]:
-        if len(news) == 1:
+    async def _insert_many(self, items: list[tuple[NewProcess, Nonce | None]]) -> list[bool]:
+        """Whether each submission was inserted (False: a replay)."""
+        if len(items) == 1 and items[0][1] is None:
             async with self.pool.acquire() as conn:
-                await insert_process(conn, news[0])
-        else:
-            await self.pool.execute(_INSERT_MANY, [_process_row(new) for new in news])
-        return [None] * len(news)
+                await insert_process(conn, items[0][0])
+            return [True]
+        firsts = first_uses([nonce for _, nonce in items])
+        run = [item for item, first in zip(items, firsts, strict=True) if first]
+        rows = await self.pool.fetch(
+            _INSERT_MANY,
+            [_process_row(new) for new, _ in run],
+            *admission_args([new.process.processid for new, _ in run], [n for _, n in run]),
+        )
+        inserted = {row["processid"] for row in rows}
+        return [new.process.processid in inserted for new, _ in items]
 
     async def claim(
         self,
@@ -517,25 +547,44 @@ class ProcessStore:
             )
         return [to_process(r) for r in rows]
 
-    async def _close_many(self, closings: list[_Closing]) -> list[asyncpg.Record | None]:
+    async def _close_many(self, closings: list[_Closing]) -> list[asyncpg.Record]:
+        """Per close: was it admitted (not a replay), did it close, and what it closed."""
         ids, executors = [c[0] for c in closings], [c[1] for c in closings]
-        if len(closings) == 1 or len(set(ids)) < len(ids) or len(set(executors)) < len(executors):
-            return [await self.pool.fetchrow(_CLOSE_SUCCESSFUL, *c) for c in closings]
-        ends = [c[2] for c in closings]
-        outputs = [_json_text(c[3]).decode() for c in closings]
-        rows = await self.pool.fetch(_CLOSE_SUCCESSFUL_MANY, ids, executors, ends, outputs)
+        if len(closings) > 1 and (len(set(ids)) < len(ids) or len(set(executors)) < len(executors)):
+            return [(await self._close_many([c]))[0] for c in closings]
+        rows = await self.pool.fetch(
+            _CLOSE_SUCCESSFUL_MANY,
+            ids,
+            executors,
+            [c[2] for c in closings],
+            [_json_text(c[3]).decode() for c in closings],
+            *admission_args(ids, [c[4] for c in closings])[1:],
+        )
         by_id = {row["processid"]: row for row in rows}
-        return [by_id.get(processid) for processid in ids]
+        return [by_id[processid] for processid in ids]
 
     # --- state changes ------------------------------------------------------------------------
     async def close_successful(
-        self, processid: str, executorid: str, output: list[Any], now: datetime, graphid: str = ""
+        self,
+        processid: str,
+        executorid: str,
+        output: list[Any],
+        now: datetime,
+        graphid: str = "",
+        nonce: Nonce | None = None,
     ) -> Closed | None:
-        """Close as SUCCESS; a graph member releases its children in the same transaction."""
+        """Close as SUCCESS; a graph member releases its children in the same transaction.
+        None when the process is not running for ``executorid``; Replayed (and no effect) when
+        ``nonce`` was used."""
         if not graphid:  # standalone: one statement, shared with concurrent closes
-            row = await self._close((processid, executorid, now, output))
+            row = await self._close((processid, executorid, now, output, nonce))
+            if not row["admitted"]:
+                raise Replayed
+            if not row["closed"]:
+                return None
         else:
             async with self.pool.acquire() as conn, conn.transaction():
+                await use_nonce(conn, nonce)
                 row = await conn.fetchrow(_CLOSE_SUCCESSFUL, processid, executorid, now, output)
                 if row is not None:
                     await member_succeeded(conn, graphid, processid, now)

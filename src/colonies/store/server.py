@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from colonies.core import Statistics
+from colonies.store.nonces import USE_NONCES
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +124,7 @@ class ServerStore:
         """Record many requests' nonces in one statement; the (caller, nonce) pairs that were
         new. A pair already there was used before (a replay)."""
         rows = await self.pool.fetch(
-            "INSERT INTO request_nonces (caller, nonce, expires) "
-            "SELECT c, n, $3 FROM unnest($1::text[], $2::text[]) AS t(c, n) "
-            "ON CONFLICT DO NOTHING RETURNING caller, nonce",
+            USE_NONCES,
             [caller for caller, _ in entries],
             [nonce for _, nonce in entries],
             expires,

@@ -78,7 +78,12 @@ def initiator_name(ctx: Context, action: str) -> str:
 
 
 @registry.handles(
-    "submitfuncspecmsg", SubmitFuncSpecMsg, Role.MEMBER, action=SUBMIT, scope=submitted_spec_colony
+    "submitfuncspecmsg",
+    SubmitFuncSpecMsg,
+    Role.MEMBER,
+    action=SUBMIT,
+    scope=submitted_spec_colony,
+    nonce_in_statement=True,
 )
 async def submit(ctx: Context, msg: SubmitFuncSpecMsg) -> Process:
     assert msg.spec is not None
@@ -95,7 +100,7 @@ async def submit(ctx: Context, msg: SubmitFuncSpecMsg) -> Process:
         )
     except SubmissionError as exc:
         raise RpcError(400, f"{SUBMIT}, {exc}") from None
-    process = await ctx.store.processes.submit(new)
+    process = await ctx.store.processes.submit(new, ctx.take_nonce())
     ctx.state.metrics.processes_submitted.inc()
     return process
 
@@ -244,6 +249,7 @@ async def _closing_check(ctx: Context, processid: str, action: str) -> None:
     Role.ASSIGNED_EXECUTOR,
     action="Failed to close process as successful",
     scope=closing_scope,
+    nonce_in_statement=True,
 )
 async def close_successful(ctx: Context, msg: CloseSuccessfulMsg) -> None:
     closed = await ctx.store.processes.close_successful(
@@ -252,6 +258,7 @@ async def close_successful(ctx: Context, msg: CloseSuccessfulMsg) -> None:
         normalize_free_form(msg.out),
         ctx.now(),
         ctx.target.processgraphid,
+        ctx.take_nonce(),
     )
     if closed is None:
         await _closing_check(ctx, msg.processid, "Failed to close process as successful")
