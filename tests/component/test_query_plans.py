@@ -13,8 +13,21 @@ from colonies.store.processes import _CLAIM, _CLAIM_MANY
 
 NOW = datetime.now(timezone.utc)
 CLAIMS = {
-    "one executor": (_CLAIM, ("c", "cli", "e", "", -1, -1, "x" * 64, NOW)),
-    "several executors": (_CLAIM_MANY, ("c", "cli", "", ["x" * 64, "y" * 64], NOW)),
+    "one executor": (_CLAIM, ("c", "cli", "e", "", -1, -1, "x" * 64, NOW, "x" * 64, "n", NOW)),
+    "several executors": (
+        _CLAIM_MANY,
+        (
+            "c",
+            "cli",
+            "",
+            ["x" * 64, "y" * 64],
+            NOW,
+            ["1", "2"],
+            ["x" * 64, "y" * 64],
+            ["n", "m"],
+            NOW,
+        ),
+    ),
 }
 
 

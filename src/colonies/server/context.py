@@ -42,3 +42,9 @@ class Context:
         """The nonce for the statement that carries the request out to record (once)."""
         nonce, self.nonce = self.nonce, None
         return nonce
+
+    async def record_nonce(self) -> None:
+        """Record the nonce now, on its own, for a request that acts later (Replayed if used)."""
+        nonce = self.take_nonce()
+        if nonce is not None:
+            await self.state.nonces.record(nonce)

@@ -15,7 +15,6 @@ from colonies.rpc import EMPTY_PAYLOAD, RpcError, decode_payload, decode_request
 from colonies.rpc.envelope import RequestEnvelope, encode_error, encode_reply
 from colonies.server.auth import authorize
 from colonies.server.context import Context
-from colonies.server.nonces import NonceBatcher
 from colonies.server.registry import Registry, Role, Route
 from colonies.server.state import ServerState
 from colonies.store import Conflict, Replayed
@@ -40,7 +39,7 @@ class Dispatcher:
         self.state = state
         self.routes = registry.routes
         self.metrics = state.metrics
-        self.nonces = NonceBatcher(state.store)
+        self.nonces = state.nonces
 
     async def handle(self, body: bytes) -> tuple[int, bytes]:
         """Answer one request body with (HTTP status, reply envelope)."""

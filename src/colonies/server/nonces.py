@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from colonies.store import Store
+from colonies.store import Replayed, Store
 from colonies.store.batching import Batcher
+from colonies.store.nonces import Nonce
 
 _Use = tuple[str, str, datetime]  # caller, nonce, expiry
 
@@ -19,6 +20,11 @@ class NonceBatcher:
     async def use(self, caller: str, nonce: str, expires: datetime) -> bool:
         """True when (caller, nonce) is new; False for a replay (also within one batch)."""
         return await self._batcher((caller, nonce, expires))
+
+    async def record(self, nonce: Nonce) -> None:
+        """Record a request's nonce; Replayed if it was used before."""
+        if not await self.use(nonce.caller, nonce.nonce, nonce.expires):
+            raise Replayed
 
     async def _use_many(self, uses: list[_Use]) -> list[bool]:
         keys = [(caller, nonce) for caller, nonce, _ in uses]

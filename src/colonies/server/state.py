@@ -11,6 +11,7 @@ from colonies.core import utcnow
 from colonies.server.access_cache import AccessCache
 from colonies.server.assigned import AssignedProcesses
 from colonies.server.metrics import Metrics
+from colonies.server.nonces import NonceBatcher
 from colonies.server.waiters import AssignWaiters, ChannelSubscriptions, Subscriptions
 from colonies.store import Store
 
@@ -35,6 +36,10 @@ class ServerState:
     # Set on SIGTERM: /ready fails and waiting long polls answer at once (server/app.py).
     draining: bool = False
     build_time: str = field(default_factory=lambda: utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
+    nonces: NonceBatcher = field(init=False)  # replay checks of requests that arrive together
+
+    def __post_init__(self) -> None:
+        self.nonces = NonceBatcher(self.store)
 
 
 def load_timezone(name: str) -> tzinfo:

@@ -7,6 +7,7 @@ same transaction), so waiters on every replica learn of it only once it is commi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -142,13 +143,17 @@ def _claim_set(executorid: str, now: str) -> str:
                           WITH ORDINALITY AS e(elem, idx)) END"""
 
 
+# One executor's claim; only an admitted request acts (store/nonces.py). One row: admitted, and
+# the claimed process's columns (NULL when nothing was claimed).
 _CLAIM = f"""
-WITH alive AS (
-  UPDATE executors SET lastheardfromtime = $8 WHERE colonyname = $1 AND executorid = $7),
+WITH {admitted_sql("ARRAY['1']", "ARRAY[$9]", "ARRAY[$10]", "$11")},
+alive AS (
+  UPDATE executors SET lastheardfromtime = $8
+   WHERE colonyname = $1 AND executorid = $7 AND EXISTS (SELECT 1 FROM admitted)),
 claimed AS (
   UPDATE processes p
      {_claim_set("$7", "$8")}
-   WHERE p.processid = (
+   WHERE EXISTS (SELECT 1 FROM admitted) AND p.processid = (
            SELECT c.processid FROM processes c
             WHERE c.state = 0 AND NOT c.waitforparents
               AND c.colonyname = $1 AND c.executortype = $2
@@ -165,18 +170,25 @@ claimed AS (
 graph AS (
   UPDATE processgraphs g SET state = 1, starttime = $8
    WHERE g.processgraphid = (SELECT processgraphid FROM claimed) AND g.state = 0)
-SELECT {_columns("claimed")}, {_NOTIFY.format(p="claimed")} AS notified FROM claimed
+SELECT EXISTS (SELECT 1 FROM admitted) AS admitted, {_columns("claimed")},
+       CASE WHEN claimed.processid IS NULL THEN NULL ELSE {_NOTIFY.format(p="claimed")} END
+  FROM (SELECT 1) AS one LEFT JOIN claimed ON true
 """
 
 # One claim for several executors without resource limits (store/batching.py): the k first
-# processes open to any executor go to the k executors in order. Nothing is claimed while a
-# process aimed at executors by name waits: then every executor claims alone (_CLAIM).
+# processes open to any executor go to the k admitted requests in order (store/nonces.py; the
+# keys are the requests' positions). Nothing is claimed while a process aimed at executors by
+# name waits: then every executor claims alone (_CLAIM). One row per request: claim_n (its
+# position), admitted, and the claimed process's columns (NULL when nothing was claimed).
 _CLAIM_MANY = f"""
-WITH req AS (
-  SELECT executorid, n FROM unnest($4::text[]) WITH ORDINALITY AS r(executorid, n)),
+WITH {admitted_sql("$6", "$7", "$8", "$9")},
+req AS (
+  SELECT executorid, row_number() OVER (ORDER BY r.claim_n) AS n, r.claim_n
+    FROM unnest($4::text[]) WITH ORDINALITY AS r(executorid, claim_n)
+   WHERE r.claim_n::text IN (SELECT key FROM admitted)),
 alive AS (
   UPDATE executors SET lastheardfromtime = $5
-   WHERE colonyname = $1 AND executorid = ANY ($4::text[])),
+   WHERE colonyname = $1 AND executorid IN (SELECT executorid FROM req)),
 cand AS (
   SELECT c.processid, row_number() OVER (ORDER BY c.prioritytime, c.seq) AS n
     FROM (SELECT c.processid, c.prioritytime, c.seq FROM processes c
@@ -189,19 +201,20 @@ cand AS (
                     WHERE r.state = 0 AND r.colonyname = $1 AND r.executortype = $2
                       AND cardinality(r.executornames) > 0 AND r.executornames <> '{{*}}')
            ORDER BY c.prioritytime, c.seq
-           LIMIT cardinality($4::text[])
+           LIMIT (SELECT count(*) FROM req)
              FOR UPDATE SKIP LOCKED) c),
 claimed AS (
   UPDATE processes p
      {_claim_set("req.executorid", "$5")}
     FROM cand JOIN req USING (n)
    WHERE p.processid = cand.processid
-  RETURNING p.*, req.n AS claim_n),
+  RETURNING p.*, req.claim_n),
 graph AS (
   UPDATE processgraphs g SET state = 1, starttime = $5
    WHERE g.processgraphid IN (SELECT processgraphid FROM claimed) AND g.state = 0)
-SELECT {_columns("claimed")}, claimed.claim_n, {_NOTIFY.format(p="claimed")} AS notified
-  FROM claimed
+SELECT i.key::bigint AS claim_n, a.key IS NOT NULL AS admitted, {_columns("c")},
+       CASE WHEN c.processid IS NULL THEN NULL ELSE {_NOTIFY.format(p="c")} END
+  FROM items i LEFT JOIN admitted a USING (key) LEFT JOIN claimed c ON c.claim_n = i.key::bigint
 """
 
 # A claim nobody received (its executor's request was gone): waiting again, as before it.
@@ -314,6 +327,11 @@ class _Claim:
     location_lc: str
     executorid: str
     now: datetime
+    nonce: Nonce | None = None  # the assign request's, recorded by the claim's statement
+
+
+# What a claim found: a process, nothing, or a refusal (the request was a replay).
+_Claimed = Process | None | Replayed
 
 
 # A close as SUCCESS: processid, executorid, end time, output, and the request's nonce.
@@ -327,6 +345,13 @@ class Closed:
     funcname: str
     waited: float  # seconds from submission to assignment
     ran: float  # seconds from assignment to close
+
+
+def _claimed(row: asyncpg.Record) -> _Claimed:
+    """A claim statement's row for one request: refused as a replay, nothing, or a process."""
+    if not row["admitted"]:
+        return Replayed()
+    return to_process(row) if row["processid"] is not None else None
 
 
 def _attribute_row(a: Attribute) -> tuple[str, str, str, str, int, str, str]:
@@ -434,31 +459,40 @@ class ProcessStore:
         available_mem: int,
         executorid: str,
         now: datetime,
+        nonce: Nonce | None = None,
     ) -> Process | None:
         """Atomically hand the first matching waiting process to this executor.
 
-        The same statement marks the executor alive (every assign attempt does, §7.5). Executors
+        The same statement marks the executor alive (every assign attempt does, §7.5) and
+        records the request's ``nonce`` (Replayed, and no effect, if it was used). Executors
         without resource limits that claim at the same time share one statement.
         """
-        claim = _Claim(colonyname, executortype, executorname, location_lc, executorid, now)
+        claim = _Claim(colonyname, executortype, executorname, location_lc, executorid, now, nonce)
         if available_cpu < 0 and available_mem < 0:
-            return await self._claim(claim)
-        return await self._claim_one(claim, available_cpu, available_mem)
+            claimed = await self._claim(claim)
+        else:
+            claimed = await self._claim_one(claim, available_cpu, available_mem)
+        if isinstance(claimed, Replayed):
+            raise Replayed
+        return claimed
 
-    async def _claim_one(self, c: _Claim, cpu: int = -1, mem: int = -1) -> Process | None:
+    async def _claim_one(self, c: _Claim, cpu: int = -1, mem: int = -1) -> _Claimed:
+        nonce = c.nonce
         row = await self.pool.fetchrow(
             _CLAIM, c.colonyname, c.executortype, c.executorname, c.location_lc, cpu, mem,
-            c.executorid, max(c.now, utcnow()),
+            c.executorid, max(c.now, utcnow()), nonce.caller if nonce else "",
+            nonce.nonce if nonce else "", nonce.expires if nonce else None,
         )  # fmt: skip
-        return to_process(row) if row else None
+        return _claimed(row)
 
-    async def _unclaim(self, claim: _Claim, process: Process | None) -> None:
+    async def _unclaim(self, claim: _Claim, claimed: _Claimed) -> None:
         """Put back a process claimed for an executor whose request ended meanwhile."""
-        if process is not None:
-            await self.pool.execute(_UNCLAIM, process.processid, claim.executorid)
+        if isinstance(claimed, Process):
+            await self.pool.execute(_UNCLAIM, claimed.processid, claim.executorid)
 
-    async def _claim_many(self, claims: list[_Claim]) -> list[Process | None]:
-        results: list[Process | None] = [None] * len(claims)
+    async def _claim_many(self, asked: list[_Claim]) -> list[_Claimed]:
+        claims = list(asked)  # nonces recorded by the shared statement are dropped below
+        results: list[_Claimed] = [None] * len(claims)
         groups: dict[tuple[str, str, str], list[int]] = {}
         for i, c in enumerate(claims):
             groups.setdefault((c.colonyname, c.executortype, c.location_lc), []).append(i)
@@ -470,9 +504,16 @@ class ProcessStore:
                     _CLAIM_MANY, colonyname, executortype, location_lc,
                     [claims[i].executorid for i in members],
                     max(max(claims[i].now for i in members), utcnow()),
+                    *admission_args(
+                        [str(n) for n in range(1, len(members) + 1)],
+                        [claims[i].nonce for i in members],
+                    ),
                 )  # fmt: skip
                 for row in rows:
-                    results[members[row["claim_n"] - 1]] = to_process(row)
+                    results[members[row["claim_n"] - 1]] = _claimed(row)
+                # Their nonces are recorded now: those left empty-handed claim without.
+                for i in members:
+                    claims[i] = dataclasses.replace(claims[i], nonce=None)
             # Those the shared claim left empty-handed claim alone, side by side: a process
             # aimed at them by name, or simply too few processes.
             alone = [i for i in members if results[i] is None]

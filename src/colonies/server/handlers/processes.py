@@ -137,7 +137,12 @@ def _available(text: str, parse: Any) -> int:
 
 
 @registry.handles(
-    "assignprocessmsg", AssignProcessMsg, Role.MEMBER, action=ASSIGN, scope=by_colonyname
+    "assignprocessmsg",
+    AssignProcessMsg,
+    Role.MEMBER,
+    action=ASSIGN,
+    scope=by_colonyname,
+    nonce_in_statement=True,  # the first claim records it
 )
 async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
     if msg.timeout == 0:
@@ -165,6 +170,7 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
             mem,
             ctx.caller,
             ctx.now(),
+            ctx.take_nonce(),  # the first claim's statement records the request's nonce
         )
 
     paused = access.paused
@@ -180,6 +186,8 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
     # take has been handed to a woken poll already (server/waiters.py); it waits briefly instead.
     unlimited = cpu < 0 and mem < 0
     defer_claim = unlimited and waiters.all_handed(msg.colonyname, executortype, location)
+    if paused or defer_claim:  # no claim yet: the nonce is recorded before waiting
+        await ctx.record_nonce()
     ctx.state.metrics.assign_waiting.inc()
     woken: Waiter | None = None  # the previous wait's waiter (its wake-up, if any, is ours)
     waiter: Waiter | None = None
