@@ -13,7 +13,7 @@ from colonies.store.processes import _CLAIM, _CLAIM_MANY
 
 NOW = datetime.now(timezone.utc)
 CLAIMS = {
-    "one executor": (_CLAIM, ("c", "cli", "e", "", -1, -1, "x" * 64, NOW, "x" * 64, "n", NOW)),
+    "one executor": (_CLAIM, ("c", "cli", "e", "", -1, -1, "x" * 64, NOW, ["x" * 64], ["n"], NOW)),
     "several executors": (
         _CLAIM_MANY,
         (

@@ -119,11 +119,11 @@ class Dispatcher:
     async def use_nonce(self, nonce: Nonce) -> None:
         """Record the nonce; refuse the request if it was used before."""
         try:
-            fresh = await self.nonces.use(nonce.caller, nonce.nonce, nonce.expires)
+            await self.nonces.record(nonce)
+        except Replayed:
+            raise RpcError(403, REPLAYED) from None
         except _UNAVAILABLE:
             raise RpcError(503, "database unavailable") from None
-        if not fresh:
-            raise RpcError(403, REPLAYED)
 
     async def run(self, ctx: Context, route: Route[Any], msg: Any) -> Any:
         """Authorize and run a route's handler, turning store failures into error replies."""

@@ -146,7 +146,7 @@ def _claim_set(executorid: str, now: str) -> str:
 # One executor's claim; only an admitted request acts (store/nonces.py). One row: admitted, and
 # the claimed process's columns (NULL when nothing was claimed).
 _CLAIM = f"""
-WITH {admitted_sql("ARRAY['1']", "ARRAY[$9]", "ARRAY[$10]", "$11")},
+WITH {admitted_sql("ARRAY['1']", "$9", "$10", "$11")},
 alive AS (
   UPDATE executors SET lastheardfromtime = $8
    WHERE colonyname = $1 AND executorid = $7 AND EXISTS (SELECT 1 FROM admitted)),
@@ -477,11 +477,9 @@ class ProcessStore:
         return claimed
 
     async def _claim_one(self, c: _Claim, cpu: int = -1, mem: int = -1) -> _Claimed:
-        nonce = c.nonce
         row = await self.pool.fetchrow(
             _CLAIM, c.colonyname, c.executortype, c.executorname, c.location_lc, cpu, mem,
-            c.executorid, max(c.now, utcnow()), nonce.caller if nonce else "",
-            nonce.nonce if nonce else "", nonce.expires if nonce else None,
+            c.executorid, max(c.now, utcnow()), *admission_args(["1"], [c.nonce])[1:],
         )  # fmt: skip
         return _claimed(row)
 
