@@ -14,6 +14,7 @@ import aiohttp
 import click
 
 from colonies.client import AsyncClient, Client, ColoniesError
+from colonies.client._http import ConnectFailed
 from colonies.config import ClientConfig, ConfigError
 from colonies.crypto import PrivateKey, parse_private_key
 
@@ -169,7 +170,7 @@ def describe(exc: BaseException, url: str) -> str | None:
         return f"{exc.message} (status {exc.status})"
     if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
         return f"TLS with {url} failed: {exc}"
-    if isinstance(exc, (aiohttp.ClientConnectorError, ConnectionRefusedError)):
+    if isinstance(exc, (aiohttp.ClientConnectorError, ConnectFailed, ConnectionRefusedError)):
         return f"cannot reach server at {url}"
     if isinstance(exc, TimeoutError):  # asyncio.TimeoutError is TimeoutError since 3.11
         return f"no reply from server at {url} in time"

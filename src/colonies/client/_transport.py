@@ -23,6 +23,7 @@ from tenacity import (
 )
 
 from colonies.client._errors import ColoniesError
+from colonies.client._http import ApiPoster, ConnectFailed
 from colonies.crypto import PrivateKey
 
 # Messages that change nothing: a retry after a lost reply cannot do anything twice.
@@ -94,7 +95,7 @@ class _Retryable:
             # balancer) resent this very request. Retrying is a new request with a new nonce,
             # exactly what that intermediary meant to do.
             return exc.status == 403 and exc.message.startswith("Replayed request")
-        if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc, (aiohttp.ClientConnectorError, ConnectFailed)):
             return True  # refused before anything was sent
         if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError)):
             return self.read_only
@@ -121,6 +122,13 @@ class AsyncRpc:
             self._ssl = ssl.create_default_context(cafile=ca_file)
         self.retry_seconds = retry_seconds
         self.retry_attempts = retry_attempts
+        # RPCs to a plain http:// server skip aiohttp's client (client/_http.py).
+        self._poster: ApiPoster | None = None
+        if session is None and self.base_url.startswith("http://"):
+            try:
+                self._poster = ApiPoster(self.base_url)
+            except ValueError:
+                pass  # aiohttp reports the bad URL when it is used
 
     @property
     def websocket_url(self) -> str:
@@ -168,6 +176,8 @@ class AsyncRpc:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def post(self, body: bytes, timeout: float | None = 60.0) -> Any:
+        if self._poster is not None:
+            return parse_reply(*await self._poster.post(body, timeout))
         session = await self.session()
         async with session.post(
             self.base_url + "/api",
@@ -177,6 +187,8 @@ class AsyncRpc:
             return parse_reply(response.status, await response.read())
 
     async def close(self) -> None:
+        if self._poster is not None:
+            self._poster.close()
         if self._session is not None and self._own_session:
             await self._session.close()
         self._session = None

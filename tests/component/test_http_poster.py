@@ -1,0 +1,148 @@
+"""client/_http.py: the lean POST /api client against a loopback server that answers with
+exactly the bytes each case needs (kept-alive, chunked, closing, cut short, silent)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+import pytest
+
+from colonies.client._http import ApiPoster, ConnectFailed
+from colonies.client._transport import _Retryable
+from colonies.testing.postgres import free_port
+
+Reply = Callable[[bytes], bytes | None]  # request body -> reply bytes (None: close silently)
+
+
+class RawServer:
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.writers.append(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                body = await reader.readexactly(length)
+                self.requests.append(head + body)
+                answer = self.reply(body)
+                if answer is None:
+                    break
+                writer.write(answer)
+                await writer.drain()
+                head = answer.lower().split(b"\r\n\r\n")[0]
+                framed = b"content-length" in head or b"transfer-encoding" in head
+                if b"connection: close" in head or not framed:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def raw() -> AsyncIterator[Callable[[Reply], asyncio.Future[tuple[RawServer, ApiPoster]]]]:
+    servers: list[asyncio.AbstractServer] = []
+    posters: list[ApiPoster] = []
+
+    async def start(reply: Reply) -> tuple[RawServer, ApiPoster]:
+        raw_server = RawServer(reply)
+        port = free_port()
+        servers.append(await asyncio.start_server(raw_server.handle, "127.0.0.1", port))
+        posters.append(ApiPoster(f"http://127.0.0.1:{port}"))
+        return raw_server, posters[-1]
+
+    yield start  # type: ignore[misc]
+    for poster in posters:
+        poster.close()
+    for server in servers:
+        server.close()
+
+
+def ok(body: bytes, extra: str = "") -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
+
+
+async def test_requests_share_a_kept_alive_connection(raw):
+    server, poster = await raw(lambda body: ok(b"echo:" + body))
+    for i in range(3):
+        assert await poster.post(b'{"n":%d}' % i, timeout=5) == (200, b'echo:{"n":%d}' % i)
+    assert server.connections == 1
+    head = server.requests[0].split(b"\r\n\r\n")[0].decode()
+    assert head.startswith("POST /api HTTP/1.1\r\n") and "Content-Type: application/json" in head
+    # Two at once: two connections, each kept for later.
+    both = await asyncio.gather(poster.post(b"a", 5), poster.post(b"b", 5))
+    assert sorted(both) == [(200, b"echo:a"), (200, b"echo:b")] and server.connections == 2
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nhel\r\n2;ext=1\r\nlo\r\n0\r\nX-Trailer: 1\r\n\r\n",
+        b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello",
+        b"HTTP/1.0 503 Service Unavailable\r\n\r\nhello",  # no length: the body ends at close
+    ],
+    ids=["chunked", "connection-close", "until-close"],
+)
+async def test_replies_of_every_framing_are_read_whole(raw, answer):
+    server, poster = await raw(lambda body: answer)
+    assert await poster.post(b"{}", timeout=5) == (503, b"hello")
+    assert await poster.post(b"{}", timeout=5) == (503, b"hello")
+    chunked = b"chunked" in answer
+    assert server.connections == (1 if chunked else 2)  # a closing reply is not reused
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused(raw):
+    server, poster = await raw(lambda body: ok(b"x"))
+    assert await poster.post(b"1", timeout=5) == (200, b"x")
+    for writer in server.writers:
+        writer.close()
+    await asyncio.sleep(0.1)  # the close reaches the client
+    assert await poster.post(b"2", timeout=5) == (200, b"x")
+    assert server.connections == 2
+
+
+async def test_failures_look_like_aiohttp_and_retry_only_where_safe(raw):
+    _, silent = await raw(lambda body: None)  # reads the request, closes without a reply
+    with pytest.raises(aiohttp.ServerDisconnectedError) as err:
+        await silent.post(b"{}", timeout=5)
+    assert not _Retryable("submitfuncspecmsg")(err.value)  # it may have been carried out
+    assert _Retryable("getprocessmsg")(err.value)
+
+    cut = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nshort"
+    _, garbled = await raw(lambda body: cut)  # the connection ends 5 bytes early
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await garbled.post(b"{}", timeout=5)
+    _, nonsense = await raw(lambda body: b"SMTP ready\r\n\r\n")
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await nonsense.post(b"{}", timeout=5)
+
+    refused = ApiPoster(f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(ConnectFailed) as err:
+        await refused.post(b"{}", timeout=5)
+    assert _Retryable("submitfuncspecmsg")(err.value)  # nothing was sent
+
+    never = asyncio.Event()  # a server that accepts and never answers
+    hang = await asyncio.start_server(lambda r, w: never.wait(), "127.0.0.1", port := free_port())
+    try:
+        with pytest.raises(TimeoutError):
+            await ApiPoster(f"http://127.0.0.1:{port}").post(b"{}", timeout=0.3)
+    finally:
+        hang.close()
+
+
+def test_only_plain_http_urls():
+    for url in ("https://example.org", "ws://x", "http://"):
+        with pytest.raises(ValueError):
+            ApiPoster(url)
+    poster = ApiPoster("http://user@10.0.0.1:8080/base/")
+    assert poster.port == 8080
+    assert poster._head.startswith(b"POST /base/api HTTP/1.1\r\nHost: 10.0.0.1:8080\r\n")
