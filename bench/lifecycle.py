@@ -29,6 +29,7 @@ from colonies.crypto import generate_private_key  # noqa: E402
 DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
 COLONY = "bench"
 DRAIN_SECONDS = 60  # after the window: at most this long to take what is still waiting
+LEDGER_TRIGGERS = ("processes_ledger_insert", "processes_ledger_update", "processes_ledger_delete")
 START_DELAY = 3.0  # seconds for the client processes to start before the window opens
 
 
@@ -240,7 +241,8 @@ def main() -> None:
         if args.backlog and pg is not None:
             load_backlog(pg.dsn("bench"), args.backlog)
         if args.no_ledger and pg is not None:
-            pg.execute("ALTER TABLE processes DISABLE TRIGGER processes_ledger;", dbname="bench")
+            for trigger in LEDGER_TRIGGERS:
+                pg.execute(f"ALTER TABLE processes DISABLE TRIGGER {trigger};", dbname="bench")
         start_at = time.time() + START_DELAY
         shares = [
             json.dumps(
@@ -331,7 +333,7 @@ def load_backlog(dsn: str, count: int) -> None:
         try:
             # Old history: its ledger entries were sealed long ago, and it has been vacuumed
             # (otherwise the run measures the leader sealing and autovacuum catching up).
-            await conn.execute("ALTER TABLE processes DISABLE TRIGGER processes_ledger")
+            await conn.execute("ALTER TABLE processes DISABLE TRIGGER processes_ledger_insert")
             await conn.execute(
                 """INSERT INTO processes (processid, colonyname, state, initiatorid, initiatorname,
                        executortype, prioritytime, submissiontime, endtime, spec)
@@ -341,7 +343,7 @@ def load_backlog(dsn: str, count: int) -> None:
                 COLONY,
                 count,
             )
-            await conn.execute("ALTER TABLE processes ENABLE TRIGGER processes_ledger")
+            await conn.execute("ALTER TABLE processes ENABLE TRIGGER processes_ledger_insert")
             await conn.execute("VACUUM (ANALYZE) processes")
         finally:
             await conn.close()

@@ -134,3 +134,37 @@ async def test_concurrent_replicas_keep_one_valid_chain_and_signed_checkpoints(d
     finally:
         await first[0].cleanup()
         await second[0].cleanup()
+
+
+async def test_statements_over_many_processes_record_one_entry_per_changed_row(db_url):
+    """The ledger triggers run once per statement (011_ledger_per_statement.sql) and record
+    exactly what a trigger per row did: each insert, each change of state, each delete."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
+        await conn.execute(
+            """INSERT INTO processes (processid, colonyname, initiatorid, initiatorname,
+                   executortype, prioritytime, submissiontime, spec)
+               SELECT 'p' || g, 'c', 'user-' || g, 'u', 't', g, now(), '{}'::jsonb
+                 FROM generate_series(1, 3) g"""
+        )
+        await conn.execute(
+            "UPDATE processes SET state = 1, assignedexecutorid = 'e-' || processid"
+            " WHERE processid IN ('p1', 'p2')"
+        )
+        await conn.execute("UPDATE processes SET output = '[1]'")  # no change of state
+        await conn.execute("UPDATE processes SET state = 1 WHERE processid = 'p1'")  # same state
+        await conn.execute("DELETE FROM processes WHERE processid IN ('p2', 'p3')")
+        rows = await conn.fetch("SELECT objectid, event, state, actor FROM ledger ORDER BY seq")
+    finally:
+        await conn.close()
+    entries = sorted((r["objectid"], r["event"], r["state"], r["actor"]) for r in rows)
+    assert entries == [
+        ("p1", "assigned", 1, "e-p1"),
+        ("p1", "submitted", 0, "user-1"),
+        ("p2", "assigned", 1, "e-p2"),
+        ("p2", "removed", 1, ""),
+        ("p2", "submitted", 0, "user-2"),
+        ("p3", "removed", 0, ""),
+        ("p3", "submitted", 0, "user-3"),
+    ]
