@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,6 @@ class Context:
     target: Any = None  # the object the scope loaded, if any
     access: ColonyAccess | None = None  # what the caller is in the target colony
     ws: Any = None  # the WebSocket of a subscription request
-    started: datetime = field(default_factory=utcnow)
     # The request's nonce, left for the handler's statement to record (Route.nonce_in_statement)
     nonce: Nonce | None = None
 

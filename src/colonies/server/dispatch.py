@@ -40,6 +40,8 @@ class Dispatcher:
         self.routes = registry.routes
         self.metrics = state.metrics
         self.nonces = state.nonces
+        # The labelled metric children of each (payloadtype, status): looked up once.
+        self._observed: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     async def handle(self, body: bytes) -> tuple[int, bytes]:
         """Answer one request body with (HTTP status, reply envelope)."""
@@ -56,8 +58,14 @@ class Dispatcher:
             status = 200
         except RpcError as exc:
             status, reply = exc.status, encode_error(exc.status, exc.message)
-        self.metrics.rpc_requests.labels(label, str(status)).inc()
-        self.metrics.rpc_duration.labels(label).observe(time.perf_counter() - started)
+        observed = self._observed.get((label, status))
+        if observed is None:
+            observed = self._observed[(label, status)] = (
+                self.metrics.rpc_requests.labels(label, str(status)),
+                self.metrics.rpc_duration.labels(label),
+            )
+        observed[0].inc()
+        observed[1].observe(time.perf_counter() - started)
         return status, reply
 
     def authenticate(self, envelope: RequestEnvelope) -> str:
