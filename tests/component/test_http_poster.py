@@ -4,6 +4,8 @@ exactly the bytes each case needs (kept-alive, chunked, closing, cut short, sile
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections.abc import AsyncIterator, Callable
 
 import aiohttp
@@ -124,6 +126,20 @@ async def test_failures_look_like_aiohttp_and_retry_only_where_safe(raw):
     _, nonsense = await raw(lambda body: b"SMTP ready\r\n\r\n")
     with pytest.raises(aiohttp.ClientPayloadError):
         await nonsense.post(b"{}", timeout=5)
+
+    def reset(body: bytes) -> bytes | None:
+        for writer in resetting.writers:  # an abrupt close: the client reads a reset
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+        return None
+
+    resetting, reset_poster = await raw(reset)
+    with pytest.raises(aiohttp.ClientOSError) as err:
+        await reset_poster.post(b"{}", timeout=5)
+    assert _Retryable("getprocessmsg")(err.value) and not _Retryable("closesuccessfulmsg")(
+        err.value
+    )
 
     refused = ApiPoster(f"http://127.0.0.1:{free_port()}")
     with pytest.raises(ConnectFailed) as err:

@@ -67,8 +67,10 @@ class ApiPoster:
         try:
             connection.writer.write(b"%s%d\r\n\r\n%s" % (self._head, len(body), body))
             status, reply, keep = await _read_reply(connection.reader)
-        except BaseException:
+        except BaseException as exc:
             connection.close()  # a request cut short leaves the connection in an unknown state
+            if isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
+                raise aiohttp.ClientOSError(exc.errno, str(exc)) from exc  # reset, say
             raise
         if keep:
             self._idle.append(connection)
