@@ -21,6 +21,7 @@ import aiohttp
 T = TypeVar("T")
 
 _MAX_HEAD = 64 * 1024  # status line and headers of a reply
+CONNECT_TIMEOUT = 10.0  # seconds, whatever the request's own timeout (as aiohttp's sock_connect)
 
 
 class ConnectFailed(aiohttp.ClientOSError):
@@ -88,8 +89,11 @@ class ApiPoster:
 
     async def _connect(self) -> _Connection:
         try:
-            reader, writer = await asyncio.open_connection(self.host, self.port, limit=_MAX_HEAD)
-        except OSError as exc:
+            reader, writer = await _within(
+                CONNECT_TIMEOUT,
+                asyncio.open_connection(self.host, self.port, limit=_MAX_HEAD),
+            )
+        except OSError as exc:  # TimeoutError included: nothing was sent either way
             raise ConnectFailed(
                 exc.errno, f"cannot connect to {self.host}:{self.port}: {exc}"
             ) from exc
