@@ -4,8 +4,10 @@ alone would, and a bad item fails only its own caller."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
+import asyncpg
 import pytest
 
 from colonies.core import Conditions, FunctionSpec
@@ -13,6 +15,17 @@ from colonies.core.submission import new_process
 from colonies.store import connect
 from colonies.store.batching import Batcher
 from colonies.store.processes import _INSERT_COLUMNS, ProcessStore, _process_row
+
+
+@pytest.fixture
+async def pool_and_store(db_url: str) -> AsyncIterator[tuple[asyncpg.Pool, ProcessStore]]:
+    """A pool on a fresh database that has colony "c", and a process store over it."""
+    pool = await connect(db_url)
+    try:
+        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
+        yield pool, ProcessStore(pool)
+    finally:
+        await pool.close()
 
 
 def _new(processid: str, now: datetime, **conditions: object):
@@ -30,38 +43,33 @@ def _new(processid: str, now: datetime, **conditions: object):
     return new_process(spec, processid=processid, initiatorid="i" * 64, initiatorname="u", now=now)
 
 
-async def test_batched_submissions_store_what_single_ones_do(db_url):
-    pool = await connect(db_url)
-    try:
-        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
-        store = ProcessStore(pool)
-        now = datetime(2026, 11, 29, 3, 4, 5, 678901, tzinfo=timezone.utc)
-        kinds = [{}, {"executornames": ["e1", "e2"], "locationname": "Lab", "cpu": "500m"}]
-        for n, conditions in enumerate(kinds):
-            await store.submit(_new(f"single{n}", now, **conditions))
-            await store._insert_many(
-                [
-                    (_new(f"batch{n}", now, **conditions), None),
-                    (_new(f"extra{n}", now, **conditions), None),
-                ]
-            )
-        rows = {
-            r["processid"]: {k: v for k, v in dict(r).items() if k not in ("processid", "seq")}
-            for r in await pool.fetch("SELECT * FROM processes")
-        }
-        for n in range(len(kinds)):
-            single, batched = rows[f"single{n}"], rows[f"batch{n}"]
-            spec_single, spec_batched = single.pop("spec"), batched.pop("spec")
-            assert spec_single == spec_batched
-            assert single == batched
-        assert rows["single1"]["executornames"] == ["e1", "e2"]
-        assert rows["single1"]["location_lc"] == "lab"
-        assert rows["single0"]["submissiontime"] == now  # microseconds kept
-        # One column list for both statements: the row's keys are the columns, in order.
-        columns = [c.strip() for c in _INSERT_COLUMNS.split(",")]
-        assert list(_process_row(_new("x", now))) == columns
-    finally:
-        await pool.close()
+async def test_batched_submissions_store_what_single_ones_do(pool_and_store):
+    pool, store = pool_and_store
+    now = datetime(2026, 11, 29, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    kinds = [{}, {"executornames": ["e1", "e2"], "locationname": "Lab", "cpu": "500m"}]
+    for n, conditions in enumerate(kinds):
+        await store.submit(_new(f"single{n}", now, **conditions))
+        await store._insert_many(
+            [
+                (_new(f"batch{n}", now, **conditions), None),
+                (_new(f"extra{n}", now, **conditions), None),
+            ]
+        )
+    rows = {
+        r["processid"]: {k: v for k, v in dict(r).items() if k not in ("processid", "seq")}
+        for r in await pool.fetch("SELECT * FROM processes")
+    }
+    for n in range(len(kinds)):
+        single, batched = rows[f"single{n}"], rows[f"batch{n}"]
+        spec_single, spec_batched = single.pop("spec"), batched.pop("spec")
+        assert spec_single == spec_batched
+        assert single == batched
+    assert rows["single1"]["executornames"] == ["e1", "e2"]
+    assert rows["single1"]["location_lc"] == "lab"
+    assert rows["single0"]["submissiontime"] == now  # microseconds kept
+    # One column list for both statements: the row's keys are the columns, in order.
+    columns = [c.strip() for c in _INSERT_COLUMNS.split(",")]
+    assert list(_process_row(_new("x", now))) == columns
 
 
 async def test_concurrent_calls_share_a_batch_and_a_bad_item_fails_alone():
@@ -94,69 +102,64 @@ async def test_batches_are_bounded(size):
     assert max(seen) <= size and sum(seen) == 7
 
 
-async def test_batched_closes_match_single_ones_and_keep_function_statistics(db_url):
-    pool = await connect(db_url)
-    try:
-        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
-        for name in ("e1", "e2", "e3"):
-            await pool.execute(
-                "INSERT INTO executors (colonyname, executorname, executorid, executortype, state,"
-                " commissiontime, lastheardfromtime, capabilities, allocations)"
-                " VALUES ('c', $1, $1 || '-id', 'cli', 1, now(), now(), '{}', '{}')",
-                name,
-            )
-            await pool.execute(
-                "INSERT INTO functions (functionid, colonyname, executorname, executortype,"
-                " funcname, args) VALUES ($1 || '-f', 'c', $1, 'cli', 'f', '[]')",
-                name,
-            )
-        store = ProcessStore(pool)
-        started = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
-        ended = datetime(2026, 11, 29, 3, 0, 2, 500000, tzinfo=timezone.utc)
-        for i, name in enumerate(["e1", "e2", "e3", "e1"]):
-            await store.submit(_new(f"p{i}", started))
-            await pool.execute(
-                "UPDATE processes SET state = 1, assignedexecutorid = $2, starttime = $3"
-                " WHERE processid = $1",
-                f"p{i}", f"{name}-id", started,
-            )  # fmt: skip
-        single = await store._close_many([("p0", "e1-id", ended, ["out0"], None)])
-        batched = await store._close_many(
-            [
-                ("p1", "e2-id", ended, ["out1"], None),
-                ("p2", "e3-id", ended, [], None),  # no output: the stored one stays
-                ("p3", "wrong-id", ended, ["x"], None),  # not its executor: nothing happens
-            ]
+async def test_batched_closes_match_single_ones_and_keep_function_statistics(pool_and_store):
+    pool, store = pool_and_store
+    for name in ("e1", "e2", "e3"):
+        await pool.execute(
+            "INSERT INTO executors (colonyname, executorname, executorid, executortype, state,"
+            " commissiontime, lastheardfromtime, capabilities, allocations)"
+            " VALUES ('c', $1, $1 || '-id', 'cli', 1, now(), now(), '{}', '{}')",
+            name,
         )
-        assert single[0]["closed"] and single[0]["ran"] == 2.5
-        assert [r["closed"] for r in batched] == [True, True, False]
-        assert all(r["admitted"] for r in single + batched)  # no nonce: always admitted
-        assert batched[0]["ran"] == single[0]["ran"] and batched[0]["processid"] == "p1"
-        rows = {r["processid"]: r for r in await pool.fetch("SELECT * FROM processes")}
-        assert [rows[p]["state"] for p in ("p0", "p1", "p2", "p3")] == [2, 2, 2, 1]
-        assert rows["p1"]["endtime"] == rows["p0"]["endtime"] == ended
-        assert rows["p1"]["output"] == ["out1"] and rows["p2"]["output"] == []
-        stats = {
-            r["executorname"]: (r["counter"], r["minexectime"], r["maxexectime"])
-            for r in await pool.fetch("SELECT * FROM functions")
-        }
-        assert stats == {"e1": (1, 2.5, 2.5), "e2": (1, 2.5, 2.5), "e3": (1, 2.5, 2.5)}
-        # One executor twice in a batch: closed one by one, so its function counts both.
-        for i in (4, 5):
-            await store.submit(_new(f"p{i}", started))
-            await pool.execute(
-                "UPDATE processes SET state = 1, assignedexecutorid = 'e2-id', starttime = $2"
-                " WHERE processid = $1",
-                f"p{i}", started,
-            )  # fmt: skip
-        twice = await store._close_many(
-            [("p4", "e2-id", ended, [], None), ("p5", "e2-id", ended, [], None)]
+        await pool.execute(
+            "INSERT INTO functions (functionid, colonyname, executorname, executortype,"
+            " funcname, args) VALUES ($1 || '-f', 'c', $1, 'cli', 'f', '[]')",
+            name,
+        )
+    started = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
+    ended = datetime(2026, 11, 29, 3, 0, 2, 500000, tzinfo=timezone.utc)
+    for i, name in enumerate(["e1", "e2", "e3", "e1"]):
+        await store.submit(_new(f"p{i}", started))
+        await pool.execute(
+            "UPDATE processes SET state = 1, assignedexecutorid = $2, starttime = $3"
+            " WHERE processid = $1",
+            f"p{i}", f"{name}-id", started,
         )  # fmt: skip
-        assert all(r["closed"] for r in twice)
-        counter = await pool.fetchval("SELECT counter FROM functions WHERE executorname = 'e2'")
-        assert counter == 3
-    finally:
-        await pool.close()
+    single = await store._close_many([("p0", "e1-id", ended, ["out0"], None)])
+    batched = await store._close_many(
+        [
+            ("p1", "e2-id", ended, ["out1"], None),
+            ("p2", "e3-id", ended, [], None),  # no output: the stored one stays
+            ("p3", "wrong-id", ended, ["x"], None),  # not its executor: nothing happens
+        ]
+    )
+    assert single[0]["closed"] and single[0]["ran"] == 2.5
+    assert [r["closed"] for r in batched] == [True, True, False]
+    assert all(r["admitted"] for r in single + batched)  # no nonce: always admitted
+    assert batched[0]["ran"] == single[0]["ran"] and batched[0]["processid"] == "p1"
+    rows = {r["processid"]: r for r in await pool.fetch("SELECT * FROM processes")}
+    assert [rows[p]["state"] for p in ("p0", "p1", "p2", "p3")] == [2, 2, 2, 1]
+    assert rows["p1"]["endtime"] == rows["p0"]["endtime"] == ended
+    assert rows["p1"]["output"] == ["out1"] and rows["p2"]["output"] == []
+    stats = {
+        r["executorname"]: (r["counter"], r["minexectime"], r["maxexectime"])
+        for r in await pool.fetch("SELECT * FROM functions")
+    }
+    assert stats == {"e1": (1, 2.5, 2.5), "e2": (1, 2.5, 2.5), "e3": (1, 2.5, 2.5)}
+    # One executor twice in a batch: closed one by one, so its function counts both.
+    for i in (4, 5):
+        await store.submit(_new(f"p{i}", started))
+        await pool.execute(
+            "UPDATE processes SET state = 1, assignedexecutorid = 'e2-id', starttime = $2"
+            " WHERE processid = $1",
+            f"p{i}", started,
+        )  # fmt: skip
+    twice = await store._close_many(
+        [("p4", "e2-id", ended, [], None), ("p5", "e2-id", ended, [], None)]
+    )  # fmt: skip
+    assert all(r["closed"] for r in twice)
+    counter = await pool.fetchval("SELECT counter FROM functions WHERE executorname = 'e2'")
+    assert counter == 3
 
 
 async def test_a_database_outage_fails_the_whole_batch_at_once():
@@ -172,68 +175,58 @@ async def test_a_database_outage_fails_the_whole_batch_at_once():
     assert calls == [[0, 1, 2, 3, 4]]  # not retried item by item against a dead database
 
 
-async def test_shared_claims_keep_priority_order_and_names(db_url):
+async def test_shared_claims_keep_priority_order_and_names(pool_and_store):
     from colonies.store.processes import _Claim
 
-    pool = await connect(db_url)
-    try:
-        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
-        store = ProcessStore(pool)
-        now = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
+    pool, store = pool_and_store
+    now = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
 
-        async def waiting(processid: str, priority: int, **conditions: object) -> None:
-            new = _new(processid, now, **conditions)
-            new.process.prioritytime -= priority * 10**12  # higher priority, earlier
-            await store.submit(new)
+    async def waiting(processid: str, priority: int, **conditions: object) -> None:
+        new = _new(processid, now, **conditions)
+        new.process.prioritytime -= priority * 10**12  # higher priority, earlier
+        await store.submit(new)
 
-        def claims(*names: str) -> list[_Claim]:
-            return [_Claim("c", "cli", name, "", f"{name}-id", now) for name in names]
+    def claims(*names: str) -> list[_Claim]:
+        return [_Claim("c", "cli", name, "", f"{name}-id", now) for name in names]
 
-        await waiting("low", 0)
-        await waiting("high", 5)
-        await waiting("mid", 2)
-        got = await store._claim_many(claims("a", "b"))
-        assert [p.processid if p else None for p in got] == ["high", "mid"]
-        assert [p.assignedexecutorid for p in got if p] == ["a-id", "b-id"]
-        # A process aimed at "y" by name: nobody else may take it, "y" gets it by priority.
-        await waiting("for-y", 9, executornames=["y"])
-        await waiting("any", 1)
-        got = await store._claim_many(claims("x", "y", "z"))
-        assert [p.processid if p else None for p in got] == ["any", "for-y", "low"]
-        # More executors than processes: the rest get nothing.
-        await waiting("last", 0)
-        got = await store._claim_many(claims("p", "q"))
-        assert [p.processid if p else None for p in got] == ["last", None]
-        states = await pool.fetch("SELECT processid, state, assignedexecutorid FROM processes")
-        assert {r["processid"]: r["assignedexecutorid"] for r in states} == {
-            "high": "a-id", "mid": "b-id", "any": "x-id", "for-y": "y-id", "low": "z-id",
-            "last": "p-id",
-        }  # fmt: skip
-    finally:
-        await pool.close()
+    await waiting("low", 0)
+    await waiting("high", 5)
+    await waiting("mid", 2)
+    got = await store._claim_many(claims("a", "b"))
+    assert [p.processid if p else None for p in got] == ["high", "mid"]
+    assert [p.assignedexecutorid for p in got if p] == ["a-id", "b-id"]
+    # A process aimed at "y" by name: nobody else may take it, "y" gets it by priority.
+    await waiting("for-y", 9, executornames=["y"])
+    await waiting("any", 1)
+    got = await store._claim_many(claims("x", "y", "z"))
+    assert [p.processid if p else None for p in got] == ["any", "for-y", "low"]
+    # More executors than processes: the rest get nothing.
+    await waiting("last", 0)
+    got = await store._claim_many(claims("p", "q"))
+    assert [p.processid if p else None for p in got] == ["last", None]
+    states = await pool.fetch("SELECT processid, state, assignedexecutorid FROM processes")
+    assert {r["processid"]: r["assignedexecutorid"] for r in states} == {
+        "high": "a-id", "mid": "b-id", "any": "x-id", "for-y": "y-id", "low": "z-id",
+        "last": "p-id",
+    }  # fmt: skip
 
 
-async def test_a_claim_never_starts_a_process_before_its_submission(db_url):
+async def test_a_claim_never_starts_a_process_before_its_submission(pool_and_store):
     """A claim asked for before a process was submitted, run after (it waited behind another
     batch), must not give the process a start time before its submission time."""
     from datetime import timedelta
 
     from colonies.store.processes import _Claim
 
-    pool = await connect(db_url)
-    try:
-        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
-        store = ProcessStore(pool)
-        asked = datetime.now(timezone.utc) - timedelta(seconds=5)
-        for i in range(3):
-            await store.submit(_new(f"p{i}", datetime.now(timezone.utc)))
-        claims = [_Claim("c", "cli", n, "", f"{n}-id", asked) for n in ("a", "b", "c")]
-        got = await store._claim_many(claims[:2]) + await store._claim_many(claims[2:])
-        assert all(p is not None for p in got)
-        for p in got:
-            assert p is not None and p.starttime >= p.submissiontime
-    finally:
-        await pool.close()
+    _, store = pool_and_store
+    asked = datetime.now(timezone.utc) - timedelta(seconds=5)
+    for i in range(3):
+        await store.submit(_new(f"p{i}", datetime.now(timezone.utc)))
+    claims = [_Claim("c", "cli", n, "", f"{n}-id", asked) for n in ("a", "b", "c")]
+    got = await store._claim_many(claims[:2]) + await store._claim_many(claims[2:])
+    assert all(p is not None for p in got)
+    for p in got:
+        assert p is not None and p.starttime >= p.submissiontime
 
 
 async def test_a_caller_that_went_away_is_not_run_for():
@@ -277,69 +270,83 @@ async def test_a_result_nobody_receives_is_undone():
     assert undone == [(2, 20)]
 
 
-async def test_an_unreceived_claim_puts_the_process_back(db_url):
+async def test_an_unreceived_claim_puts_the_process_back(pool_and_store):
     from colonies.store.processes import _Claim
 
-    pool = await connect(db_url)
-    try:
-        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
-        store = ProcessStore(pool)
-        now = datetime.now(timezone.utc)
-        await store.submit(_new("p", now))
-        claim = _Claim("c", "cli", "e", "", "e-id", now)
-        (process,) = await store._claim_many([claim])
-        assert process is not None and process.processid == "p"
-        await store._unclaim(claim, process)
-        row = await pool.fetchrow("SELECT state, assignedexecutorid FROM processes")
-        assert (row["state"], row["assignedexecutorid"]) == (0, "")
-        (again,) = await store._claim_many([_Claim("c", "cli", "f", "", "f-id", now)])
-        assert again is not None and again.processid == "p"
-        await store._unclaim(claim, again)  # not e's any more: left alone
-        assert await pool.fetchval("SELECT assignedexecutorid FROM processes") == "f-id"
-    finally:
-        await pool.close()
+    pool, store = pool_and_store
+    now = datetime.now(timezone.utc)
+    await store.submit(_new("p", now))
+    claim = _Claim("c", "cli", "e", "", "e-id", now)
+    (process,) = await store._claim_many([claim])
+    assert process is not None and process.processid == "p"
+    await store._unclaim(claim, process)
+    row = await pool.fetchrow("SELECT state, assignedexecutorid FROM processes")
+    assert (row["state"], row["assignedexecutorid"]) == (0, "")
+    (again,) = await store._claim_many([_Claim("c", "cli", "f", "", "f-id", now)])
+    assert again is not None and again.processid == "p"
+    await store._unclaim(claim, again)  # not e's any more: left alone
+    assert await pool.fetchval("SELECT assignedexecutorid FROM processes") == "f-id"
 
 
-async def test_batched_statements_act_only_for_requests_with_a_new_nonce(db_url):
+async def test_batched_statements_act_only_for_requests_with_a_new_nonce(pool_and_store):
     """Submissions and closes record their requests' nonces in the statement that acts
     (store/nonces.py): a used nonce, or one repeated in the same batch, has no effect."""
     from datetime import timedelta
 
     from colonies.store.nonces import USE_NONCES, Nonce
 
-    pool = await connect(db_url)
-    try:
-        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
-        store = ProcessStore(pool)
-        now = datetime.now(timezone.utc)
-        expires = now + timedelta(minutes=5)
-        await pool.execute(USE_NONCES, ["u", "e-id"], ["used", "used"], expires)
+    pool, store = pool_and_store
+    now = datetime.now(timezone.utc)
+    expires = now + timedelta(minutes=5)
+    await pool.execute(USE_NONCES, ["u", "e-id"], ["used", "used"], expires)
 
-        def nonce(caller: str, n: str) -> Nonce:
-            return Nonce(caller, n, expires)
+    def nonce(caller: str, n: str) -> Nonce:
+        return Nonce(caller, n, expires)
 
-        inserted = await store._insert_many(
-            [
-                (_new("fresh", now), nonce("u", "n1")),
-                (_new("twin", now), nonce("u", "n1")),  # the same request twice at once
-                (_new("replayed", now), nonce("u", "used")),
-                (_new("old-sdk", now), None),  # no nonce: not tracked
-            ]
-        )
-        assert inserted == [True, False, False, True]
-        stored = {r["processid"] for r in await pool.fetch("SELECT processid FROM processes")}
-        assert stored == {"fresh", "old-sdk"}
+    inserted = await store._insert_many(
+        [
+            (_new("fresh", now), nonce("u", "n1")),
+            (_new("twin", now), nonce("u", "n1")),  # the same request twice at once
+            (_new("replayed", now), nonce("u", "used")),
+            (_new("old-sdk", now), None),  # no nonce: not tracked
+        ]
+    )
+    assert inserted == [True, False, False, True]
+    stored = {r["processid"] for r in await pool.fetch("SELECT processid FROM processes")}
+    assert stored == {"fresh", "old-sdk"}
 
-        await pool.execute(
-            "UPDATE processes SET state = 1, assignedexecutorid = 'e-id', starttime = $1", now
-        )
-        (replayed,) = await store._close_many(
-            [("fresh", "e-id", now, ["x"], nonce("e-id", "used"))]
-        )
-        assert not replayed["admitted"] and not replayed["closed"]
-        assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'fresh'") == 1
-        (closed,) = await store._close_many([("fresh", "e-id", now, ["x"], nonce("e-id", "n2"))])
-        assert closed["admitted"] and closed["closed"]
-        assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'fresh'") == 2
-    finally:
-        await pool.close()
+    await pool.execute(
+        "UPDATE processes SET state = 1, assignedexecutorid = 'e-id', starttime = $1", now
+    )
+    (replayed,) = await store._close_many([("fresh", "e-id", now, ["x"], nonce("e-id", "used"))])
+    assert not replayed["admitted"] and not replayed["closed"]
+    assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'fresh'") == 1
+    (closed,) = await store._close_many([("fresh", "e-id", now, ["x"], nonce("e-id", "n2"))])
+    assert closed["admitted"] and closed["closed"]
+    assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'fresh'") == 2
+
+
+async def test_a_replayed_request_in_a_shared_claim_takes_nothing(pool_and_store):
+    from datetime import timedelta
+
+    from colonies.store import Replayed
+    from colonies.store.nonces import USE_NONCES, Nonce
+    from colonies.store.processes import _Claim
+
+    pool, store = pool_and_store
+    now = datetime.now(timezone.utc)
+    expires = now + timedelta(minutes=5)
+    for i in range(3):
+        await store.submit(_new(f"p{i}", now))
+    await pool.execute(USE_NONCES, ["b-id"], ["used"], expires)
+    claims = [
+        _Claim("c", "cli", name, "", f"{name}-id", now, Nonce(f"{name}-id", nonce, expires))
+        for name, nonce in (("a", "n1"), ("b", "used"), ("c", "n2"), ("a", "n1"))
+    ]  # the last: a's request twice at once
+    got = await store._claim_many(claims)
+    assert isinstance(got[1], Replayed) and isinstance(got[3], Replayed)
+    assert [p.processid for p in (got[0], got[2])] == ["p0", "p1"]  # type: ignore[union-attr]
+    assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'p2'") == 0
+    again = await store._claim_many([claims[0], claims[2]])  # their nonces are used now
+    assert all(isinstance(r, Replayed) for r in again)
+    assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'p2'") == 0

@@ -196,39 +196,3 @@ async def test_assign_records_its_nonce_with_its_first_claim(server, colony):
     started = time.monotonic()
     await _refused_as_replay(rpc, poll)
     assert time.monotonic() - started < 0.9  # refused before waiting, not after
-
-
-async def test_a_replayed_request_in_a_shared_claim_takes_nothing(db_url):
-    from datetime import datetime, timedelta, timezone
-
-    from colonies.core import Conditions, FunctionSpec
-    from colonies.core.submission import new_process
-    from colonies.store import Replayed, connect
-    from colonies.store.nonces import USE_NONCES, Nonce
-    from colonies.store.processes import ProcessStore, _Claim
-
-    pool = await connect(db_url)
-    try:
-        await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
-        store = ProcessStore(pool)
-        now = datetime.now(timezone.utc)
-        expires = now + timedelta(minutes=5)
-        spec = FunctionSpec(funcname="f", conditions=Conditions(colonyname="c", executortype="t"))
-        for i in range(3):
-            await store.submit(
-                new_process(spec, processid=f"p{i}", initiatorid="u", initiatorname="u", now=now)
-            )
-        await pool.execute(USE_NONCES, ["b-id"], ["used"], expires)
-        claims = [
-            _Claim("c", "t", name, "", f"{name}-id", now, Nonce(f"{name}-id", nonce, expires))
-            for name, nonce in (("a", "n1"), ("b", "used"), ("c", "n2"))
-        ]
-        got = await store._claim_many(claims)
-        assert isinstance(got[1], Replayed)
-        assert [p.processid for p in (got[0], got[2])] == ["p0", "p1"]  # type: ignore[union-attr]
-        assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'p2'") == 0
-        again = await store._claim_many([claims[0], claims[2]])  # their nonces are used now
-        assert all(isinstance(r, Replayed) for r in again)
-        assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'p2'") == 0
-    finally:
-        await pool.close()

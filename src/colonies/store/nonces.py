@@ -34,19 +34,21 @@ class Nonce:
 
 def admitted_sql(keys: str, callers: str, nonces: str, expires: str) -> str:
     """CTEs ``items(key, caller, nonce)`` and ``admitted(key)``: the keys of the items whose
-    nonce was new (recorded by this statement) or absent (''). Keys and nonces must be unique
-    within the statement (see :func:`first_uses`)."""
+    nonce was new (recorded by this statement) or absent (''). Keys must be unique; of items
+    that carry the same nonce (the same request twice at once), only the first is admitted."""
     return f"""
 items AS (
   SELECT * FROM unnest({keys}::text[], {callers}::text[], {nonces}::text[])
-           AS i(key, caller, nonce)),
+           WITH ORDINALITY AS i(key, caller, nonce, ord)),
 fresh AS (
   INSERT INTO request_nonces (caller, nonce, expires)
   SELECT caller, nonce, {expires} FROM items WHERE nonce <> ''
   ON CONFLICT DO NOTHING RETURNING caller, nonce),
 admitted AS (
   SELECT key FROM items WHERE nonce = ''
-  UNION ALL SELECT items.key FROM items JOIN fresh USING (caller, nonce))"""
+  UNION ALL (SELECT DISTINCT ON (caller, nonce) items.key
+               FROM items JOIN fresh USING (caller, nonce)
+              ORDER BY caller, nonce, items.ord))"""
 
 
 def admission_args(
@@ -60,21 +62,6 @@ def admission_args(
         [n.nonce if n is not None else "" for n in nonces],
         expires,
     )
-
-
-def first_uses(nonces: Sequence[Nonce | None]) -> list[bool]:
-    """False for an item whose (caller, nonce) an earlier item of the same batch carries: the
-    second of two identical requests sent at once is the replay."""
-    seen: set[tuple[str, str]] = set()
-    firsts = []
-    for n in nonces:
-        if n is None:
-            firsts.append(True)
-            continue
-        key = (n.caller, n.nonce)
-        firsts.append(key not in seen)
-        seen.add(key)
-    return firsts
 
 
 async def use_nonce(conn: asyncpg.Connection, nonce: Nonce | None) -> None:

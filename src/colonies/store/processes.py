@@ -21,7 +21,7 @@ from colonies.store.batching import Batcher
 from colonies.store.errors import Replayed
 from colonies.store.events import NOTIFY_SQL
 from colonies.store.graph_resolution import member_failed, member_succeeded
-from colonies.store.nonces import Nonce, admission_args, admitted_sql, first_uses, use_nonce
+from colonies.store.nonces import Nonce, admission_args, admitted_sql, use_nonce
 
 _NOTIFY = NOTIFY_SQL
 
@@ -439,12 +439,10 @@ class ProcessStore:
             async with self.pool.acquire() as conn:
                 await insert_process(conn, items[0][0])
             return [True]
-        firsts = first_uses([nonce for _, nonce in items])
-        run = [item for item, first in zip(items, firsts, strict=True) if first]
         rows = await self.pool.fetch(
             _INSERT_MANY,
-            [_process_row(new) for new, _ in run],
-            *admission_args([new.process.processid for new, _ in run], [n for _, n in run]),
+            [_process_row(new) for new, _ in items],
+            *admission_args([new.process.processid for new, _ in items], [n for _, n in items]),
         )
         inserted = {row["processid"] for row in rows}
         return [new.process.processid in inserted for new, _ in items]
