@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -118,6 +119,21 @@ class Colony:
     executor_type: str
     user: PrivateKey
     user_name: str
+
+
+def function_spec(colony: Colony, funcname: str = "f", **extra: Any) -> dict[str, Any]:
+    """A function spec (wire form) for the colony's executor type, without time limits or
+    retries; ``conditions`` in ``extra`` are merged into the colony's."""
+    conditions = {"colonyname": colony.name, "executortype": colony.executor_type}
+    conditions.update(extra.pop("conditions", {}))
+    return {
+        "funcname": funcname,
+        "conditions": conditions,
+        "maxexectime": -1,
+        "maxwaittime": -1,
+        "maxretries": -1,
+        **extra,
+    }
 
 
 async def make_colony(

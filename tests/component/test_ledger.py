@@ -13,14 +13,7 @@ from colonies.server.app import STATE_KEY
 from colonies.store.db import init_connection
 from colonies.store.ledger import verify
 from tests.conftest import DEV_SERVER_PRVKEY, make_colony, make_config, start_server
-
-
-def spec(colony):
-    return {
-        "funcname": "f",
-        "conditions": {"colonyname": colony.name, "executortype": colony.executor_type},
-        "maxexectime": -1, "maxwaittime": -1, "maxretries": -1,
-    }  # fmt: skip
+from tests.conftest import function_spec as spec
 
 
 async def seal(app) -> int:

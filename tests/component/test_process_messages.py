@@ -8,18 +8,7 @@ import pytest
 
 from colonies.client import ColoniesError
 from colonies.core.submission import attribute_id
-
-
-def spec(colony, **extra):
-    s = {
-        "funcname": "f",
-        "conditions": {"colonyname": colony.name, "executortype": colony.executor_type},
-        "maxexectime": -1,
-        "maxwaittime": -1,
-        "maxretries": -1,
-    }
-    s.update(extra)
-    return s
+from tests.conftest import function_spec as spec
 
 
 async def expect(call, status: int, text: str = ""):

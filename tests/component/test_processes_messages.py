@@ -12,6 +12,7 @@ import pytest
 
 from colonies.crypto import generate_private_key
 from tests.component._util import ZERO_TIME, expect_error
+from tests.conftest import function_spec as spec
 from tests.conftest import make_colony
 
 NS_PER_DAY = 86_400 * 10**9
@@ -19,18 +20,6 @@ ACCESS_DENIED = "Access denied"
 
 
 # --- helpers --------------------------------------------------------------------------------
-def spec(colony, funcname: str = "f", **extra: Any) -> dict:
-    conditions = {"colonyname": colony.name, "executortype": colony.executor_type}
-    conditions.update(extra.pop("conditions", {}))
-    s = {
-        "funcname": funcname,
-        "conditions": conditions,
-        "maxexectime": -1,
-        "maxwaittime": -1,
-        "maxretries": -1,
-    }
-    s.update(extra)
-    return s
 
 
 async def submit(rpc, key, colony, **extra: Any) -> dict:

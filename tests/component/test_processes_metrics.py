@@ -11,16 +11,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from colonies.client import ColoniesError
-
-
-def spec(colony) -> dict:
-    return {
-        "funcname": "f",
-        "conditions": {"colonyname": colony.name, "executortype": colony.executor_type},
-        "maxexectime": -1,
-        "maxwaittime": -1,
-        "maxretries": -1,
-    }
+from tests.conftest import function_spec as spec
 
 
 async def scrape(url: str) -> tuple[str, dict[tuple[str, tuple], float]]:

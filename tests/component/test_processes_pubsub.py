@@ -18,21 +18,8 @@ from colonies.client import AsyncRpc
 from colonies.client._transport import sign_envelope
 from colonies.crypto import generate_private_key
 from colonies.server.app import STATE_KEY
+from tests.conftest import function_spec as spec
 from tests.conftest import make_colony, make_config, start_server
-
-
-def spec(colony, **extra: Any) -> dict:
-    conditions = {"colonyname": colony.name, "executortype": colony.executor_type}
-    conditions.update(extra.pop("conditions", {}))
-    s = {
-        "funcname": "f",
-        "conditions": conditions,
-        "maxexectime": -1,
-        "maxwaittime": -1,
-        "maxretries": -1,
-    }
-    s.update(extra)
-    return s
 
 
 async def submit(rpc, colony, **extra: Any) -> dict:

@@ -11,6 +11,7 @@ import pytest
 
 from colonies.client import ColoniesError
 from colonies.client._transport import sign_envelope
+from tests.conftest import function_spec as _spec
 from tests.conftest import make_config, start_server
 
 
@@ -98,17 +99,6 @@ async def test_concurrent_nonces_are_checked_in_batches(server):
     assert results[:50] == [True] * 50 and results[50] is False
     assert again is False
     assert sum(calls) == 51 and len(calls) <= 3, calls  # one statement for the whole burst
-
-
-def _spec(colony, **extra) -> dict:
-    return {
-        "funcname": "f",
-        "conditions": {"colonyname": colony.name, "executortype": colony.executor_type},
-        "maxexectime": -1,
-        "maxwaittime": -1,
-        "maxretries": -1,
-        **extra,
-    }
 
 
 async def _refused_as_replay(rpc, body: bytes) -> None:
