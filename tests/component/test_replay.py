@@ -75,9 +75,9 @@ async def test_concurrent_nonces_are_checked_in_batches(server):
     from datetime import timedelta
 
     from colonies.core import utcnow
-    from colonies.server.app import DISPATCHER_KEY, STATE_KEY
+    from colonies.server.app import STATE_KEY
 
-    batcher = server.app[DISPATCHER_KEY].nonces
+    batcher = server.app[STATE_KEY].nonces
     expires = utcnow() + timedelta(minutes=5)
     calls = []
     store = server.app[STATE_KEY].store.server

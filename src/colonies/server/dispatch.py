@@ -39,7 +39,6 @@ class Dispatcher:
         self.state = state
         self.routes = registry.routes
         self.metrics = state.metrics
-        self.nonces = state.nonces
         # The labelled metric children of each (payloadtype, status): looked up once.
         self._observed: dict[tuple[str, int], tuple[Any, Any]] = {}
 
@@ -127,7 +126,7 @@ class Dispatcher:
     async def use_nonce(self, nonce: Nonce) -> None:
         """Record the nonce; refuse the request if it was used before."""
         try:
-            await self.nonces.record(nonce)
+            await self.state.nonces.record(nonce)
         except Replayed:
             raise RpcError(403, REPLAYED) from None
         except _UNAVAILABLE:
