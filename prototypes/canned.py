@@ -35,12 +35,27 @@ async def canned_handler(request: bytes) -> bytes:
             "backends": [{"type": "libp2p", "port": 0}],
         }
         reply = reply_envelope("getserverinfomsg", info)
+    elif envelope.get("payloadtype") in ("submitfuncspecmsg", "getprocessmsg"):
+        # A process as v1.9.4 reads it: WAITING when submitted, SUCCESS when asked for again.
+        state = 0 if envelope["payloadtype"] == "submitfuncspecmsg" else 2
+        reply = reply_envelope(envelope["payloadtype"], canned_process(state))
     else:
         reply = reply_envelope(
             "error", {"status": 400, "message": "prototype: canned replies only"}, error=True
         )
     log.info("reply %d bytes", len(reply))
     return reply
+
+
+PROCESS_ID = "a" * 64
+
+
+def canned_process(state: int) -> dict[str, Any]:
+    return {
+        "processid": PROCESS_ID,
+        "state": state,
+        "spec": {"funcname": "echo", "conditions": {"executortype": "echo"}},
+    }
 
 
 async def echo_handler(request: bytes) -> bytes:
