@@ -188,3 +188,17 @@ async def test_assign_records_its_nonce_with_its_first_claim(server, colony):
     started = time.monotonic()
     await _refused_as_replay(rpc, poll)
     assert time.monotonic() - started < 0.9  # refused before waiting, not after
+
+
+@pytest.mark.parametrize("colony", ["ed25519"], indirect=True)
+@pytest.mark.parametrize("nonce", ["a\u0000b", "x" * 257])
+async def test_a_nonce_the_database_cannot_store_is_refused_clearly(server, colony, nonce):
+    for payloadtype, payload in (
+        ("getcolonymsg", {"colonyname": colony.name}),  # used before the handler
+        ("submitfuncspecmsg", {"spec": _spec(colony)}),  # used by the handler's statement
+    ):
+        signed = {**payload, "nonce": nonce, "timestamp": time.time_ns()}
+        with pytest.raises(ColoniesError) as err:
+            await server.rpc.post(old_style(payloadtype, signed, colony.user))
+        assert err.value.status == 400 and "Invalid nonce" in err.value.message
+    assert await _waiting(server.rpc, colony) == 0

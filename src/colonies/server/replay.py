@@ -28,6 +28,7 @@ from colonies.store.nonces import Nonce, NonceStore, unused
 __all__ = ["REPLAYED", "Nonce", "ReplayProtection", "unused"]
 
 REPLAYED = "Replayed request: this nonce was already used"
+MAX_NONCE = 256  # characters; the project's SDK sends 32
 
 
 class ReplayProtection:
@@ -47,6 +48,8 @@ class ReplayProtection:
             return None
         if not nonce or not timestamp:
             raise RpcError(403, "Request not fresh: give both a nonce and a timestamp")
+        if len(nonce) > MAX_NONCE or "\x00" in nonce:  # PostgreSQL could not store it
+            raise RpcError(400, f"Invalid nonce: at most {MAX_NONCE} characters, no NUL")
         now_ns = time.time_ns()
         if abs(now_ns - timestamp) > self._window_ns:
             raise RpcError(403, f"Request not fresh: timestamp outside the {self.window} s window")
