@@ -15,7 +15,7 @@ import asyncpg
 
 from colonies.core.timeutil import to_unix_ns
 from colonies.store.events import NOTIFY_SQL
-from colonies.store.fencing import StaleTerm, current_term, fence, term_holder
+from colonies.store.fencing import StaleTerm, current_term, fence
 from colonies.store.graph_resolution import member_failed, refresh_state
 from colonies.store.ledger import seal
 
@@ -76,9 +76,6 @@ class TickStore:
 
     async def current_term(self) -> int:
         return await current_term(self.pool)
-
-    async def leader_name(self) -> str:
-        return await term_holder(self.pool)
 
     async def deadlines(self, term: int, now: datetime) -> DeadlineResult:
         """Reclaim or fail processes past their execution deadline; fail those past their
