@@ -14,7 +14,7 @@ from colonies.rpc import RpcError
 from colonies.server.context import Context
 from colonies.server.registry import Scope, Target
 
-# --- a colony named by the request --------------------------------------------------------------
+# --- a colony named by the request ----------------------------------------------------------------
 
 
 def colony(get: Callable[[Any], str]) -> Scope:
@@ -49,7 +49,7 @@ async def workflow_colony(ctx: Context, msg: Any) -> Target:
     return Target(msg.spec.colonyname)
 
 
-# --- executors, users, functions --------------------------------------------------------------
+# --- executors, users, functions ------------------------------------------------------------------
 
 
 def named_executor(get: Callable[[Any], tuple[str, str]]) -> Scope:
@@ -87,7 +87,7 @@ def caller_as(kind: str) -> Scope:
     return scope
 
 
-# --- processes and what hangs off them ----------------------------------------------------------
+# --- processes and what hangs off them ------------------------------------------------------------
 
 
 def process_of(get: Callable[[Any], str]) -> Scope:
