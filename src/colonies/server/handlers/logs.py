@@ -47,12 +47,12 @@ async def add_attribute(ctx: Context, msg: AddAttributeMsg) -> Attribute:
     a.targetcolonyname = brief.colonyname
     a.targetprocessgraphid = brief.processgraphid
     a.state = brief.state
-    await ctx.store.processes.add_attribute(a)
+    await ctx.store.attributes.add(a)
     return a
 
 
 async def attribute_scope(ctx: Context, msg: GetAttributeMsg) -> Target:
-    attribute = await ctx.store.processes.get_attribute(msg.attributeid)
+    attribute = await ctx.store.attributes.get(msg.attributeid)
     if attribute is None:
         raise RpcError(404, f"Attribute with id {msg.attributeid} not found")
     return Target(attribute.targetcolonyname, attribute)
@@ -80,7 +80,7 @@ async def add_log(ctx: Context, msg: AddLogMsg) -> None:
     _require_running(ctx, "Failed to add log")
     access = ctx.access
     assert access is not None
-    await ctx.store.processes.add_log(
+    await ctx.store.logs.add(
         ctx.target.colonyname, msg.processid, access.executor_name or "", msg.message, _now_ns()
     )
 
@@ -93,7 +93,7 @@ async def add_log(ctx: Context, msg: AddLogMsg) -> None:
     scope=named_executor(lambda m: (m.colonyname, m.executorname)),
 )
 async def add_executor_log(ctx: Context, msg: AddExecutorLogMsg) -> None:
-    await ctx.store.processes.add_log(msg.colonyname, "", msg.executorname, msg.message, _now_ns())
+    await ctx.store.logs.add(msg.colonyname, "", msg.executorname, msg.message, _now_ns())
 
 
 @registry.handles(
@@ -103,7 +103,7 @@ async def get_logs(ctx: Context, msg: GetLogsMsg) -> list[Log]:
     if not msg.processid and not msg.executorname:
         raise RpcError(400, "Failed to get logs, processid or executorname must be given")
     count = check_count(msg.count, MAX_LOG_COUNT)
-    return await ctx.store.processes.get_logs(
+    return await ctx.store.logs.get(
         msg.colonyname, msg.processid, msg.executorname, count, msg.since, msg.latest
     )
 
@@ -116,4 +116,4 @@ async def search_logs(ctx: Context, msg: SearchLogsMsg) -> list[Log]:
         raise RpcError(400, f"Failed to search logs, days must be in [0, {MAX_LOG_SEARCH_DAYS}]")
     count = check_count(msg.count)
     since = to_unix_ns(ctx.now() - timedelta(days=msg.days))
-    return await ctx.store.processes.search_logs(msg.colonyname, msg.text, since, count)
+    return await ctx.store.logs.search(msg.colonyname, msg.text, since, count)

@@ -100,7 +100,7 @@ async def submit(ctx: Context, msg: SubmitFuncSpecMsg) -> Process:
         )
     except SubmissionError as exc:
         raise RpcError(400, f"{SUBMIT}, {exc}") from None
-    process = await ctx.store.processes.submit(new, ctx.take_nonce())
+    process = await ctx.store.submissions.submit(new, ctx.take_nonce())
     ctx.state.metrics.processes_submitted.inc()
     return process
 
@@ -155,13 +155,13 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
     mem = _available(msg.availablemem, parse_mem)
     location = (access.executor_location or "").lower()
     executortype = access.executor_type or ""
-    store = ctx.store.processes
+    claims = ctx.store.claims
     waiters = ctx.state.waiters
     recheck = ctx.state.assign_recheck_interval
     deadline = time.monotonic() + msg.timeout
 
     async def claim() -> Process | None:
-        return await store.claim(
+        return await claims.claim(
             msg.colonyname,
             executortype,
             access.executor_name or "",
@@ -219,7 +219,7 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
                     if unlimited:
                         waiters.found_nothing(msg.colonyname, executortype, location)
                     event = waiters.release(woken)
-                    if event is not None and await store.is_waiting(event.processid):
+                    if event is not None and await ctx.store.processes.is_waiting(event.processid):
                         waiters.wake_one(event, tried_now)  # it did not fit us; maybe another
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -260,7 +260,7 @@ async def _closing_check(ctx: Context, processid: str, action: str) -> None:
     nonce_in_statement=True,
 )
 async def close_successful(ctx: Context, msg: CloseSuccessfulMsg) -> None:
-    closed = await ctx.store.processes.close_successful(
+    closed = await ctx.store.closes.close_successful(
         msg.processid,
         ctx.caller,
         normalize_free_form(msg.out),
@@ -282,7 +282,7 @@ async def close_successful(ctx: Context, msg: CloseSuccessfulMsg) -> None:
     scope=closing_scope,
 )
 async def close_failed(ctx: Context, msg: CloseFailedMsg) -> None:
-    closed = await ctx.store.processes.close_failed(
+    closed = await ctx.store.closes.close_failed(
         msg.processid, ctx.caller, msg.errors, ctx.now(), ctx.target.processgraphid
     )
     if closed is None:
@@ -303,7 +303,7 @@ async def set_output(ctx: Context, msg: SetOutputMsg) -> None:
         if ctx.target.state != ProcessState.RUNNING:
             raise RpcError(403, "Failed to set output, process is not running")
         return
-    if not await ctx.store.processes.set_output(
+    if not await ctx.store.closes.set_output(
         msg.processid, ctx.caller, normalize_free_form(msg.out)
     ):
         raise RpcError(403, "Failed to set output, process is not running")
@@ -376,7 +376,7 @@ async def remove_process(ctx: Context, msg: ProcessIdMsg) -> None:
         )
     if brief.state == ProcessState.RUNNING:
         raise RpcError(400, "Failed to remove process, cannot remove a running process")
-    if not await ctx.store.processes.remove(msg.processid):
+    if not await ctx.store.closes.remove(msg.processid):
         raise RpcError(400, "Failed to remove process, it changed state meanwhile")
 
 
@@ -389,7 +389,7 @@ async def remove_process(ctx: Context, msg: ProcessIdMsg) -> None:
 )
 async def remove_all_processes(ctx: Context, msg: ColonyStateMsg) -> None:
     state = check_remove_all_state(msg.state, "processes")
-    await ctx.store.processes.remove_all(msg.colonyname, state)
+    await ctx.store.closes.remove_all(msg.colonyname, state)
 
 
 @registry.handles(
@@ -409,5 +409,5 @@ async def cancel_process(ctx: Context, msg: ProcessIdMsg) -> None:
         )
     if brief.state not in (ProcessState.WAITING, ProcessState.RUNNING):
         raise RpcError(400, "Failed to cancel process, process is not waiting or running")
-    if not await ctx.store.processes.cancel(msg.processid, ctx.now()):
+    if not await ctx.store.closes.cancel(msg.processid, ctx.now()):
         raise RpcError(400, "Failed to cancel process, process is not waiting or running")
