@@ -22,8 +22,8 @@ UPDATE processgraphs g
        starttime = CASE WHEN s.state <> 0 /* WAITING */
                          AND g.starttime = '0001-01-01 00:00:00+00'
                         THEN :now ELSE g.starttime END,
-       endtime = CASE WHEN s.state >= 2 /* SUCCESS, FAILED, CANCELLED */
-                       AND g.state < 2 /* WAITING, RUNNING */
+       -- ended now: SUCCESS, FAILED or CANCELLED (states from SUCCESS on), and not before
+       endtime = CASE WHEN s.state >= 2 /* SUCCESS */ AND g.state < 2 /* SUCCESS */
                       THEN :now ELSE g.endtime END
   FROM (SELECT CASE WHEN bool_or(state = 3 /* FAILED */) THEN 3 /* FAILED */
                     WHEN bool_or(state = 4 /* CANCELLED */) THEN 4 /* CANCELLED */

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from colonies.core import Attribute, Log, ProcessState
+from colonies.core import Attribute, AttributeType, Log, ProcessState
 from colonies.core.scheduling import MAX_LOG_COUNT, MAX_LOG_SEARCH_DAYS
 from colonies.core.submission import attribute_id
 from colonies.core.timeutil import to_unix_ns
@@ -24,6 +24,8 @@ from colonies.server.handlers.processes import process_of, process_scope
 from colonies.server.registry import Role, Target, registry
 from colonies.server.scopes import by_colonyname, named_executor
 
+_ATTRIBUTE_TYPES = frozenset(AttributeType)
+
 
 def _require_running(ctx: Context, action: str) -> None:
     if ctx.target.state != ProcessState.RUNNING:
@@ -41,7 +43,7 @@ async def add_attribute(ctx: Context, msg: AddAttributeMsg) -> Attribute:
     _require_running(ctx, "Failed to add attribute")
     brief = ctx.target
     a = msg.attribute
-    if a.attributetype not in (0, 1, 2, 3):
+    if a.attributetype not in _ATTRIBUTE_TYPES:
         raise RpcError(400, "Failed to add attribute, invalid attribute type")
     a.attributeid = attribute_id(a.targetid, a.key, a.attributetype)
     a.targetcolonyname = brief.colonyname

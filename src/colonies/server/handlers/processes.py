@@ -26,7 +26,7 @@ from colonies.rpc.messages import (
     SubmitFuncSpecMsg,
 )
 from colonies.server.context import Context
-from colonies.server.handlers._common import check_count, check_remove_all_state, found
+from colonies.server.handlers._common import STATES, check_count, check_remove_all_state, found
 from colonies.server.registry import Role, Scope, Target, registry
 from colonies.server.scopes import by_colonyname
 from colonies.server.waiters import Waiter
@@ -326,7 +326,7 @@ async def get_process(ctx: Context, msg: ProcessIdMsg) -> Process:
 )
 async def get_processes(ctx: Context, msg: GetProcessesMsg) -> list[Process]:
     count = check_count(msg.count)
-    if msg.state not in (0, 1, 2, 3, 4):
+    if msg.state not in STATES:
         raise RpcError(400, "Failed to get processes, invalid msg.State")
     initiatorid = None
     if not msg.executortype and msg.initiator:

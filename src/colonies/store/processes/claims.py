@@ -23,11 +23,12 @@ from colonies.store.processes.reads import to_process
 from colonies.store.statements import Statement
 
 # One executor's claim; only an admitted request acts (store/nonces.py, one item keyed '1').
-# The candidates' predicates are those of the partial index processes_claim (migration 002):
-# "state = 0 AND NOT waitforparents". The claim starts the process never before its submission
-# (the server's clock was read before the statement ran) and gives a graph member its parents'
-# outputs as input, in parents order (§7.9). One row: admitted, the claimed process's columns
-# (NULL when nothing was claimed) and its event.
+# The candidates' predicates are those of the partial index processes_claim (migration 002:
+# WAITING and not waiting for parents), so that it serves them; test_query_plans.py guards
+# this. The claim starts the process never before its submission (the server's clock was read
+# before the statement ran) and gives a graph member its parents' outputs as input, in parents
+# order (§7.9). One row: admitted, the claimed process's columns (NULL when nothing was
+# claimed) and its event.
 CLAIM_ONE = Statement(f"""
 WITH {admitted_sql("ARRAY['1']", ":callers", ":nonces", ":expires")},
 alive AS (
