@@ -1,5 +1,5 @@
-"""Events as they travel between replicas (PROTOCOL.md §7.6, §7.19); store/events.py encodes and
-decodes them."""
+"""Events as they travel between replicas (docs/protocol.md §7.6, §7.19); store/events.py
+encodes and decodes them."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The NOTIFY channel that carries events between replicas (PROTOCOL.md §7.19): every event
-kind's encoder beside the decoder.
+"""The NOTIFY channel that carries events between replicas (docs/protocol.md §7.19): every
+event kind's encoder beside the decoder.
 
 An event is sent by the statement that makes it true (hence in its transaction), so listeners
 on every replica hear of it once it is committed. Payloads carry routing keys only (NOTIFY

@@ -25,8 +25,8 @@ from colonies.store.statements import Statement
 
 # Close as SUCCESS the running processes given (processids, executorids, endtimes, outputs as
 # JSON text: asyncpg would read a list of lists as a 2-D array) that are assigned to their
-# executor, and update the function statistics of PROTOCOL.md §7.20. One executor and one
-# process at most once each, so that every function row is updated once per closed process.
+# executor, and update the function statistics of docs/protocol.md §7.20. One executor and
+# one process at most once each, so that every function row is updated once per closed process.
 # Only admitted requests act (store/nonces.py, keyed by processid). One row per request: was
 # it admitted, did it close, what it closed, and its event.
 CLOSE_SUCCESSFUL = Statement(f"""

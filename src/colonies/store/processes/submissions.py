@@ -63,7 +63,7 @@ SELECT p.processid, CASE WHEN p.waitforparents THEN NULL ELSE {process_event("p"
   FROM p
 """)
 
-# A channel the process's spec declares (PROTOCOL.md §7.12); it lives as long as the process runs.
+# A channel the process's spec declares (docs/protocol.md §7.12), kept while the process runs.
 ADD_CHANNEL = Statement("""
 INSERT INTO channels (channelid, processid, name) VALUES (:channelid, :processid, :name)
 """)
