@@ -18,7 +18,6 @@ from colonies.core.events import (
     ChannelEvent,
     ProcessEvent,
     ResumeEvent,
-    parse_event,
 )
 from colonies.core.states import ProcessState
 from colonies.ha.events import EventBus
@@ -29,7 +28,7 @@ from colonies.server.state import ServerState, load_timezone
 from colonies.server.transports import DISPATCHER_KEY, http, websocket
 from colonies.server.waiters import RemoteWakes
 from colonies.store import Store, connect, migrate
-from colonies.store.events import EVENTS_CHANNEL
+from colonies.store.events import EVENTS_CHANNEL, parse_event
 
 log = logging.getLogger(__name__)
 

@@ -132,7 +132,7 @@ def channel_scope(verb: str) -> Scope:
 
 
 async def attribute_scope(ctx: Context, msg: Any) -> Target:
-    attribute = await ctx.store.processes.get_attribute(msg.attributeid)
+    attribute = await ctx.store.attributes.get(msg.attributeid)
     if attribute is None:
         raise RpcError(404, f"Attribute with id {msg.attributeid} not found")
     return Target(attribute.targetcolonyname, attribute)

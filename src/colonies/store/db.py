@@ -19,7 +19,14 @@ from colonies.store.files import FileStore
 from colonies.store.functions import FunctionStore
 from colonies.store.locations import LocationStore
 from colonies.store.nonces import NonceStore
-from colonies.store.processes import ProcessStore
+from colonies.store.processes import (
+    Attributes,
+    Claims,
+    Closes,
+    Logs,
+    ProcessReads,
+    Submissions,
+)
 from colonies.store.processgraphs import ProcessGraphStore
 from colonies.store.schedules import ScheduleStore
 from colonies.store.server import ServerStore
@@ -144,7 +151,12 @@ class Store:
         self.locations = LocationStore(pool)
         self.functions = FunctionStore(pool)
         self.files = FileStore(pool)
-        self.processes = ProcessStore(pool)
+        self.submissions = Submissions(pool)
+        self.claims = Claims(pool)
+        self.closes = Closes(pool)
+        self.processes = ProcessReads(pool)
+        self.logs = Logs(pool)
+        self.attributes = Attributes(pool)
         self.processgraphs = ProcessGraphStore(pool)
         self.schedules = ScheduleStore(
             pool,

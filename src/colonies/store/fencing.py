@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import asyncpg
 
+from colonies.store.statements import Statement
+
 # The term row holds the current term, and its holder's name for the advisory-lock election's
 # cluster view (the etcd election keeps the leader's name in etcd instead).
-_FENCE = "UPDATE leader_term SET term = $1 WHERE term <= $1 RETURNING term"
-_BEGIN_TERM = "UPDATE leader_term SET term = term + 1, holder = $1, since = now() RETURNING term"
+RAISE_TERM = Statement("""
+UPDATE leader_term SET term = :term WHERE term <= :term RETURNING term
+""")
+BEGIN_TERM = Statement("""
+UPDATE leader_term SET term = term + 1, holder = :holder, since = now() RETURNING term
+""")
+CURRENT_TERM = Statement("SELECT term FROM leader_term")
+TERM_HOLDER = Statement("SELECT holder FROM leader_term")
 
 
 class StaleTerm(Exception):
@@ -23,22 +31,22 @@ class StaleTerm(Exception):
 
 async def fence(conn: asyncpg.Connection, term: int) -> None:
     """Inside the tick's transaction: hold the term row and require ours to be current."""
-    if await conn.fetchval(_FENCE, term) is None:
+    if await RAISE_TERM.fetchval(conn, term=term) is None:
         raise StaleTerm(f"term {term} is stale")
 
 
 async def begin_term(conn: asyncpg.Connection, holder: str) -> int:
     """A new term for ``holder``, above every term so far (the advisory-lock election)."""
-    term: int = await conn.fetchval(_BEGIN_TERM, holder)
+    term: int = await BEGIN_TERM.fetchval(conn, holder=holder)
     return term
 
 
 async def current_term(pool: asyncpg.Pool) -> int:
-    term: int = await pool.fetchval("SELECT term FROM leader_term")
+    term: int = await CURRENT_TERM.fetchval(pool)
     return term
 
 
 async def term_holder(pool: asyncpg.Pool) -> str:
     """The name stored with the term by the advisory-lock election."""
-    name: str = await pool.fetchval("SELECT holder FROM leader_term")
+    name: str = await TERM_HOLDER.fetchval(pool)
     return name

@@ -23,12 +23,14 @@ import asyncpg
 
 from colonies.store.batching import Batcher
 from colonies.store.errors import Replayed
+from colonies.store.statements import Statement
 
-USE_NONCES = """
+# Record the nonces not used before; the (caller, nonce) pairs returned are their first uses.
+USE_NONCES = Statement("""
 INSERT INTO request_nonces (caller, nonce, expires)
-SELECT c, n, $3 FROM unnest($1::text[], $2::text[]) AS t(c, n)
+SELECT c, n, :expires FROM unnest(:callers::text[], :nonces::text[]) AS t(c, n)
 ON CONFLICT DO NOTHING RETURNING caller, nonce
-"""
+""")
 
 
 @dataclass(slots=True)
@@ -91,7 +93,9 @@ async def use_nonce(conn: asyncpg.Connection, nonce: Nonce | None) -> None:
     if nonce is None:
         return
     nonce.used = True
-    row = await conn.fetchrow(USE_NONCES, [nonce.caller], [nonce.nonce], nonce.expires)
+    row = await USE_NONCES.fetchrow(
+        conn, callers=[nonce.caller], nonces=[nonce.nonce], expires=nonce.expires
+    )
     if row is None:
         raise Replayed
 
@@ -120,11 +124,11 @@ class NonceStore:
         same nonce twice in the list: the second is a replay)."""
         keys = [(n.caller, n.nonce) for n in nonces]
         distinct = list(dict.fromkeys(keys))
-        rows = await self.pool.fetch(
-            USE_NONCES,
-            [caller for caller, _ in distinct],
-            [nonce for _, nonce in distinct],
-            max(n.expires for n in nonces),
+        rows = await USE_NONCES.fetch(
+            self.pool,
+            callers=[caller for caller, _ in distinct],
+            nonces=[nonce for _, nonce in distinct],
+            expires=max(n.expires for n in nonces),
         )
         first_uses = {(r["caller"], r["nonce"]) for r in rows}
         results = []

@@ -125,7 +125,7 @@ async def _submit(ctx: Context, spec: FunctionSpec) -> Process:
         initiatorname=_initiator(ctx),
         now=ctx.now(),
     )
-    return await ctx.store.processes.submit(new)
+    return await ctx.store.submissions.submit(new)
 
 
 def _cron_name(kind: str, location: str) -> str:

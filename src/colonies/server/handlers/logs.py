@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from colonies.core import Attribute, Log, ProcessState
+from colonies.core import Attribute, AttributeType, Log, ProcessState
 from colonies.core.scheduling import MAX_LOG_COUNT, MAX_LOG_SEARCH_DAYS
 from colonies.core.submission import attribute_id
 from colonies.core.timeutil import to_unix_ns
@@ -31,6 +31,8 @@ from colonies.server.scopes import (
 
 routes = Registry()
 
+_ATTRIBUTE_TYPES = frozenset(AttributeType)
+
 
 def _require_running(ctx: Context, action: str) -> None:
     if ctx.target.state != ProcessState.RUNNING:
@@ -48,13 +50,13 @@ async def add_attribute(ctx: Context, msg: AddAttributeMsg) -> Attribute:
     _require_running(ctx, "Failed to add attribute")
     brief = ctx.target
     a = msg.attribute
-    if a.attributetype not in (0, 1, 2, 3):
+    if a.attributetype not in _ATTRIBUTE_TYPES:
         raise RpcError(400, "Failed to add attribute, invalid attribute type")
     a.attributeid = attribute_id(a.targetid, a.key, a.attributetype)
     a.targetcolonyname = brief.colonyname
     a.targetprocessgraphid = brief.processgraphid
     a.state = brief.state
-    await ctx.store.processes.add_attribute(a)
+    await ctx.store.attributes.add(a)
     return a
 
 
@@ -80,7 +82,7 @@ async def add_log(ctx: Context, msg: AddLogMsg) -> None:
     _require_running(ctx, "Failed to add log")
     access = ctx.access
     assert access is not None
-    await ctx.store.processes.add_log(
+    await ctx.store.logs.add(
         ctx.target.colonyname, msg.processid, access.executor_name or "", msg.message, _now_ns()
     )
 
@@ -93,7 +95,7 @@ async def add_log(ctx: Context, msg: AddLogMsg) -> None:
     scope=named_executor(lambda m: (m.colonyname, m.executorname)),
 )
 async def add_executor_log(ctx: Context, msg: AddExecutorLogMsg) -> None:
-    await ctx.store.processes.add_log(msg.colonyname, "", msg.executorname, msg.message, _now_ns())
+    await ctx.store.logs.add(msg.colonyname, "", msg.executorname, msg.message, _now_ns())
 
 
 @routes.handles(
@@ -103,7 +105,7 @@ async def get_logs(ctx: Context, msg: GetLogsMsg) -> list[Log]:
     if not msg.processid and not msg.executorname:
         raise RpcError(400, "Failed to get logs, processid or executorname must be given")
     count = check_count(msg.count, MAX_LOG_COUNT)
-    return await ctx.store.processes.get_logs(
+    return await ctx.store.logs.get(
         msg.colonyname, msg.processid, msg.executorname, count, msg.since, msg.latest
     )
 
@@ -116,4 +118,4 @@ async def search_logs(ctx: Context, msg: SearchLogsMsg) -> list[Log]:
         raise RpcError(400, f"Failed to search logs, days must be in [0, {MAX_LOG_SEARCH_DAYS}]")
     count = check_count(msg.count)
     since = to_unix_ns(ctx.now() - timedelta(days=msg.days))
-    return await ctx.store.processes.search_logs(msg.colonyname, msg.text, since, count)
+    return await ctx.store.logs.search(msg.colonyname, msg.text, since, count)

@@ -30,7 +30,7 @@ from colonies.rpc.messages import (
     SubscribeProcessMsg,
 )
 from colonies.server.context import Context
-from colonies.server.handlers._common import check_count, check_remove_all_state, found
+from colonies.server.handlers._common import STATES, check_count, check_remove_all_state, found
 from colonies.server.registry import Registry, Role
 from colonies.server.replay import Nonce, unused
 from colonies.server.scopes import (
@@ -81,7 +81,7 @@ async def submit(ctx: Context, msg: SubmitFuncSpecMsg, nonce: Nonce | None) -> P
         )
     except SubmissionError as exc:
         raise RpcError(400, f"{SUBMIT}, {exc}") from None
-    process = await ctx.store.processes.submit(new, nonce)
+    process = await ctx.store.submissions.submit(new, nonce)
     ctx.state.metrics.processes_submitted.inc()
     return process
 
@@ -135,13 +135,13 @@ async def assign(ctx: Context, msg: AssignProcessMsg, nonce: Nonce | None) -> Pr
     mem = _available(msg.availablemem, parse_mem)
     location = (access.executor_location or "").lower()
     executortype = access.executor_type or ""
-    store = ctx.store.processes
+    claims = ctx.store.claims
     waiters = ctx.state.waiters
     recheck = ctx.state.assign_recheck_interval
     deadline = time.monotonic() + msg.timeout
 
     async def claim() -> Process | None:
-        return await store.claim(
+        return await claims.claim(
             msg.colonyname,
             executortype,
             access.executor_name or "",
@@ -199,7 +199,7 @@ async def assign(ctx: Context, msg: AssignProcessMsg, nonce: Nonce | None) -> Pr
                     if unlimited:
                         waiters.found_nothing(msg.colonyname, executortype, location)
                     event = waiters.release(woken)
-                    if event is not None and await store.is_waiting(event.processid):
+                    if event is not None and await ctx.store.processes.is_waiting(event.processid):
                         waiters.wake_one(event, tried_now)  # it did not fit us; maybe another
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -239,7 +239,7 @@ async def _closing_check(ctx: Context, processid: str, action: str) -> None:
     scope=closing_scope,
 )
 async def close_successful(ctx: Context, msg: CloseSuccessfulMsg, nonce: Nonce | None) -> None:
-    closed = await ctx.store.processes.close_successful(
+    closed = await ctx.store.closes.close_successful(
         msg.processid,
         ctx.caller,
         normalize_free_form(msg.out),
@@ -261,7 +261,7 @@ async def close_successful(ctx: Context, msg: CloseSuccessfulMsg, nonce: Nonce |
     scope=closing_scope,
 )
 async def close_failed(ctx: Context, msg: CloseFailedMsg) -> None:
-    closed = await ctx.store.processes.close_failed(
+    closed = await ctx.store.closes.close_failed(
         msg.processid, ctx.caller, msg.errors, ctx.now(), ctx.target.processgraphid
     )
     if closed is None:
@@ -282,7 +282,7 @@ async def set_output(ctx: Context, msg: SetOutputMsg) -> None:
         if ctx.target.state != ProcessState.RUNNING:
             raise RpcError(403, "Failed to set output, process is not running")
         return
-    if not await ctx.store.processes.set_output(
+    if not await ctx.store.closes.set_output(
         msg.processid, ctx.caller, normalize_free_form(msg.out)
     ):
         raise RpcError(403, "Failed to set output, process is not running")
@@ -305,7 +305,7 @@ async def get_process(ctx: Context, msg: ProcessIdMsg) -> Process:
 )
 async def get_processes(ctx: Context, msg: GetProcessesMsg) -> list[Process]:
     count = check_count(msg.count)
-    if msg.state not in (0, 1, 2, 3, 4):
+    if msg.state not in STATES:
         raise RpcError(400, "Failed to get processes, invalid msg.State")
     initiatorid = None
     if not msg.executortype and msg.initiator:
@@ -355,7 +355,7 @@ async def remove_process(ctx: Context, msg: ProcessIdMsg) -> None:
         )
     if brief.state == ProcessState.RUNNING:
         raise RpcError(400, "Failed to remove process, cannot remove a running process")
-    if not await ctx.store.processes.remove(msg.processid):
+    if not await ctx.store.closes.remove(msg.processid):
         raise RpcError(400, "Failed to remove process, it changed state meanwhile")
 
 
@@ -368,7 +368,7 @@ async def remove_process(ctx: Context, msg: ProcessIdMsg) -> None:
 )
 async def remove_all_processes(ctx: Context, msg: ColonyStateMsg) -> None:
     state = check_remove_all_state(msg.state, "processes")
-    await ctx.store.processes.remove_all(msg.colonyname, state)
+    await ctx.store.closes.remove_all(msg.colonyname, state)
 
 
 @routes.handles(
@@ -388,7 +388,7 @@ async def cancel_process(ctx: Context, msg: ProcessIdMsg) -> None:
         )
     if brief.state not in (ProcessState.WAITING, ProcessState.RUNNING):
         raise RpcError(400, "Failed to cancel process, process is not waiting or running")
-    if not await ctx.store.processes.cancel(msg.processid, ctx.now()):
+    if not await ctx.store.closes.cancel(msg.processid, ctx.now()):
         raise RpcError(400, "Failed to cancel process, process is not waiting or running")
 
 

@@ -16,7 +16,7 @@ from colonies.rpc.messages import (
     SubmitWorkflowSpecMsg,
 )
 from colonies.server.context import Context
-from colonies.server.handlers._common import check_count, check_remove_all_state, found
+from colonies.server.handlers._common import STATES, check_count, check_remove_all_state, found
 from colonies.server.handlers.processes import initiator_name
 from colonies.server.registry import Registry, Role
 from colonies.server.scopes import by_colonyname, graph_scope, process_of, workflow_colony
@@ -75,7 +75,7 @@ async def get_graph(ctx: Context, msg: ProcessGraphIdMsg) -> ProcessGraph:
 )
 async def get_graphs(ctx: Context, msg: GetProcessGraphsMsg) -> list[ProcessGraph]:
     count = check_count(msg.count)
-    if msg.state not in (0, 1, 2, 3, 4):
+    if msg.state not in STATES:
         raise RpcError(400, "Failed to get process graphs, invalid state")
     return await ctx.store.processgraphs.list(msg.colonyname, msg.state, count)
 
