@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the system services the tests start themselves (PostgreSQL, etcd, HAProxy, Prometheus) when missing.
+# Installs the system services the tests start themselves (PostgreSQL, etcd, HAProxy, Prometheus)
+# and what the Python packages compile with (gcc and GMP for py-libp2p's fastecdsa) when missing.
 # Only Debian's packages; needs root (or sudo) only when something is actually missing.
+# The Makefile runs this before it installs the Python packages.
 set -euo pipefail
 
 missing=()
@@ -15,6 +17,12 @@ if ! command -v haproxy >/dev/null 2>&1; then
 fi
 if ! command -v promtool >/dev/null 2>&1; then
     missing+=(prometheus)  # the dashboards' and alert rules' checks (integration/)
+fi
+if ! command -v gcc >/dev/null 2>&1; then
+    missing+=(gcc)  # fastecdsa (a py-libp2p dependency) has no wheel for every Python
+fi
+if ! echo '#include <gmp.h>' | gcc -E - >/dev/null 2>&1; then
+    missing+=(libgmp-dev)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

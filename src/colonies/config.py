@@ -8,7 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-__all__ = ["ClientConfig", "ConfigError", "ServerConfig", "env_bool"]
+__all__ = ["BACKENDS", "ClientConfig", "ConfigError", "ServerConfig", "env_bool", "parse_backends"]
+
+#: The transports a server can serve and a client can use (docs/protocol.md §12), by the names
+#: COLONIES_SERVER_BACKENDS and COLONIES_CLIENT_BACKENDS take; ``gin`` and ``p2p`` are upstream's
+#: other names for ``http`` and ``libp2p``.
+BACKENDS = ("http", "grpc", "coap", "libp2p")
+_BACKEND_ALIASES = {"gin": "http", "p2p": "libp2p"}
 
 
 class ConfigError(ValueError):
@@ -29,6 +35,30 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def parse_backends(name: str, raw: str) -> tuple[str, ...]:
+    """A comma list of backend names, aliases resolved, duplicates dropped, order kept; empty
+    means ``http``. An unknown name is an error (upstream ignored it silently)."""
+    chosen: list[str] = []
+    for part in raw.split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        backend = _BACKEND_ALIASES.get(part, part)
+        if backend not in BACKENDS:
+            known = ", ".join(BACKENDS)
+            raise ConfigError(f"{name}: unknown backend {part!r} (known: {known}, gin, p2p)")
+        if backend not in chosen:
+            chosen.append(backend)
+    return tuple(chosen) or ("http",)
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    port = _int(env, name, default)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{name} must be a port number (0-65535), got {port}")
+    return port
 
 
 def _first(env: Mapping[str, str], *names: str) -> str:
@@ -73,6 +103,20 @@ class ServerConfig:
     server_prvkey: str = field(default="", repr=False)
     log_format: str = "text"
     verbose: bool = False
+    # The transports served beside /health, /ready and /metrics (docs/protocol.md §12).
+    backends: tuple[str, ...] = ("http",)
+    grpc_port: int = 50051
+    # gRPC over TLS with this pair (COLONIES_SERVER_GRPC_TLS_*, else the HTTP pair); plaintext
+    # without. ``grpc_insecure`` is only reported by getserverinfomsg, as upstream did.
+    grpc_tls_cert: str = ""
+    grpc_tls_key: str = ""
+    grpc_insecure: bool = False
+    coap_port: int = 5683
+    libp2p_port: int = 5000
+    # Hex of a marshalled libp2p private key (upstream's format); a fresh one when empty.
+    libp2p_identity: str = field(default="", repr=False)
+    # Multiaddrs to announce instead of the listening addresses (a NAT's or a Service's).
+    libp2p_announce_addrs: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -126,7 +170,38 @@ class ServerConfig:
         leader_ttl = _int(env, "COLONIES_LEADER_TTL", 5)
         if leader_ttl < 2:
             raise ConfigError("COLONIES_LEADER_TTL must be at least 2 seconds")
+        backends = parse_backends(
+            "COLONIES_SERVER_BACKENDS", env.get("COLONIES_SERVER_BACKENDS", "")
+        )
+        grpc_cert = _first(env, "COLONIES_SERVER_GRPC_TLS_CERT") or tls_cert
+        grpc_key = _first(env, "COLONIES_SERVER_GRPC_TLS_KEY") or tls_key
+        if bool(grpc_cert) != bool(grpc_key):
+            raise ConfigError(
+                "COLONIES_SERVER_GRPC_TLS_CERT and COLONIES_SERVER_GRPC_TLS_KEY "
+                "must be set together"
+            )
+        libp2p_identity = _first(env, "COLONIES_SERVER_LIBP2P_IDENTITY", "COLONIES_LIBP2P_IDENTITY")
+        if libp2p_identity:
+            from colonies.p2p import IdentityError, check_identity
+
+            try:
+                check_identity(libp2p_identity)
+            except IdentityError as exc:
+                raise ConfigError(f"COLONIES_SERVER_LIBP2P_IDENTITY: {exc}") from None
+        announce = _first(
+            env, "COLONIES_SERVER_LIBP2P_ANNOUNCE_ADDRS", "COLONIES_LIBP2P_ANNOUNCE_ADDRS"
+        )
         return cls(
+            backends=backends,
+            grpc_port=_port(env, "COLONIES_SERVER_GRPC_PORT", 50051),
+            grpc_tls_cert=grpc_cert,
+            grpc_tls_key=grpc_key,
+            grpc_insecure=env_bool(env.get("COLONIES_SERVER_GRPC_INSECURE")),
+            coap_port=_port(env, "COLONIES_SERVER_COAP_PORT", 5683),
+            libp2p_port=_port(env, "COLONIES_SERVER_LIBP2P_PORT", 0)
+            or _port(env, "COLONIES_LIBP2P_PORT", 5000),
+            libp2p_identity=libp2p_identity,
+            libp2p_announce_addrs=tuple(a.strip() for a in announce.split(",") if a.strip()),
             db_url=db_url,
             cron_period_ms=periods["COLONIES_CRON_CHECKER_PERIOD"],
             generator_period_ms=periods["COLONIES_GENERATOR_CHECKER_PERIOD"],

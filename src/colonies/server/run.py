@@ -15,6 +15,7 @@ from aiohttp import web
 from colonies._aio import run
 from colonies.config import ServerConfig
 from colonies.server.app import create_app
+from colonies.server.transports import TransportStartError
 from colonies.store import store_error
 
 log = logging.getLogger("colonies.server")
@@ -97,6 +98,9 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
     runner = make_runner(app)
     try:
         await runner.setup()  # opens the pool, migrates and seeds (create_app's lifecycle)
+    except TransportStartError as exc:  # a gRPC, CoAP or LibP2P port we cannot listen on
+        await runner.cleanup()
+        raise StartupError(f"cannot start: {exc}") from exc
     except Exception as exc:
         # A database that is down, unreachable, misnamed or refusing us.
         if store_error(exc) is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 
 from colonies.config import ServerConfig
-from colonies.core import utcnow
+from colonies.core import ServerBackend, utcnow
 from colonies.ha.leadership import Leadership
 from colonies.server.access_cache import AccessCache
 from colonies.server.assigned import AssignedProcesses
@@ -29,6 +29,8 @@ class ServerState:
     leadership: Leadership | None = None
     access_cache: AccessCache = field(default_factory=AccessCache)
     assigned: AssignedProcesses = field(default_factory=AssignedProcesses)
+    # What getserverinfomsg reports: each transport served (server/app.py fills it in).
+    backends: list[ServerBackend] = field(default_factory=list)
     # Set on SIGTERM: /ready fails and waiting long polls answer at once (server/app.py).
     draining: bool = False
     build_time: str = field(default_factory=lambda: utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
