@@ -16,6 +16,7 @@ from typing import Protocol
 from aiohttp import web
 
 from colonies.core import ServerBackend
+from colonies.rpc.envelope import encode_error
 from colonies.server.dispatch import Dispatcher
 
 DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
@@ -32,6 +33,11 @@ class Backend(Protocol):
 
     def info(self) -> ServerBackend:
         """How getserverinfomsg describes it."""
+
+
+def too_large(limit: int) -> bytes:
+    """The error envelope for a request over the body limit, in the words HTTP's has."""
+    return encode_error(413, f"Request body too large: Maximum request body size {limit} exceeded.")
 
 
 class TransportStartError(Exception):

@@ -33,7 +33,7 @@ from colonies.core import ServerBackend
 from colonies.rpc import RpcError
 from colonies.rpc.envelope import encode_error
 from colonies.server.dispatch import Dispatcher
-from colonies.server.transports import TransportStartError
+from colonies.server.transports import TransportStartError, too_large
 
 BACKEND = "coap"  # the transport's name in the metrics
 #: Go's CoAP client gives up on an exchange after 30 s: a long poll answers within 25 s.
@@ -79,7 +79,7 @@ class _Api(resource.Resource):
         await super().render_to_pipe(pipe)
 
     def _too_large(self) -> aiocoap.Message:
-        return _reply(encode_error(413, f"Request body too large: over {self.max_body} bytes"))
+        return _reply(too_large(self.max_body))
 
     async def render_post(self, request: aiocoap.Message) -> aiocoap.Message:
         if len(request.payload) > self.max_body:  # one oversized datagram

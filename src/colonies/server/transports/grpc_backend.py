@@ -23,7 +23,7 @@ from colonies.rpc.proto import colonies_pb2 as pb
 from colonies.rpc.proto import colonies_pb2_grpc as pb_grpc
 from colonies.server.context import SubscriberGone
 from colonies.server.dispatch import Dispatcher
-from colonies.server.transports import TransportStartError
+from colonies.server.transports import TransportStartError, too_large
 
 BACKEND = "grpc"  # the transport's name in the metrics
 #: Go's gRPC client gives up on a SendMessage after 30 s: a long poll answers within 25 s.
@@ -46,7 +46,7 @@ class _Service(pb_grpc.ColoniesServiceServicer):
     ) -> pb.RPCResponse:
         body = request.json_payload.encode()
         if len(body) > self.max_body:
-            reply = encode_error(413, f"Request body too large: over {self.max_body} bytes")
+            reply = too_large(self.max_body)
         else:
             _, reply = await self.dispatcher.handle(body, BACKEND, MAX_WAIT)
         return pb.RPCResponse(json_payload=reply.decode())

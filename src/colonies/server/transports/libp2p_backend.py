@@ -27,7 +27,7 @@ from colonies.rpc import RpcError
 from colonies.rpc.envelope import encode_error
 from colonies.server.context import SubscriberGone
 from colonies.server.dispatch import Dispatcher
-from colonies.server.transports import TransportStartError
+from colonies.server.transports import TransportStartError, too_large
 
 if TYPE_CHECKING:
     from colonies.p2p.host import P2PHost
@@ -115,7 +115,7 @@ class Libp2pBackend:
             raise
 
     def _too_large(self) -> bytes:
-        return encode_error(413, f"Request body too large: over {self.max_body} bytes")
+        return too_large(self.max_body)
 
     async def _rpc(self, stream: Any) -> None:
         import trio
