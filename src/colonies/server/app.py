@@ -25,6 +25,7 @@ from colonies.server.dispatch import Dispatcher
 from colonies.server.leadership import Leadership
 from colonies.server.registry import registry
 from colonies.server.state import ServerState, load_timezone
+from colonies.server.ui import add_ui_routes
 from colonies.server.waiters import RemoteWakes
 from colonies.store import Store, connect, migrate
 from colonies.store.events import EVENTS_CHANNEL
@@ -93,6 +94,7 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/pubsub", pubsub)
+    add_ui_routes(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         own_store = store is None
