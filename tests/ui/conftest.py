@@ -72,7 +72,9 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
+async def chromium(server: RunningServer) -> AsyncIterator[Any]:
+    """One browser per test, closed before the server stops (an open /pubsub socket would
+    hold the server's shutdown)."""
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's chromium is missing: run `make system-deps`")
     async with playwright_api.async_playwright() as p:

@@ -174,7 +174,7 @@ export default {
               "Paste a private key. It stays in this browser: the page signs each request with ",
               "it and sends only the signature. No cookie, no token, no password.",
             ),
-            keyForm({ report, withColony: true, onDone: () => go("#/overview") }),
+            keyForm({ report, withColony: true, onDone: () => go(session.colony ? "#/overview" : "#/server") }),
             report,
           ),
           generatePanel(),
