@@ -18,6 +18,7 @@ from tests.conftest import Colony, RunningServer, make_colony
 playwright_api = pytest.importorskip("playwright.async_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_PRESENT = Path(CHROMIUM).exists()
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -75,7 +76,7 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def chromium(server: RunningServer) -> AsyncIterator[Any]:
     """One browser per test, closed before the server stops (an open /pubsub socket would
     hold the server's shutdown)."""
-    if not os.path.exists(CHROMIUM):
+    if not CHROMIUM_PRESENT:
         pytest.fail("Debian's chromium is missing: run `make system-deps`")
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -111,9 +111,7 @@ async def test_browser_signatures_of_the_test_vectors_verify_with_the_server_cod
 # --- sign-in -------------------------------------------------------------------------------
 
 
-async def test_wrong_or_malformed_key_gets_the_refusal(
-    browser: Browser, ed_colony: Colony
-) -> None:
+async def test_wrong_or_malformed_key_gets_the_refusal(browser: Browser, ed_colony: Colony) -> None:
     page = browser.page
     await browser.open("keys")
     await page.fill("#colony-name", ed_colony.name)
@@ -174,7 +172,9 @@ async def test_key_kept_in_memory_tab_or_device(
     assert stored == [
         {"id": ed_colony.user.id, "extractable": False, "type": "private", "algorithm": "Ed25519"}
     ]
-    dump = await b.page.evaluate("JSON.stringify({...sessionStorage}) + JSON.stringify({...localStorage})")
+    dump = await b.page.evaluate(
+        "JSON.stringify({...sessionStorage}) + JSON.stringify({...localStorage})"
+    )
     assert ed_colony.user.hex not in dump
     second = await b.page.context.new_page()  # another tab: signed in from the device key
     await second.goto(f"{server.url}/ui/#/overview")
@@ -233,9 +233,7 @@ async def test_process_submitted_from_python_appears_and_finishes(
     await page.wait_for_selector(row, state="detached")  # no longer waiting
     await browser.open("processes?state=2")
     await page.wait_for_selector("#process-list[data-loaded]")
-    await server.rpc.call(
-        "closesuccessfulmsg", c.executor, processid=process["processid"], out=[3]
-    )
+    await server.rpc.call("closesuccessfulmsg", c.executor, processid=process["processid"], out=[3])
     await page.wait_for_selector(row)
     await page.click(f"{row} a")
     await page.wait_for_selector('#process-state [data-state="2"]')
@@ -244,7 +242,9 @@ async def test_process_submitted_from_python_appears_and_finishes(
     assert "from_python" in await text_of(browser, "#spec")
 
 
-async def test_follow_a_log_live(browser: Browser, ed_colony: Colony, server: RunningServer) -> None:
+async def test_follow_a_log_live(
+    browser: Browser, ed_colony: Colony, server: RunningServer
+) -> None:
     c = ed_colony
     page = browser.page
     process = await server.rpc.call("submitfuncspecmsg", c.user, spec=function_spec(c, "talker"))
@@ -256,9 +256,15 @@ async def test_follow_a_log_live(browser: Browser, ed_colony: Colony, server: Ru
     await executor_run(server.rpc, c)
     await page.wait_for_selector('#process-state [data-state="1"]')  # pushed state change
     await server.rpc.call("addlogmsg", c.executor, processid=pid, message="step 1 of 2: loading")
-    await page.wait_for_function("() => document.querySelector('#log').textContent.includes('step 1')")
-    await server.rpc.call("addlogmsg", c.executor, processid=pid, message="step 2 of 2: <b>done</b>")
-    await page.wait_for_function("() => document.querySelector('#log').textContent.includes('step 2')")
+    await page.wait_for_function(
+        "() => document.querySelector('#log').textContent.includes('step 1')"
+    )
+    await server.rpc.call(
+        "addlogmsg", c.executor, processid=pid, message="step 2 of 2: <b>done</b>"
+    )
+    await page.wait_for_function(
+        "() => document.querySelector('#log').textContent.includes('step 2')"
+    )
     assert await page.query_selector("#log b") is None  # log text is text, not markup
     await server.rpc.call("closesuccessfulmsg", c.executor, processid=pid, out=[])
     await page.wait_for_selector('#process-state [data-state="2"]')
@@ -292,7 +298,9 @@ async def test_failed_workflow_shows_its_error_and_graph(
     )
     await page.wait_for_selector("#workflow-errors")  # reloaded on the pushed event
     assert "fetch: disk full on node 7" in await text_of(browser, "#workflow-errors")
-    failed = await page.get_attribute(f'#dag g.node[data-processid="{first["processid"]}"]', "data-state")
+    failed = await page.get_attribute(
+        f'#dag g.node[data-processid="{first["processid"]}"]', "data-state"
+    )
     assert failed == "failed"
     stored = await server.rpc.call(
         "getprocessgraphmsg", c.user, processgraphid=graph["processgraphid"]
@@ -389,7 +397,9 @@ async def test_submit_cancel_remove_and_pause_from_the_page(
     # Pause and resume assignments with the owner's key.
     await browser.open("overview")
     await page.locator("#pause button", has_text="Pause assignments").click()
-    await page.wait_for_function("() => document.querySelector('#pause-state').textContent === 'paused'")
+    await page.wait_for_function(
+        "() => document.querySelector('#pause-state').textContent === 'paused'"
+    )
     status = await server.rpc.call("getpausestatusmsg", c.user, colonyname=c.name)
     assert status["ispaused"] is True
     await page.locator("#pause button", has_text="Resume assignments").click()
@@ -410,7 +420,10 @@ async def test_crons_added_run_and_removed_from_the_page(
     await page.wait_for_selector("#cron-list .empty")
     await page.fill('#cron-form [name="name"]', "nightly")
     await page.fill('#cron-form [name="cronexpression"]', "0 0 3 * * *")
-    workflow = {"colonyname": c.name, "functionspecs": [function_spec(c, "backup", nodename="backup")]}
+    workflow = {
+        "colonyname": c.name,
+        "functionspecs": [function_spec(c, "backup", nodename="backup")],
+    }
     await page.fill('#cron-form [name="workflowspec"]', json.dumps(workflow))
     await page.click("#add-cron")
     row = 'tr[data-cron="nightly"]'

@@ -1,5 +1,5 @@
 // DOM building without HTML strings: every server value becomes a text node or an attribute
-// value set through the DOM. (The page's Trusted Types policy makes innerHTML and its kin throw.)
+// value set through the DOM. (The page's Trusted Types policy makes every HTML-from-a-string sink throw.)
 
 import { toJson } from "./rpc.js";
 
