@@ -26,6 +26,17 @@ function apply(el, props) {
   return el;
 }
 
+/** Append children (nodes, text, nested lists; null and false are skipped). */
+export function add(el, ...children) {
+  return append(el, children);
+}
+
+/** Replace an element's children (as `add`). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
 /** h("a", {href: "#/x", class: "c"}, "text", child, ...): an HTML element. */
 export function h(tag, props, ...children) {
   return append(apply(document.createElement(tag), props), children);

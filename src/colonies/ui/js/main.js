@@ -1,6 +1,6 @@
 // The dashboard's entry point: the secure-context check, the header, and the hash router.
 
-import { h } from "./dom.js";
+import { add, fill, h } from "./dom.js";
 import { onConnectionChange } from "./live.js";
 import { ROLE_NAMES, restore, session, signOut } from "./session.js";
 
@@ -66,24 +66,24 @@ function route() {
     name = "keys";
   }
   const page = PAGES[name];
-  view.replaceChildren();
+  fill(view);
   view.dataset.page = page ? name : "missing";
   renderNav(name);
   if (!page) {
-    view.append(h("h1", null, "Not found"), h("p", null, "No such page: ", name));
+    add(view, h("h1", null, "Not found"), h("p", null, "No such page: ", name));
     return;
   }
   document.title = `colonies · ${page.title}`;
   try {
     cleanup = page.render(view, { args, query, go }) || null;
   } catch (err) {
-    view.append(h("p", { class: "notice error" }, err.message));
+    add(view, h("p", { class: "notice error" }, err.message));
   }
 }
 
 function renderNav(current) {
   const nav = document.getElementById("nav");
-  nav.replaceChildren(
+  fill(nav, 
     ...Object.entries(PAGES)
       .filter(([, page]) => page.nav && (session.signedIn || page === keys))
       .map(([name, page]) =>
@@ -92,7 +92,7 @@ function renderNav(current) {
   );
   document.getElementById("colony").textContent = session.colony ? session.colony : "";
   const who = document.getElementById("whoami");
-  who.replaceChildren();
+  fill(who);
   if (session.signedIn) {
     const roles = new Set();
     for (const k of session.keys) {
@@ -110,7 +110,7 @@ function renderNav(current) {
 
 function refuseInsecure() {
   document.getElementById("nav").replaceChildren();
-  view.replaceChildren(
+  fill(view, 
     h(
       "section",
       { class: "panel refusal", id: "insecure" },
@@ -148,7 +148,7 @@ async function start() {
     conn.title = detail ? `${text}: ${detail}` : text;
     document.getElementById("connection-text").textContent = text;
   });
-  view.replaceChildren(h("p", { class: "empty" }, "Loading…"));
+  fill(view, h("p", { class: "empty" }, "Loading…"));
   const errors = await restore();
   for (const message of errors) console.warn(message);
   session.events.addEventListener("change", () => renderNav(parseHash().name));

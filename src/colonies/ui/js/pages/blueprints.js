@@ -1,7 +1,7 @@
 // Blueprints: definitions, each blueprint's declared spec and reported status, its history;
 // reconcile now. Polled with back-off (no blueprint events in the protocol).
 
-import { button, formatTime, h, jsonBlock, notice, section, shortId, table } from "../dom.js";
+import { add, button, fill, formatTime, h, jsonBlock, notice, section, shortId, table } from "../dom.js";
 import { poll } from "../live.js";
 import { session } from "../session.js";
 
@@ -14,7 +14,7 @@ export default {
     const definitionsBox = h("div", { id: "definition-list" }, h("p", { class: "empty" }, "Loading…"));
     const blueprintsBox = h("div", { id: "blueprint-list" });
     const detailBox = h("div", { id: "blueprint-detail" });
-    view.append(
+    add(view, 
       h("h1", null, "Blueprints"),
       report,
       section("Blueprints", blueprintsBox),
@@ -34,7 +34,7 @@ export default {
       const snapshot = JSON.stringify([definitions, blueprints, history]);
       if (snapshot === last) return false;
       last = snapshot;
-      definitionsBox.replaceChildren(
+      fill(definitionsBox, 
         table(
           [
             ["Kind", (d) => d.kind || d.spec?.names?.kind],
@@ -46,7 +46,7 @@ export default {
           { empty: "No blueprint definitions." },
         ),
       );
-      blueprintsBox.replaceChildren(
+      fill(blueprintsBox, 
         table(
           [
             ["Name", (b) => h("a", { href: `#/blueprints?name=${encodeURIComponent(b.metadata?.name || "")}` }, b.metadata?.name || "—")],
@@ -70,7 +70,7 @@ export default {
         ),
       );
       if (chosen) {
-        detailBox.replaceChildren(
+        fill(detailBox, 
           current
             ? h(
                 "div",

@@ -1,7 +1,7 @@
 // The channels of a running process, streamed over subscribechannelmsg; the process's initiator
 // (or its executor) may also append. Channels end with the process.
 
-import { button, formatTime, h, notice, section, shortId } from "../dom.js";
+import { add, button, fill, formatTime, h, notice, section, shortId } from "../dom.js";
 import { subscribe } from "../live.js";
 import { base64ToBytes, bytesToBase64 } from "../rpc.js";
 import { session } from "../session.js";
@@ -13,7 +13,7 @@ function channelBox(process, name) {
   const report = notice();
   const log = h("pre", { class: "log", dataset: { channel: name } });
   let position = 0;
-  const add = (entry) => {
+  const show = (entry) => {
     let text;
     try {
       text = utf8.decode(base64ToBytes(entry.payload || ""));
@@ -36,7 +36,7 @@ function channelBox(process, name) {
     ],
     onPush: (_type, entries) => {
       for (const entry of entries || []) {
-        add(entry);
+        show(entry);
         position += 1;
       }
     },
@@ -68,19 +68,19 @@ export default {
   render(view, { args }) {
     const processid = args[0] || "";
     const boxes = [];
-    view.append(h("p", { class: "empty" }, "Loading…"));
+    add(view, h("p", { class: "empty" }, "Loading…"));
     let stopped = false;
     (async () => {
       let process;
       try {
         process = await session.call("getprocessmsg", { processid });
       } catch (err) {
-        view.replaceChildren(h("h1", null, "Channels"), h("p", { class: "notice error" }, err.message));
+        fill(view, h("h1", null, "Channels"), h("p", { class: "notice error" }, err.message));
         return;
       }
       if (stopped) return;
       const names = process.spec?.channels || [];
-      view.replaceChildren(
+      fill(view, 
         h("h1", null, "Channels of ", h("a", { href: `#/process/${processid}`, class: "mono" }, shortId(processid))),
         h("p", { class: "hint" }, "Only the process's initiator and its assigned executor may read or write its channels; they end when the process does."),
         names.length ? null : h("p", { class: "empty" }, "This process has no channels."),
@@ -88,7 +88,7 @@ export default {
       for (const name of names) {
         const box = channelBox(process, name);
         boxes.push(box);
-        view.append(box);
+        add(view, box);
       }
     })();
     return () => {

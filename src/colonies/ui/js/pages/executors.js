@@ -1,19 +1,7 @@
 // Executors: state, location, last heard; approve, reject and remove with the colony owner's
 // key. The protocol pushes no executor events, so the list is polled (with back-off).
 
-import {
-  EXECUTOR_STATES,
-  ago,
-  button,
-  formatDuration,
-  formatTime,
-  h,
-  notice,
-  section,
-  shortId,
-  stateBadge,
-  table,
-} from "../dom.js";
+import { EXECUTOR_STATES, add, ago, button, fill, formatDuration, formatTime, h, notice, section, shortId, stateBadge, table } from "../dom.js";
 import { poll } from "../live.js";
 import { session } from "../session.js";
 
@@ -26,7 +14,7 @@ export default {
     const functionsBox = h("div", { id: "function-list" });
     const locationsBox = h("div", { id: "location-list" });
     const owner = session.can("approveexecutormsg");
-    view.append(
+    add(view, 
       h("h1", null, "Executors"),
       owner
         ? null
@@ -62,7 +50,7 @@ export default {
       const snapshot = JSON.stringify([executors, functions, locations]);
       const changed = snapshot !== last;
       last = snapshot;
-      listBox.replaceChildren(
+      fill(listBox, 
         table(
           [
             ["Name", (e) => e.executorname],
@@ -88,7 +76,7 @@ export default {
           { empty: "No executors registered.", rowProps: (e) => ({ dataset: { executor: e.executorname } }) },
         ),
       );
-      functionsBox.replaceChildren(
+      fill(functionsBox, 
         table(
           [
             ["Function", (f) => f.funcname],
@@ -101,7 +89,7 @@ export default {
           { empty: "No functions registered." },
         ),
       );
-      locationsBox.replaceChildren(
+      fill(locationsBox, 
         table(
           [
             ["Name", (l) => l.name],

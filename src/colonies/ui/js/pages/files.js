@@ -1,7 +1,7 @@
 // ColonyFS metadata: labels, the files of a label and their revisions, snapshots. The bytes live
 // in S3 and never pass through the server (nor this page); credentials in references are not shown.
 
-import { button, formatTime, h, notice, section, shortId, table } from "../dom.js";
+import { add, button, fill, formatTime, h, notice, section, shortId, table } from "../dom.js";
 import { session } from "../session.js";
 
 function size(bytes) {
@@ -30,7 +30,7 @@ export default {
       h("label", null, "Snapshot name", h("input", { name: "name" })),
     );
     snapForm.addEventListener("submit", (event) => event.preventDefault());
-    view.append(
+    add(view, 
       h("h1", null, "Files"),
       h("p", { class: "hint" }, "Metadata only: file contents are in the colony's S3 storage (colonies fs)."),
       report,
@@ -56,7 +56,7 @@ export default {
     );
     const loadLabels = async () => {
       const labels = await session.call("getfilelabelsmsg", { colonyname: session.colony, name: "", exact: false });
-      labelsBox.replaceChildren(
+      fill(labelsBox, 
         table(
           [
             ["Label", (l) => h("a", { href: `#/files?label=${encodeURIComponent(l.name)}` }, l.name)],
@@ -69,11 +69,11 @@ export default {
     };
     const loadFiles = async () => {
       if (!label) {
-        filesBox.replaceChildren(h("p", { class: "empty" }, "Choose a label."));
+        fill(filesBox, h("p", { class: "empty" }, "Choose a label."));
         return;
       }
       const list = await session.call("getfilesmsg", { colonyname: session.colony, label });
-      filesBox.replaceChildren(
+      fill(filesBox, 
         table(
           [
             ["Name", (f) => h("a", { href: `#/files?label=${encodeURIComponent(label)}&file=${encodeURIComponent(f.name)}` }, f.name)],
@@ -88,7 +88,7 @@ export default {
     const loadRevisions = async () => {
       if (!file) return;
       const revisions = await session.call("getfilemsg", { colonyname: session.colony, fileid: "", label, name: file, latest: false });
-      revisionsBox.replaceChildren(
+      fill(revisionsBox, 
         table(
           [
             ["Revision", (f) => String(f.sequencenr)],
@@ -104,7 +104,7 @@ export default {
     };
     const loadSnapshots = async () => {
       const snapshots = await session.call("getsnapshotsmsg", { colonyname: session.colony });
-      snapshotsBox.replaceChildren(
+      fill(snapshotsBox, 
         table(
           [
             ["Name", (s) => s.name],

@@ -2,7 +2,7 @@
 // a key may do (member, colony owner, server owner) and signs each later request with it.
 
 import { generateEd25519, parsePrivateKey } from "../keys.js";
-import { button, h, notice, section, table } from "../dom.js";
+import { add, button, fill, h, notice, section, table } from "../dom.js";
 import { ROLE_NAMES, addKey, removeKey, session } from "../session.js";
 
 const KEEP_CHOICES = [
@@ -91,7 +91,7 @@ function generatePanel() {
       { report },
     );
     use.id = "use-generated";
-    out.replaceChildren(
+    fill(out, 
       h("p", null, "Its ID (give it to the colony owner):"),
       h("code", { class: "id", id: "generated-id" }, identity.id),
       h("p", null, "The colony owner registers it as a user, e.g.:"),
@@ -160,11 +160,11 @@ export default {
   nav: "Keys",
   render(view, { go }) {
     const draw = () => {
-      view.replaceChildren();
+      fill(view);
       const report = notice();
       report.id = "signin-error";
       if (!session.signedIn) {
-        view.append(
+        add(view, 
           h("h1", null, "Sign in"),
           section(
             "With your key",
@@ -180,7 +180,7 @@ export default {
           generatePanel(),
         );
       } else {
-        view.append(
+        add(view, 
           h("h1", null, "Keys"),
           h(
             "p",

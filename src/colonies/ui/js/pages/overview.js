@@ -1,7 +1,7 @@
 // Colony overview: processes and workflows by state, throughput, executors online, pause.
 
 import { processEvents } from "../colony.js";
-import { STATES, ago, button, formatDuration, h, isSet, notice, section, table } from "../dom.js";
+import { STATES, add, ago, button, fill, formatDuration, h, isSet, notice, section, table } from "../dom.js";
 import { poll, throttle } from "../live.js";
 import { session } from "../session.js";
 
@@ -45,7 +45,7 @@ export default {
     const throughputBox = h("p", { id: "throughput", class: "big" }, "measuring…");
     const executorsBox = h("div", { id: "online" });
     const pauseBox = h("div", { id: "pause" });
-    view.append(
+    add(view, 
       h("h1", null, `Colony ${session.colony}`),
       report,
       section("Processes", statsBox),
@@ -62,7 +62,7 @@ export default {
       section("Executors online", executorsBox),
     );
     if (!session.can("getcolonystatsmsg")) {
-      statsBox.replaceChildren(
+      fill(statsBox, 
         h("p", { class: "notice" }, "Counts need a colony member's key: add one on the Keys page."),
       );
       return null;
@@ -71,7 +71,7 @@ export default {
     const samples = []; // [time ms, finished count]
     const loadStats = async () => {
       const stats = await session.call("getcolonystatsmsg", { colonyname: session.colony });
-      statsBox.replaceChildren(
+      fill(statsBox, 
         counters(stats, PROCESS_KEYS, "processes"),
         h("h3", null, "Workflows"),
         counters(stats, WORKFLOW_KEYS, "workflows"),
@@ -96,7 +96,7 @@ export default {
           isSet(e.lastheardfromtime) &&
           Date.now() - new Date(e.lastheardfromtime) < ONLINE_SECONDS * 1000,
       );
-      executorsBox.replaceChildren(
+      fill(executorsBox, 
         h(
           "p",
           { class: "big" },
@@ -121,7 +121,7 @@ export default {
       const status = await session.call("getpausestatusmsg", { colonyname: session.colony });
       const paused = Boolean(status.ispaused ?? status.paused);
       const toggle = paused ? "resumeassignmentsmsg" : "pauseassignmentsmsg";
-      pauseBox.replaceChildren(
+      fill(pauseBox, 
         h("p", { class: "big", id: "pause-state" }, paused ? "paused" : "running"),
         button(
           paused ? "Resume assignments" : "Pause assignments",

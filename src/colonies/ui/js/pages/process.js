@@ -2,19 +2,7 @@
 // live), and its channels. Its state changes arrive over a subscribeprocessmsg socket.
 
 import { nextChange } from "../colony.js";
-import {
-  between,
-  facts,
-  formatDuration,
-  formatTime,
-  h,
-  jsonBlock,
-  notice,
-  section,
-  shortId,
-  stateBadge,
-  table,
-} from "../dom.js";
+import { add, between, facts, fill, formatDuration, formatTime, h, jsonBlock, notice, section, shortId, stateBadge, table } from "../dom.js";
 import { poll } from "../live.js";
 import { session } from "../session.js";
 import { processActions } from "./processes.js";
@@ -25,6 +13,10 @@ const LOG_BATCH = 500; // the protocol's limit per getlogsmsg
 function nsToTime(ns) {
   const ms = typeof ns === "bigint" ? Number(ns / 1000000n) : Math.floor(Number(ns) / 1e6);
   return new Date(ms).toLocaleTimeString(undefined, { hour12: false });
+}
+
+function limit(seconds) {
+  return seconds > 0 ? `${seconds} s` : "none";
 }
 
 function processLink(id) {
@@ -95,7 +87,7 @@ function render(view, process, report, reload) {
     channels.length ? h("a", { href: `#/channels/${process.processid}`, id: "channels-link" }, "channels") : null,
   ].filter(Boolean);
   const log = logPanel(process, !finished);
-  view.replaceChildren(
+  fill(view, 
     h(
       "h1",
       null,
@@ -138,8 +130,8 @@ function render(view, process, report, reload) {
           ["Ran", formatDuration(between(process.starttime, process.endtime))],
           ["Wait deadline", formatTime(process.waitdeadline)],
           ["Execution deadline", formatTime(process.execdeadline)],
-          ["Max wait / exec time", `${spec.maxwaittime ?? 0} s / ${spec.maxexectime ?? 0} s`],
-          ["Retries", `${process.retries} of ${spec.maxretries ?? 0}`],
+          ["Max wait / exec time", `${limit(spec.maxwaittime)} / ${limit(spec.maxexectime)}`],
+          ["Retries", `${process.retries} (at most ${spec.maxretries > 0 ? spec.maxretries : "none"})`],
         ]),
       ),
       section(
@@ -197,13 +189,13 @@ export default {
     let log = null;
     let watch = null;
     let stopped = false;
-    view.append(h("p", { class: "empty" }, "Loading…"));
+    add(view, h("p", { class: "empty" }, "Loading…"));
     const load = async () => {
       let process;
       try {
         process = await session.call("getprocessmsg", { processid });
       } catch (err) {
-        view.replaceChildren(h("h1", null, "Process"), h("p", { class: "notice error" }, err.message));
+        fill(view, h("h1", null, "Process"), h("p", { class: "notice error" }, err.message));
         return;
       }
       if (stopped) return;

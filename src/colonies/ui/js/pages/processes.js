@@ -2,18 +2,7 @@
 // filter over what is shown, and live updates from the colony's process events.
 
 import { processEvents } from "../colony.js";
-import {
-  STATES,
-  between,
-  button,
-  formatDuration,
-  formatTime,
-  h,
-  notice,
-  shortId,
-  stateBadge,
-  table,
-} from "../dom.js";
+import { STATES, add, between, button, fill, formatDuration, formatTime, h, notice, shortId, stateBadge, table } from "../dom.js";
 import { throttle } from "../live.js";
 import { session } from "../session.js";
 
@@ -113,7 +102,7 @@ export default {
         title: session.can("removeallprocessesmsg") ? null : "needs the colony owner's key",
       },
     );
-    view.append(
+    add(view, 
       h("h1", null, "Processes"),
       tabs,
       form,
@@ -129,7 +118,7 @@ export default {
     const order = ordering(state);
 
     const drawTabs = () => {
-      tabs.replaceChildren(
+      fill(tabs, 
         ...STATES.map((name, s) => {
           const params = new URLSearchParams(query);
           params.set("state", String(s));
@@ -155,7 +144,7 @@ export default {
       summary.textContent =
         `${shown.length} shown` +
         (total !== null && total > rows.length ? `; the server lists the first ${MAX_COUNT} of ${total}` : "");
-      listBox.replaceChildren(
+      fill(listBox, 
         table(
           [
             ["ID", (p) => h("a", { href: `#/process/${p.processid}`, class: "mono" }, shortId(p.processid))],

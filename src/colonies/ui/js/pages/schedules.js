@@ -1,7 +1,7 @@
 // Crons and generators: add, run now (a cron) or pack an argument (a generator), remove.
 // Polled with back-off: the protocol pushes no schedule events.
 
-import { button, formatTime, h, notice, section, table } from "../dom.js";
+import { add, button, fill, formatTime, h, notice, section, table } from "../dom.js";
 import { poll } from "../live.js";
 import { fromJson, toJson } from "../rpc.js";
 import { session } from "../session.js";
@@ -100,7 +100,7 @@ export default {
     );
     addGenerator.id = "add-generator";
 
-    view.append(
+    add(view, 
       h("h1", null, "Crons and generators"),
       report,
       section("Crons", cronsBox),
@@ -117,7 +117,7 @@ export default {
       const snapshot = JSON.stringify([crons, generators]);
       if (snapshot === last) return false;
       last = snapshot;
-      cronsBox.replaceChildren(
+      fill(cronsBox, 
         table(
           [
             ["Name", (c) => c.name],
@@ -147,7 +147,7 @@ export default {
           { empty: "No crons.", rowProps: (c) => ({ dataset: { cron: c.name } }) },
         ),
       );
-      generatorsBox.replaceChildren(
+      fill(generatorsBox, 
         table(
           [
             ["Name", (g) => g.name],

@@ -1,7 +1,7 @@
 // The server and its cluster, for the server owner: build, statistics over all colonies, the
 // replicas and the leader (getclustermsg); the leader's term comes from this replica's /metrics.
 
-import { facts, formatTime, h, notice, section, table } from "../dom.js";
+import { add, facts, fill, formatTime, h, notice, section, table } from "../dom.js";
 import { poll } from "../live.js";
 import { post } from "../rpc.js";
 import { session } from "../session.js";
@@ -27,7 +27,7 @@ export default {
     const clusterBox = h("div", { id: "cluster" });
     const statsBox = h("div", { id: "server-stats" });
     const coloniesBox = h("div", { id: "colony-list" });
-    view.append(h("h1", null, "Server"), report, h("div", { class: "columns" }, section("Build", infoBox), section("Cluster", clusterBox)), section("Statistics (all colonies)", statsBox), section("Colonies", coloniesBox));
+    add(view, h("h1", null, "Server"), report, h("div", { class: "columns" }, section("Build", infoBox), section("Cluster", clusterBox)), section("Statistics (all colonies)", statsBox), section("Colonies", coloniesBox));
     const owner = session.has("server");
     if (!owner) {
       const needs = h("p", { class: "notice" }, "The cluster, statistics and colonies need the server owner's key (Keys page).");
@@ -37,7 +37,7 @@ export default {
     let last = "";
     const load = async () => {
       const info = await post("getserverinfomsg", {}, null);
-      infoBox.replaceChildren(
+      fill(infoBox, 
         facts([
           ["Version", info.buildversion],
           ["Built", formatTime(info.buildtime)],
@@ -58,7 +58,7 @@ export default {
         gauges && gauges.leader === 1
           ? `${gauges.term} (this replica leads)`
           : "known to the leader only (this replica does not lead)";
-      clusterBox.replaceChildren(
+      fill(clusterBox, 
         facts([
           ["Leader", h("strong", { id: "leader" }, cluster.leader?.name || "none")],
           ["Leader's term", h("span", { id: "term" }, term)],
@@ -75,10 +75,10 @@ export default {
           { empty: "No replicas registered." },
         ),
       );
-      statsBox.replaceChildren(
+      fill(statsBox, 
         facts(Object.entries(stats).map(([k, v]) => [k, String(v)])),
       );
-      coloniesBox.replaceChildren(
+      fill(coloniesBox, 
         table(
           [
             ["Name", (c) => c.name],

@@ -1,6 +1,6 @@
 // Submit a function spec (from a form or as JSON) or a workflow spec (JSON).
 
-import { button, h, notice, section } from "../dom.js";
+import { add, button, h, notice, section } from "../dom.js";
 import { fromJson, toJson } from "../rpc.js";
 import { session } from "../session.js";
 
@@ -99,7 +99,7 @@ export default {
     formButton.id = "submit-form";
     const jsonButton = button("Submit JSON", submitJson, { report, kind: "primary" });
     jsonButton.id = "submit-json";
-    view.append(
+    add(view, 
       h("h1", null, "Submit"),
       report,
       section("Function spec", form, formButton),

@@ -1,6 +1,6 @@
 // The colony's users; the colony owner adds (e.g. an identity generated in a browser) and removes.
 
-import { button, h, notice, section, table } from "../dom.js";
+import { add, button, fill, h, notice, section, table } from "../dom.js";
 import { session } from "../session.js";
 
 export default {
@@ -18,7 +18,7 @@ export default {
       h("label", null, "E-mail", h("input", { name: "email", autocomplete: "off" })),
     );
     form.addEventListener("submit", (event) => event.preventDefault());
-    const add = button(
+    const addButton = button(
       "Add user",
       async () => {
         const f = form.elements;
@@ -31,11 +31,11 @@ export default {
       },
       { report, kind: "primary", disabled: !owner, title: owner ? null : "needs the colony owner's key" },
     );
-    add.id = "add-user";
-    view.append(h("h1", null, "Users"), report, section("Users", listBox), section("Add a user", form, add));
+    addButton.id = "add-user";
+    add(view, h("h1", null, "Users"), report, section("Users", listBox), section("Add a user", form, addButton));
     const load = async () => {
       const users = await session.call("getusersmsg", { colonyname: session.colony });
-      listBox.replaceChildren(
+      fill(listBox, 
         table(
           [
             ["Name", (u) => u.name],

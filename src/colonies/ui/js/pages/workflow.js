@@ -2,21 +2,7 @@
 // process's state, the failed steps' errors, and the members. Reloads on its processes' events.
 
 import { processEvents } from "../colony.js";
-import {
-  STATES,
-  between,
-  button,
-  facts,
-  formatDuration,
-  formatTime,
-  h,
-  notice,
-  s,
-  section,
-  shortId,
-  stateBadge,
-  table,
-} from "../dom.js";
+import { STATES, add, between, button, facts, fill, formatDuration, formatTime, h, notice, s, section, shortId, stateBadge, table } from "../dom.js";
 import { throttle } from "../live.js";
 import { session } from "../session.js";
 
@@ -105,14 +91,14 @@ export default {
   render(view, { args, go }) {
     const graphid = args[0] || "";
     const report = notice();
-    view.append(h("p", { class: "empty" }, "Loading…"));
+    add(view, h("p", { class: "empty" }, "Loading…"));
     let stopped = false;
     const load = async () => {
       let graph;
       try {
         graph = await session.call("getprocessgraphmsg", { processgraphid: graphid });
       } catch (err) {
-        view.replaceChildren(h("h1", null, "Workflow"), h("p", { class: "notice error" }, err.message));
+        fill(view, h("h1", null, "Workflow"), h("p", { class: "notice error" }, err.message));
         return;
       }
       const ids = (graph.processids || []).slice(0, MAX_MEMBERS);
@@ -122,7 +108,7 @@ export default {
       if (stopped) return;
       const members = new Map(fetched.filter(Boolean).map((p) => [p.processid, p]));
       const failed = [...members.values()].filter((p) => p.state === 3);
-      view.replaceChildren(
+      fill(view, 
         h("h1", null, "Workflow ", h("span", { class: "mono" }, graph.processgraphid), " ", h("span", { id: "workflow-state" }, stateBadge(graph.state))),
         h(
           "div",

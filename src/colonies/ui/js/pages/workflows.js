@@ -2,7 +2,7 @@
 // on the colony's process events.
 
 import { processEvents } from "../colony.js";
-import { STATES, between, formatDuration, formatTime, h, notice, shortId, stateBadge, table } from "../dom.js";
+import { STATES, add, between, fill, formatDuration, formatTime, h, notice, shortId, stateBadge, table } from "../dom.js";
 import { throttle } from "../live.js";
 import { session } from "../session.js";
 
@@ -13,7 +13,7 @@ export default {
     const state = Math.min(Math.max(Number(query.get("state") ?? 1) || 0, 0), 4);
     const report = notice();
     const listBox = h("div", { id: "workflow-list" }, h("p", { class: "empty" }, "Loading…"));
-    view.append(
+    add(view, 
       h("h1", null, "Workflows"),
       h(
         "nav",
@@ -32,7 +32,7 @@ export default {
         state,
         count: 100,
       });
-      listBox.replaceChildren(
+      fill(listBox, 
         table(
           [
             ["ID", (g) => h("a", { href: `#/workflow/${g.processgraphid}`, class: "mono" }, shortId(g.processgraphid))],
