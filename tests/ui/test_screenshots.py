@@ -239,13 +239,14 @@ async def seed(server: RunningServer, c: Colony) -> dict[str, str]:
     return ids
 
 
-async def shoot(browser: Browser, folder: Path, name: str, route: str, ready: str) -> None:
+async def shoot(browser: Browser, folder: Path, name: str, route: str, ready: str) -> Path:
     await browser.open(route)
     await browser.page.wait_for_selector(ready)
     await browser.page.wait_for_timeout(400)  # let live updates settle
     path = folder / f"{name}.png"
     await browser.page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000, path
+    return path
 
 
 async def test_screenshot_of_every_page(
@@ -284,6 +285,5 @@ async def test_screenshot_of_every_page(
         ("users", "users", 'tr[data-user="alice"]'),
         ("server", "server", "#leader"),
     ]
-    for name, route, ready in pages:
-        await shoot(browser, screenshot_dir, name, route, ready)
-    assert len(list(screenshot_dir.glob("*.png"))) >= len(pages) + 2
+    taken = [await shoot(browser, screenshot_dir, *page) for page in pages]
+    assert len(set(taken)) == len(pages)
