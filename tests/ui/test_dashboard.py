@@ -5,6 +5,7 @@ verification code, not by trusting what the page shows."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from base64 import b64decode
@@ -571,3 +572,55 @@ async def test_refused_outside_a_secure_context(chromium: Any, server: RunningSe
             assert await page.query_selector("#private-key") is None
         finally:
             await other.close()
+
+
+async def test_a_long_list_shows_the_first_hundred_and_says_how_many(
+    browser: Browser, ed_colony: Colony, server: RunningServer
+) -> None:
+    c = ed_colony
+    for i in range(0, 120, 20):
+        await asyncio.gather(
+            *(
+                server.rpc.call("submitfuncspecmsg", c.user, spec=function_spec(c, f"bulk-{n}"))
+                for n in range(i, i + 20)
+            )
+        )
+    await browser.sign_in(c.name, c.user)
+    await browser.open("processes?state=0")
+    await browser.page.wait_for_function(
+        "() => document.querySelector('#list-summary').textContent.includes('of 120')"
+    )
+    assert "first 100 of 120" in await text_of(browser, "#list-summary")
+    assert await browser.page.eval_on_selector_all("#process-list tbody tr", "r => r.length") == 100
+    assert await text_of(browser, '#state-tabs [data-state="0"] .tab-count') == "120"
+    await browser.page.fill("#find", "bulk-7")  # bulk-7 and bulk-70..79 among the first 100
+    shown = await browser.page.eval_on_selector_all("#process-list tbody tr", "r => r.length")
+    assert 1 <= shown <= 11
+
+
+async def test_overview_counts_and_throughput_follow_the_colony(
+    browser: Browser, ed_colony: Colony, server: RunningServer
+) -> None:
+    c = ed_colony
+    await browser.sign_in(c.name, c.user)
+    await browser.page.wait_for_selector("#stats .counters")
+    assert await text_of(browser, '[data-key="waitingprocesses"] .count') == "0"
+    assert await text_of(browser, "#throughput") == "0 / min"
+    for _ in range(3):
+        await server.rpc.call("submitfuncspecmsg", c.user, spec=function_spec(c, "tick"))
+    await browser.page.wait_for_function(  # counts follow the pushed events
+        "() => document.querySelector('[data-key=\"waitingprocesses\"] .count').textContent === '3'"
+    )
+    for _ in range(2):
+        p = await executor_run(server.rpc, c)
+        await server.rpc.call("closesuccessfulmsg", c.executor, processid=p["processid"], out=[])
+    await browser.page.wait_for_function(
+        "() => document.querySelector('[data-key=\"successfulprocesses\"] .count')"
+        ".textContent === '2'"
+    )
+    await browser.open("processes")  # throughput is read when the page opens, then polled
+    await browser.open("overview")
+    await browser.page.wait_for_function(
+        "() => document.querySelector('#throughput')?.textContent === '2 / min'"
+    )
+    assert "1 online of 1 approved" in await text_of(browser, "#online")
