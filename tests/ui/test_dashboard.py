@@ -297,7 +297,9 @@ async def test_failed_workflow_shows_its_error_and_graph(
     await server.rpc.call(
         "closefailedmsg", c.executor, processid=first["processid"], errors=["disk full on node 7"]
     )
-    await page.wait_for_selector("#workflow-errors")  # reloaded on the pushed event
+    await page.wait_for_function(  # reloaded on the pushed events
+        "() => document.querySelector('#workflow-errors')?.textContent.includes('disk full')"
+    )
     assert "fetch: disk full on node 7" in await text_of(browser, "#workflow-errors")
     failed = await page.get_attribute(
         f'#dag g.node[data-processid="{first["processid"]}"]', "data-state"
