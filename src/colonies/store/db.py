@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
@@ -16,6 +18,7 @@ from colonies.store.executors import ExecutorStore
 from colonies.store.files import FileStore
 from colonies.store.functions import FunctionStore
 from colonies.store.locations import LocationStore
+from colonies.store.nonces import NonceStore
 from colonies.store.processes import ProcessStore
 from colonies.store.processgraphs import ProcessGraphStore
 from colonies.store.schedules import ScheduleStore
@@ -110,6 +113,17 @@ async def connect(
     return pool
 
 
+@asynccontextmanager
+async def single_connection(dsn: str, timeout: float = 10.0) -> AsyncIterator[asyncpg.Connection]:
+    """One connection with our codecs, outside any pool (an operator's tool)."""
+    conn = await asyncpg.connect(dsn, timeout=timeout)
+    try:
+        await init_connection(conn)
+        yield conn
+    finally:
+        await conn.close()
+
+
 class Store:
     """Every aggregate's queries over one pool."""
 
@@ -123,6 +137,7 @@ class Store:
     ) -> None:
         self.pool = pool
         self.server = ServerStore(pool)
+        self.nonces = NonceStore(pool)
         self.colonies = ColonyStore(pool)
         self.executors = ExecutorStore(pool)
         self.users = UserStore(pool)

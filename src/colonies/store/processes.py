@@ -21,7 +21,7 @@ from colonies.store.batching import Batcher
 from colonies.store.errors import Replayed
 from colonies.store.events import NOTIFY_SQL
 from colonies.store.graph_resolution import member_failed, member_succeeded
-from colonies.store.nonces import Nonce, admission_args, admitted_sql, use_nonce
+from colonies.store.nonces import Nonce, nonce_use_args, nonce_use_sql, use_nonce
 
 _NOTIFY = NOTIFY_SQL
 
@@ -110,7 +110,7 @@ WITH p AS (
 # Several standalone processes in one statement (concurrent submissions, store/batching.py),
 # each inserted only if its request is admitted (store/nonces.py); returns those inserted.
 _INSERT_MANY = f"""
-WITH {admitted_sql("$2", "$3", "$4", "$5")},
+WITH {nonce_use_sql("$2", "$3", "$4", "$5")},
 p AS (
   INSERT INTO processes ({_INSERT_COLUMNS})
   SELECT {_INSERT_COLUMNS} FROM jsonb_populate_recordset(NULL::processes, $1::jsonb)
@@ -146,7 +146,7 @@ def _claim_set(executorid: str, now: str) -> str:
 # One executor's claim; only an admitted request acts (store/nonces.py). One row: admitted, and
 # the claimed process's columns (NULL when nothing was claimed).
 _CLAIM = f"""
-WITH {admitted_sql("ARRAY['1']", "$9", "$10", "$11")},
+WITH {nonce_use_sql("ARRAY['1']", "$9", "$10", "$11")},
 alive AS (
   UPDATE executors SET lastheardfromtime = $8
    WHERE colonyname = $1 AND executorid = $7 AND EXISTS (SELECT 1 FROM admitted)),
@@ -181,7 +181,7 @@ SELECT EXISTS (SELECT 1 FROM admitted) AS admitted, {_columns("claimed")},
 # name waits: then every executor claims alone (_CLAIM). One row per request: claim_n (its
 # position), admitted, and the claimed process's columns (NULL when nothing was claimed).
 _CLAIM_MANY = f"""
-WITH {admitted_sql("$6", "$7", "$8", "$9")},
+WITH {nonce_use_sql("$6", "$7", "$8", "$9")},
 req AS (
   SELECT executorid, row_number() OVER (ORDER BY r.claim_n) AS n, r.claim_n
     FROM unnest($4::text[]) WITH ORDINALITY AS r(executorid, claim_n)
@@ -282,7 +282,7 @@ _CLOSE_SUCCESSFUL_MANY = _close_successful_sql(
     "SELECT p, e, t, o::jsonb FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])"
     " AS x(p, e, t, o)"  # outputs as JSON text: asyncpg reads a list of lists as a 2-D array
     " WHERE p IN (SELECT key FROM admitted)",
-    admitted=admitted_sql("$1", "$5", "$6", "$7") + ",\n",
+    admitted=nonce_use_sql("$1", "$5", "$6", "$7") + ",\n",
     answer=f"""
 SELECT i.key AS processid, a.key IS NOT NULL AS admitted, c.processid IS NOT NULL AS closed,
        c.processgraphid, c.funcname, c.waited, c.ran,
@@ -327,7 +327,7 @@ class _Claim:
     location_lc: str
     executorid: str
     now: datetime
-    nonce: Nonce | None = None  # the assign request's, recorded by the claim's statement
+    nonce: Nonce | None = None  # the assign request's, used by the claim's statement
 
 
 # What a claim found: a process, nothing, or a refusal (the request was a replay).
@@ -428,7 +428,7 @@ class ProcessStore:
             async with self.pool.acquire() as conn, conn.transaction():
                 await use_nonce(conn, nonce)
                 await insert_process(conn, new)
-        # One statement, shared with concurrent submissions, that records the nonces too.
+        # One statement, shared with concurrent submissions, that uses the nonces too.
         elif not await self._insert((new, nonce)):
             raise Replayed
         return new.process
@@ -442,7 +442,7 @@ class ProcessStore:
         rows = await self.pool.fetch(
             _INSERT_MANY,
             [_process_row(new) for new, _ in items],
-            *admission_args([new.process.processid for new, _ in items], [n for _, n in items]),
+            *nonce_use_args([new.process.processid for new, _ in items], [n for _, n in items]),
         )
         inserted = {row["processid"] for row in rows}
         return [new.process.processid in inserted for new, _ in items]
@@ -462,7 +462,7 @@ class ProcessStore:
         """Atomically hand the first matching waiting process to this executor.
 
         The same statement marks the executor alive (every assign attempt does, §7.5) and
-        records the request's ``nonce`` (Replayed, and no effect, if it was used). Executors
+        uses the request's ``nonce`` (Replayed, and no effect, if it was used). Executors
         without resource limits that claim at the same time share one statement.
         """
         claim = _Claim(colonyname, executortype, executorname, location_lc, executorid, now, nonce)
@@ -477,7 +477,7 @@ class ProcessStore:
     async def _claim_one(self, c: _Claim, cpu: int = -1, mem: int = -1) -> _Claimed:
         row = await self.pool.fetchrow(
             _CLAIM, c.colonyname, c.executortype, c.executorname, c.location_lc, cpu, mem,
-            c.executorid, max(c.now, utcnow()), *admission_args(["1"], [c.nonce])[1:],
+            c.executorid, max(c.now, utcnow()), *nonce_use_args(["1"], [c.nonce])[1:],
         )  # fmt: skip
         return _claimed(row)
 
@@ -487,7 +487,7 @@ class ProcessStore:
             await self.pool.execute(_UNCLAIM, claimed.processid, claim.executorid)
 
     async def _claim_many(self, asked: list[_Claim]) -> list[_Claimed]:
-        claims = list(asked)  # nonces recorded by the shared statement are dropped below
+        claims = list(asked)  # nonces used by the shared statement are dropped below
         results: list[_Claimed] = [None] * len(claims)
         groups: dict[tuple[str, str, str], list[int]] = {}
         for i, c in enumerate(claims):
@@ -500,14 +500,14 @@ class ProcessStore:
                     _CLAIM_MANY, colonyname, executortype, location_lc,
                     [claims[i].executorid for i in members],
                     max(max(claims[i].now for i in members), utcnow()),
-                    *admission_args(
+                    *nonce_use_args(
                         [str(n) for n in range(1, len(members) + 1)],
                         [claims[i].nonce for i in members],
                     ),
                 )  # fmt: skip
                 for row in rows:
                     results[members[row["claim_n"] - 1]] = _claimed(row)
-                # Their nonces are recorded now: those left empty-handed claim without.
+                # Their nonces are used now: those left empty-handed claim without.
                 for i in members:
                     claims[i] = dataclasses.replace(claims[i], nonce=None)
             # Those the shared claim left empty-handed claim alone, side by side: a process
@@ -595,7 +595,7 @@ class ProcessStore:
             executors,
             [c[2] for c in closings],
             [_json_text(c[3]).decode() for c in closings],
-            *admission_args(ids, [c[4] for c in closings])[1:],
+            *nonce_use_args(ids, [c[4] for c in closings])[1:],
         )
         by_id = {row["processid"]: row for row in rows}
         return [by_id[processid] for processid in ids]

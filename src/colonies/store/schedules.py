@@ -19,8 +19,8 @@ from colonies.core.graphs import plan_workflow
 from colonies.core.timeutil import ZERO_TIME, is_zero_time
 from colonies.core.wire import decode
 from colonies.store.errors import Conflict
+from colonies.store.fencing import fence
 from colonies.store.processgraphs import ProcessGraphStore
-from colonies.store.ticks import fence
 
 log = logging.getLogger(__name__)
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import asyncpg
 
 from colonies.core import Statistics
-from colonies.store.nonces import USE_NONCES
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,19 +115,6 @@ class ServerStore:
                 (r["colonyname"], names[key].get(r["state"], str(r["state"])), r["n"]) for r in rows
             ]
         return result
-
-    async def use_nonces(
-        self, entries: list[tuple[str, str]], expires: datetime
-    ) -> set[tuple[str, str]]:
-        """Record many requests' nonces in one statement; the (caller, nonce) pairs that were
-        new. A pair already there was used before (a replay)."""
-        rows = await self.pool.fetch(
-            USE_NONCES,
-            [caller for caller, _ in entries],
-            [nonce for _, nonce in entries],
-            expires,
-        )
-        return {(r["caller"], r["nonce"]) for r in rows}
 
     async def ping(self) -> None:
         await self.pool.fetchval("SELECT 1")

@@ -1,8 +1,8 @@
 """The leader's periodic work, each tick one fenced, idempotent transaction.
 
 Every tick first raises the stored leader term to its own, or finds a newer one and refuses to
-act (:class:`StaleTerm`): a leader that was paused past its lease cannot write after a new
-leader has started ticking (DESIGN.md, fencing).
+act (:class:`StaleTerm`, store/fencing.py): a leader that was paused past its lease cannot
+write after a new leader has started ticking.
 """
 
 from __future__ import annotations
@@ -15,24 +15,20 @@ import asyncpg
 
 from colonies.core.timeutil import to_unix_ns
 from colonies.store.events import NOTIFY_SQL
+from colonies.store.fencing import StaleTerm, current_term, fence
 from colonies.store.graph_resolution import member_failed, refresh_state
 from colonies.store.ledger import seal
 
+__all__ = [
+    "EXEC_LIMIT_EXCEEDED",
+    "WAIT_LIMIT_EXCEEDED",
+    "DeadlineResult",
+    "StaleTerm",  # store/fencing.py's, raised by every tick here
+    "TickStore",
+]
+
 EXEC_LIMIT_EXCEEDED = "Maximum execution time limit exceeded"
 WAIT_LIMIT_EXCEEDED = "Maximum waiting time limit exceeded"
-
-
-class StaleTerm(Exception):
-    """A newer leader has ticked: this replica must not act."""
-
-
-async def fence(conn: asyncpg.Connection, term: int) -> None:
-    """Inside the tick's transaction: hold the term row and require ours to be current."""
-    current = await conn.fetchval(
-        "UPDATE leader_term SET term = $1 WHERE term <= $1 RETURNING term", term
-    )
-    if current is None:
-        raise StaleTerm(f"term {term} is stale")
 
 
 _RECLAIM = f"""
@@ -79,12 +75,7 @@ class TickStore:
         self.pool = pool
 
     async def current_term(self) -> int:
-        term: int = await self.pool.fetchval("SELECT term FROM leader_term")
-        return term
-
-    async def leader_name(self) -> str:
-        name: str = await self.pool.fetchval("SELECT holder FROM leader_term")
-        return name
+        return await current_term(self.pool)
 
     async def deadlines(self, term: int, now: datetime) -> DeadlineResult:
         """Reclaim or fail processes past their execution deadline; fail those past their

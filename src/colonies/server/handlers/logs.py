@@ -20,9 +20,16 @@ from colonies.rpc.messages import (
 )
 from colonies.server.context import Context
 from colonies.server.handlers._common import check_count, found
-from colonies.server.handlers.processes import process_of, process_scope
-from colonies.server.registry import Role, Target, registry
-from colonies.server.scopes import by_colonyname, named_executor
+from colonies.server.registry import Registry, Role
+from colonies.server.scopes import (
+    attribute_scope,
+    by_colonyname,
+    named_executor,
+    process_of,
+    process_scope,
+)
+
+routes = Registry()
 
 
 def _require_running(ctx: Context, action: str) -> None:
@@ -30,7 +37,7 @@ def _require_running(ctx: Context, action: str) -> None:
         raise RpcError(403, f"{action}, process is not running")
 
 
-@registry.handles(
+@routes.handles(
     "addattributemsg",
     AddAttributeMsg,
     Role.ASSIGNED_EXECUTOR,
@@ -51,14 +58,7 @@ async def add_attribute(ctx: Context, msg: AddAttributeMsg) -> Attribute:
     return a
 
 
-async def attribute_scope(ctx: Context, msg: GetAttributeMsg) -> Target:
-    attribute = await ctx.store.processes.get_attribute(msg.attributeid)
-    if attribute is None:
-        raise RpcError(404, f"Attribute with id {msg.attributeid} not found")
-    return Target(attribute.targetcolonyname, attribute)
-
-
-@registry.handles(
+@routes.handles(
     "getattributemsg",
     GetAttributeMsg,
     Role.MEMBER,
@@ -73,7 +73,7 @@ def _now_ns() -> int:
     return time.time_ns()
 
 
-@registry.handles(
+@routes.handles(
     "addlogmsg", AddLogMsg, Role.ASSIGNED_EXECUTOR, action="Failed to add log", scope=process_scope
 )
 async def add_log(ctx: Context, msg: AddLogMsg) -> None:
@@ -85,7 +85,7 @@ async def add_log(ctx: Context, msg: AddLogMsg) -> None:
     )
 
 
-@registry.handles(
+@routes.handles(
     "addexecutorlogmsg",
     AddExecutorLogMsg,
     Role.SELF,
@@ -96,7 +96,7 @@ async def add_executor_log(ctx: Context, msg: AddExecutorLogMsg) -> None:
     await ctx.store.processes.add_log(msg.colonyname, "", msg.executorname, msg.message, _now_ns())
 
 
-@registry.handles(
+@routes.handles(
     "getlogsmsg", GetLogsMsg, Role.MEMBER, action="Failed to get logs", scope=by_colonyname
 )
 async def get_logs(ctx: Context, msg: GetLogsMsg) -> list[Log]:
@@ -108,7 +108,7 @@ async def get_logs(ctx: Context, msg: GetLogsMsg) -> list[Log]:
     )
 
 
-@registry.handles(
+@routes.handles(
     "searchlogsmsg", SearchLogsMsg, Role.MEMBER, action="Failed to search logs", scope=by_colonyname
 )
 async def search_logs(ctx: Context, msg: SearchLogsMsg) -> list[Log]:
