@@ -130,7 +130,12 @@ class FileStore:
     async def create_snapshot(
         self, snapshotid: str, colonyname: str, label: str, name: str, added: datetime
     ) -> Snapshot:
-        """Freeze the newest revision of every file whose label starts with ``label``."""
+        """Freeze the newest revision of every file in ``label`` and the labels below it.
+
+        A trailing ``/`` is dropped (upstream's CLI sends ``/data/``); ``/data`` takes ``/data``
+        and ``/data/...`` but not ``/data2``, as upstream's server does.
+        """
+        label = label.rstrip("/")
         try:
             row = await self.pool.fetchrow(
                 f"""
@@ -138,7 +143,8 @@ class FileStore:
                 SELECT $1, $2, $3, $4,
                        coalesce(array_agg(fileid ORDER BY label, name), '{{}}'), $5
                   FROM (SELECT DISTINCT ON (label, name) fileid, label, name FROM files
-                         WHERE colonyname = $2 AND starts_with(label, $3)
+                         WHERE colonyname = $2
+                           AND (label = $3 OR starts_with(label, $3 || '/'))
                          ORDER BY label, name, sequencenr DESC) newest
                 RETURNING {_SNAPSHOT_COLUMNS}""",
                 snapshotid,
