@@ -215,3 +215,25 @@ async def test_s3_failures_are_one_line_errors(
     mismatch = await colonies.error("fs", "get", "-i", added.fileid, "-d", str(tmp_path / "g"))
     assert "checksum mismatch" in mismatch
     assert not (tmp_path / "g" / "t.txt").exists()
+
+
+async def test_function_submit_spec_and_snapshot_bad_input(colonies: Cli, tmp_path: Path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"funcname": "f", "conditions": {"executortype": "t"}}))
+    both = await colonies.error("function", "submit", "--spec", str(spec), "--func", "g")
+    assert "--spec describes the whole function: drop --func" in both
+    assert "give --func, or a function spec with --spec" in await colonies.error(
+        "function", "submit"
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert "cannot read the function spec" in await colonies.error(
+        "function", "submit", "--spec", str(bad)
+    )
+    no_mounts = await colonies.error("function", "submit", "--spec", str(spec), "--snapshot")
+    assert "has no fs.snapshots" in no_mounts
+    submitted = json.loads(
+        await colonies.ok("function", "submit", "--spec", str(spec), "--label", "l", "-o", "json")
+    )
+    assert submitted["spec"]["funcname"] == "f" and submitted["spec"]["label"] == "l"
+    assert submitted["spec"]["conditions"]["colonyname"] == colonies.env["COLONIES_COLONY_NAME"]
