@@ -190,7 +190,7 @@ async def run_dev(
     try:
         await _run_with_s3(state_dir, env_file, keys, data, s3, port, bind)
     finally:
-        await asyncio.to_thread(s3.stop)
+        await asyncio.to_thread(s3.stop)  # when the rest failed to start (else a no-op)
 
 
 async def _run_with_s3(
@@ -244,4 +244,6 @@ async def _run_with_s3(
                 await asyncio.wait_for(serving, 15)
         if runner is not None:
             await runner.cleanup()
-        await asyncio.to_thread(pg.cleanup)
+        # SeaweedFS takes a while to stop gracefully (its filer drains for up to 15 s): stop
+        # both stores at once.
+        await asyncio.gather(asyncio.to_thread(pg.cleanup), asyncio.to_thread(s3.stop))
