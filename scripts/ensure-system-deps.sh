@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system services the tests start themselves (PostgreSQL, etcd, HAProxy, Prometheus)
-# and what the Python packages compile with (gcc and GMP for py-libp2p's fastecdsa) when missing.
+# and what the Python packages compile with (gcc and GMP for py-libp2p's fastecdsa), and the
+# browser the web page's tests drive (Chromium) when missing.
 # Only Debian's packages; needs root (or sudo) only when something is actually missing.
 # The Makefile runs this before it installs the Python packages.
 set -euo pipefail
@@ -23,6 +24,9 @@ if ! command -v gcc >/dev/null 2>&1; then
 fi
 if ! echo '#include <gmp.h>' | gcc -E - >/dev/null 2>&1; then
     missing+=(libgmp-dev)
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+    missing+=(chromium fonts-liberation)  # tests/ui drives it through Playwright (never a downloaded browser)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
