@@ -335,3 +335,27 @@ async def test_graceful_stop(db_url: str, server_key: PrivateKey):
     finally:
         for c in clients:
             await c.close()
+
+
+@pytest.mark.parametrize("backend", ["grpc", "coap", "libp2p"])
+async def test_port_in_use_is_a_one_line_startup_error(
+    backend: str, db_url: str, server_key: PrivateKey
+):
+    import socket
+
+    from colonies.server.run import StartupError, serve
+
+    kind = socket.SOCK_DGRAM if backend == "coap" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as taken:
+        taken.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            taken.listen()
+        port = taken.getsockname()[1]
+        config = make_config(
+            db_url, server_key, backends=("http", backend), **{f"{backend}_port": port}
+        )
+        with pytest.raises(StartupError) as error:
+            await asyncio.wait_for(serve(config, asyncio.Event()), 30)
+    message = str(error.value)
+    assert message.startswith("cannot start: ") and f"{port}" in message, message
+    assert "\n" not in message

@@ -105,3 +105,15 @@ def test_dialable_addresses_replace_wildcards() -> None:
     assert addrs and all("/0.0.0.0/" not in a and a.endswith("/tcp/5000") for a in addrs)
     kept = [str(a) for a in dialable([Multiaddr("/ip4/127.0.0.1/tcp/5001")])]
     assert kept == ["/ip4/127.0.0.1/tcp/5001"]
+
+
+def test_cli_makes_a_libp2p_identity() -> None:
+    from click.testing import CliRunner
+
+    from colonies.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["security", "libp2p-identity"])
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split(": ", 1) for line in result.output.splitlines())
+    check_identity(lines["Identity"])
+    assert lines["PeerId"] == peer_id(lines["Identity"])

@@ -258,6 +258,9 @@ class P2PHost:
             host.set_stream_handler(TProtocol(protocol), handler)
         with trio.CancelScope() as self._cancel:
             async with host.run(self._listen), trio.open_nursery() as nursery:
+                if self._listen and not host.get_transport_addrs():
+                    # py-libp2p logs a listener that failed and carries on without it
+                    raise OSError(f"cannot listen on {', '.join(map(str, self._listen))}")
                 self._nursery = nursery
                 self.addrs = [str(a) for a in host.get_addrs()]
                 self._loop.call_soon_threadsafe(_settle, ready, None, None)
