@@ -1,4 +1,4 @@
-"""Process events as they travel between replicas (PROTOCOL.md §7.6, §7.19)."""
+"""Process events as they travel between replicas (docs/protocol.md §7.6, §7.19)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The term is the leader key's create revision: every election creates the key anew, so terms
 only grow. The leader steps down as soon as it cannot prove its lease alive for half the TTL
 (well before the lease can expire), so two replicas never tick under valid leases at once;
-fencing in PostgreSQL covers a leader that was paused instead (DESIGN.md).
+fencing in PostgreSQL covers a leader that was paused instead (docs/architecture.md §5.3).
 
 Each replica also registers itself under ``<prefix>/replicas/<name>`` with a lease of its own,
 which is what ``getclustermsg`` reports.

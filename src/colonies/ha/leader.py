@@ -1,8 +1,8 @@
 """Leadership: who runs the ticks. Single-node mode guards one database with an advisory lock.
 
 A leadership object runs until cancelled and calls ``on_elected(term)`` when this replica
-becomes leader and ``on_lost()`` as soon as it can no longer prove it is (DESIGN.md). The etcd
-election (several replicas) provides the same interface.
+becomes leader and ``on_lost()`` as soon as it can no longer prove it is
+(docs/architecture.md §5). The etcd election (several replicas) provides the same interface.
 """
 
 from __future__ import annotations

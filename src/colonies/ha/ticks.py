@@ -1,7 +1,7 @@
 """The leader's tick loops: each tick is a function of the term, run at its own period.
 
 Loops start when this replica is elected and stop when it loses leadership. A tick that finds
-its term stale stops every loop: a newer leader is active (fencing, DESIGN.md).
+its term stale stops every loop: a newer leader is active (fencing, docs/architecture.md §5.3).
 """
 
 from __future__ import annotations

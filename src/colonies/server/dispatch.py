@@ -1,4 +1,4 @@
-"""Request processing (PROTOCOL.md §3.2): envelope, signature, route, payload, role, handler."""
+"""Request processing (protocol.md §3.2): envelope, signature, route, payload, role, handler."""
 
 from __future__ import annotations
 

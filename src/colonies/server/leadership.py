@@ -1,4 +1,4 @@
-"""What this replica does while it leads: the tick loops of PROTOCOL.md §7.7 to §7.17."""
+"""What this replica does while it leads: the tick loops of docs/protocol.md §7.7 to §7.17."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``GET /pubsub``: WebSocket subscriptions (PROTOCOL.md §6.18).
+"""``GET /pubsub``: WebSocket subscriptions (docs/protocol.md §6.18).
 
 Each text frame is a signed request envelope, verified and authorized like an RPC; replies and
 pushes are reply-envelope frames. Process events reach every matching subscriber on every

@@ -1,6 +1,6 @@
 """The dispatch registry: for each payloadtype its message type, the role it needs, its handler.
 
-Authorization is declared here once per payloadtype (PROTOCOL.md §4.2) and checked by the
+Authorization is declared here once per payloadtype (docs/protocol.md §4.2) and checked by the
 dispatcher before the handler runs; handlers only do their work.
 """
 

@@ -1,7 +1,7 @@
 """Scopes: how the dispatcher finds a request's colony (and target object) before authorizing.
 
 For operations on an existing object the colony is the object's, never a name from the
-request (PROTOCOL.md §4.1).
+request (docs/protocol.md §4.1).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The NOTIFY channel and payloads that carry events between replicas (PROTOCOL.md §7.19).
+"""The NOTIFY channel and payloads that carry events between replicas (docs/protocol.md §7.19).
 
 Payloads carry routing keys only (NOTIFY payloads are limited to 8000 bytes); listeners load
 objects from the database.

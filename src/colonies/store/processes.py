@@ -273,7 +273,7 @@ stats AS (
 """
 
 
-# Function statistics of PROTOCOL.md §7.20, updated in the closing statement.
+# Function statistics of docs/protocol.md §7.20, updated in the closing statement.
 _CLOSE_SUCCESSFUL = _close_successful_sql("SELECT $1::text, $2::text, $3::timestamptz, $4::jsonb")
 # Several closes at once (store/batching.py): one executor and one process at most once each,
 # so that every function row is updated once per closed process. Only admitted requests act

@@ -2,7 +2,7 @@
 
 Every tick first raises the stored leader term to its own, or finds a newer one and refuses to
 act (:class:`StaleTerm`): a leader that was paused past its lease cannot write after a new
-leader has started ticking (DESIGN.md, fencing).
+leader has started ticking (docs/architecture.md §5.3, fencing).
 """
 
 from __future__ import annotations

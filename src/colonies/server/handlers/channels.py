@@ -1,4 +1,4 @@
-"""Channels: append and read (PROTOCOL.md §6.17, §7.12); subscriptions are in ``pubsub``."""
+"""Channels: append and read (docs/protocol.md §6.17, §7.12); subscriptions are in ``pubsub``."""
 
 from __future__ import annotations
 
