@@ -101,7 +101,7 @@ class GrpcClient:
 
 class CoapClient:
     """aiocoap, one client endpoint (UDP socket) per exchange in flight, as Go's client has:
-    Block2 transfers of one endpoint to one resource cannot overlap (RFC 7959 §2.4)."""
+    Block2 transfers of one endpoint to one resource cannot overlap (RFC 7959 section 2.4)."""
 
     name = "coap"
 

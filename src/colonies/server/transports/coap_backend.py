@@ -40,7 +40,7 @@ BACKEND = "coap"  # the transport's name in the metrics
 MAX_WAIT = 25.0
 _ONE_BLOCK = 1024  # the block size of Go's client and aiocoap
 _BLOCK_EXPONENT = 6  # SZX of 1,024-byte blocks
-_EXCHANGE_LIFETIME = 247.0  # RFC 7252 §4.8.2, seconds
+_EXCHANGE_LIFETIME = 247.0  # RFC 7252 section 4.8.2, seconds
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _reply(payload: bytes, observe: int | None = None) -> aiocoap.Message:
         message.opt.observe = observe
     elif len(payload) > _ONE_BLOCK:
         # Block2 blocks are fetched by requests that only name the resource: two exchanges of
-        # one client endpoint at once would get each other's blocks (RFC 7959 §2.4 asks for
+        # one client endpoint at once would get each other's blocks (RFC 7959 section 2.4 asks for
         # an endpoint per exchange, as Go's client does). The ETag makes a mix-up an error in
         # the client instead of a corrupted reply.
         message.opt.etag = hashlib.blake2b(payload, digest_size=8).digest()
@@ -111,7 +111,7 @@ class _Health(resource.Resource):
 
 
 def _block(whole: bytes, number: int, size_exponent: int, observe: int | None) -> aiocoap.Message:
-    """Block ``number`` of a notification too large for one datagram (RFC 7959 §2.6: the
+    """Block ``number`` of a notification too large for one datagram (RFC 7959 section 2.6: the
     first block is the notification, the observer fetches the rest)."""
     size = 2 ** (size_exponent + 4)
     start = number * size
