@@ -359,3 +359,37 @@ async def test_port_in_use_is_a_one_line_startup_error(
     message = str(error.value)
     assert message.startswith("cannot start: ") and f"{port}" in message, message
     assert "\n" not in message
+
+
+async def test_grpc_over_tls(db_url: str, server_key: PrivateKey, tmp_path):
+    """gRPC with the HTTP certificate (COLONIES_TLSCERT/KEY); a cleartext client is refused."""
+    import grpc
+
+    from colonies.rpc.proto import colonies_pb2 as pb
+    from colonies.rpc.proto import colonies_pb2_grpc as pb_grpc
+    from tests.component.test_tls import make_ca_and_certificate
+
+    ca, cert, key = await asyncio.to_thread(make_ca_and_certificate, tmp_path)
+    config = make_config(
+        db_url,
+        server_key,
+        backends=("http", "grpc"),
+        grpc_port=free_port(),
+        tls_cert=str(cert),
+        tls_key=str(key),
+        grpc_tls_cert=str(cert),
+        grpc_tls_key=str(key),
+    )
+    runner, _ = await start_server(config)
+    request = pb.RPCRequest(json_payload=sign_envelope("getserverinfomsg", {}, None).decode())
+    try:
+        credentials = grpc.ssl_channel_credentials(ca.read_bytes())
+        async with grpc.aio.secure_channel(f"localhost:{config.grpc_port}", credentials) as channel:
+            reply = await pb_grpc.ColoniesServiceStub(channel).SendMessage(request, timeout=10)
+        info = json.loads(base64.b64decode(json.loads(reply.json_payload)["payload"]))
+        assert {"type": "grpc", "port": config.grpc_port, "tls": True} in info["backends"]
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as channel:
+            with pytest.raises(grpc.aio.AioRpcError):
+                await pb_grpc.ColoniesServiceStub(channel).SendMessage(request, timeout=3)
+    finally:
+        await runner.cleanup()
