@@ -393,3 +393,33 @@ async def test_grpc_over_tls(db_url: str, server_key: PrivateKey, tmp_path):
                 await pb_grpc.ColoniesServiceStub(channel).SendMessage(request, timeout=3)
     finally:
         await runner.cleanup()
+
+
+async def test_channel_subscription(client: BackendClient, server_key: PrivateKey):
+    """A channel's entries pushed over each backend until the subscription's timeout ends it
+    (a last, empty list)."""
+    _, executor, user = await setup_colony(client, server_key)
+    submitted = await call(client, "submitfuncspecmsg", user, spec=spec("c", channels=["chat"]))
+    pid = submitted["processid"]
+    await call(client, "assignprocessmsg", executor, colonyname="c", timeout=-1)
+    envelope = sign_envelope(
+        "subscribechannelmsg", {"processid": pid, "name": "chat", "afterseq": 0, "timeout": 2}, user
+    )
+    received: list[bytes] = []
+
+    async def listen() -> None:
+        async for reply in client.subscribe(envelope):
+            entries = pushed(reply)[1]
+            if not entries:
+                return
+            received.extend(base64.b64decode(e["payload"]) for e in entries)
+
+    listening = asyncio.create_task(listen())
+    await asyncio.sleep(0.4)
+    for i in range(3):
+        await call(
+            client, "channelappendmsg", executor, processid=pid, name="chat", sequence=i + 1,
+            payload=list(f"m{i}".encode()),
+        )  # fmt: skip
+    await asyncio.wait_for(listening, 10)
+    assert received == [b"m0", b"m1", b"m2"]
