@@ -33,6 +33,7 @@ from libp2p.crypto.ed25519 import Ed25519PrivateKey
 from libp2p.crypto.keys import KeyPair
 from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
 from libp2p.custom_types import TProtocol
+from libp2p.network.config import ConnectionConfig
 from libp2p.network.stream.exceptions import StreamError
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
@@ -136,8 +137,10 @@ class P2PHost:
         listen: Sequence[str] = (),
         handlers: Mapping[str, StreamHandler] | None = None,
         announce: Sequence[str] = (),
+        max_connections: int = 300,
     ) -> None:
         self.identity = identity or new_identity()
+        self._max_connections = max_connections
         self._key_pair = key_pair(self.identity)
         self._listen = [multiaddr.Multiaddr(a) for a in listen]
         self._handlers = dict(handlers or {})
@@ -253,6 +256,14 @@ class P2PHost:
             },
             muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
             addrs_factory=addrs_factory,
+            # No dialling of known peers to keep a minimum (py-libp2p's default aims at 50,
+            # and a server would dial its clients back), no pruning below the limit.
+            connection_config=ConnectionConfig(
+                max_connections=self._max_connections,
+                high_watermark=self._max_connections,
+                low_watermark=0,
+                min_connections=0,
+            ),
         )
         for protocol, handler in self._handlers.items():
             host.set_stream_handler(TProtocol(protocol), handler)

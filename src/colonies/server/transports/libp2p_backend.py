@@ -37,6 +37,8 @@ BACKEND = "libp2p"  # the transport's name in the metrics
 MAX_WAIT = 80.0
 #: A request's envelope must have arrived within this many seconds of the stream's opening.
 READ_TIMEOUT = 30.0
+#: Connections a replica keeps at most (clients behind NAT each hold one).
+MAX_CONNECTIONS = 4096
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class Libp2pBackend:
             listen=[listen],
             handlers={RPC_PROTOCOL: self._rpc, SUBSCRIBE_PROTOCOL: self._subscribe},
             announce=config.libp2p_announce_addrs,
+            max_connections=MAX_CONNECTIONS,
         )
         try:
             await host.start()
