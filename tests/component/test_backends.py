@@ -297,7 +297,7 @@ async def test_health_over_grpc_and_coap(multi: RunningServer):
 
 async def test_graceful_stop(db_url: str, server_key: PrivateKey):
     """Stopping the replica answers the long polls waiting on each backend ("no process"),
-    then closes every port."""
+    ends the subscriptions, then closes every port."""
     config = make_config(
         db_url,
         server_key,
@@ -322,13 +322,34 @@ async def test_graceful_stop(db_url: str, server_key: PrivateKey):
             )
             for c in clients
         ]
-        await asyncio.sleep(1.0)  # all four waiting
+
+        async def subscribe(client: BackendClient) -> list[bytes]:
+            subscription = sign_envelope(
+                "subscribeprocessesmsg",
+                {"colonyname": "c", "executortype": "cli", "state": 0, "timeout": 60},
+                executor,
+            )
+            return [reply async for reply in client.subscribe(subscription)]
+
+        subscriptions = [asyncio.create_task(subscribe(c)) for c in clients]
+        await asyncio.sleep(1.0)  # all four waiting, all four subscribed
         assert app[STATE_KEY].metrics.assign_waiting._value.get() == 4
         started = time.monotonic()
         await runner.cleanup()
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 6  # the subscriptions did not hold it up
         for poll in polls:
             assert error_of(await asyncio.wait_for(poll, 10)).status == 404
+        # Each subscriber learns that its subscription ended, in its transport's way.
+        done, pending = await asyncio.wait(subscriptions, timeout=5)
+        assert not pending, [BACKENDS[subscriptions.index(t)] for t in pending]
+        ends = {
+            backend: task.exception() or task.result()
+            for backend, task in zip(BACKENDS, subscriptions, strict=True)
+        }
+        assert ends["http"] == []  # the socket closed (going away)
+        for backend in ("grpc", "coap", "libp2p"):  # a last error envelope says why
+            [final] = ends[backend]
+            assert error_of(final).status == 503, backend
         grpc_client = clients[1]
         with pytest.raises(Exception):  # noqa: B017  # grpc's own error: nothing listens
             await grpc_client.send(sign_envelope("versionmsg", {}, None), timeout=2)

@@ -157,6 +157,17 @@ class _PubSub(resource.Resource):
         # endpoint observes one subscription at a time, as it runs one exchange at a time),
         # kept for the CoAP exchange lifetime: its blocks may be asked for after the end.
         self.pending: TimeoutDict[Any, bytes] = TimeoutDict(_EXCHANGE_LIFETIME)
+        # The subscriptions running, each with its observation: ended when the replica stops.
+        self.running: dict[asyncio.Task[Any], Pipe] = {}
+
+    def end_all(self) -> None:
+        """Stop every subscription, telling each observer with a last 503 error envelope (an
+        observer is not told when the server just goes away)."""
+        final = _reply(encode_error(503, "Server shutting down"))
+        for task, pipe in list(self.running.items()):
+            task.cancel()
+            pipe.add_response(final, is_last=True)
+        self.running.clear()
 
     async def render_to_pipe(self, pipe: Pipe) -> None:
         request = pipe.request
@@ -177,6 +188,9 @@ class _PubSub(resource.Resource):
                 )
             return
         final = b""
+        task = asyncio.current_task()
+        assert task is not None
+        self.running[task] = pipe
         try:
             if request.code != Code.FETCH or request.opt.observe != 0:
                 raise RpcError(400, "Subscriptions over CoAP are FETCH /pubsub with Observe 0")
@@ -186,7 +200,9 @@ class _PubSub(resource.Resource):
             await prepared.stream(_ObserveSink(pipe, self.pending, key))
         except RpcError as exc:
             final = encode_error(exc.status, exc.message)
-        # When the observer deregisters, this task is cancelled: nothing more to send then.
+        finally:
+            # Cancelled when the observer deregisters (nothing more to send) or by end_all.
+            self.running.pop(task, None)
         pipe.add_response(_reply(final), is_last=True)
 
 
@@ -196,6 +212,7 @@ class CoapBackend:
         self.dispatcher = dispatcher
         self.context: aiocoap.Context | None = None
         self.api = _Api(dispatcher)
+        self.pubsub = _PubSub(dispatcher)
 
     async def start(self) -> None:
         # aiocoap logs every intermediate Block1 block at INFO ("ContinueException").
@@ -204,7 +221,7 @@ class CoapBackend:
         site = resource.Site()
         site.add_resource(["api"], self.api)
         site.add_resource(["health"], _Health(self.dispatcher))
-        site.add_resource(["pubsub"], _PubSub(self.dispatcher))
+        site.add_resource(["pubsub"], self.pubsub)
         bind = (self.config.bind, self.config.coap_port)
         try:
             self.context = await aiocoap.Context.create_server_context(
@@ -218,6 +235,7 @@ class CoapBackend:
 
     async def stop(self, grace: float) -> None:
         self.api.closing = True
+        self.pubsub.end_all()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.api.idle.wait(), grace)
         if self.context is not None:

@@ -9,6 +9,8 @@ Go clients report a refusal's own message. ``Subscribe`` streams a subscription'
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -75,13 +77,32 @@ class _StreamSink:
 class _Subscriptions(pb_grpc.ColoniesSubscriptionsServicer):
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
+        self.stopping = asyncio.Event()  # the replica stops: every subscription ends at once
 
     async def Subscribe(  # type: ignore[override]  # written with context.write, not yield
         self, request: pb.RPCRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.RPCResponse] | None:
         sink = _StreamSink(context)
+        serving = asyncio.ensure_future(self._serve(request.json_payload.encode(), sink))
+        stopping = asyncio.ensure_future(self.stopping.wait())
         try:
-            prepared = await self.dispatcher.subscription(request.json_payload.encode())
+            await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the subscriber went away
+            serving.cancel()
+            raise
+        finally:
+            stopping.cancel()
+        if not serving.done():  # stopping: a last 503 error envelope says why it ends
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+            with contextlib.suppress(SubscriberGone):
+                await sink.send(encode_error(503, "Server shutting down"))
+        return None
+
+    async def _serve(self, body: bytes, sink: _StreamSink) -> None:
+        try:
+            prepared = await self.dispatcher.subscription(body)
             if prepared is None:
                 raise RpcError(400, "Subscribe takes a subscription request")
             await prepared.stream(sink)
@@ -92,7 +113,6 @@ class _Subscriptions(pb_grpc.ColoniesSubscriptionsServicer):
                 pass
         except SubscriberGone:
             pass
-        return None
 
 
 class GrpcBackend:
@@ -101,6 +121,7 @@ class GrpcBackend:
         self.dispatcher = dispatcher
         self.server: grpc.aio.Server | None = None
         self.port = config.grpc_port
+        self.subscriptions = _Subscriptions(dispatcher)
 
     async def start(self) -> None:
         config = self.config
@@ -112,7 +133,7 @@ class GrpcBackend:
             ]
         )
         pb_grpc.add_ColoniesServiceServicer_to_server(_Service(self.dispatcher), server)
-        pb_grpc.add_ColoniesSubscriptionsServicer_to_server(_Subscriptions(self.dispatcher), server)
+        pb_grpc.add_ColoniesSubscriptionsServicer_to_server(self.subscriptions, server)
         address = _address(config.bind, config.grpc_port)
         try:
             if config.grpc_tls_cert:
@@ -128,6 +149,7 @@ class GrpcBackend:
 
     async def stop(self, grace: float) -> None:
         if self.server is not None:
+            self.subscriptions.stopping.set()  # as the WebSockets end
             await self.server.stop(grace)
             self.server = None
 

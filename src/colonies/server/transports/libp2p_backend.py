@@ -17,6 +17,8 @@ imported only when this backend starts.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +54,7 @@ class Libp2pBackend:
         self.in_flight = 0
         self.closing = False
         self.drained: Any = None  # a trio.Event once stopping
+        self.subscriptions: set[asyncio.Task[None]] = set()  # on the asyncio loop
 
     async def start(self) -> None:
         from colonies.p2p.host import P2PHost  # about 3 s: only when this backend is used
@@ -79,6 +82,10 @@ class Libp2pBackend:
         if host is None:
             return
         self.closing = True
+        for task in self.subscriptions:  # each sends a last 503 error envelope
+            task.cancel()
+        if self.subscriptions:
+            await asyncio.wait(self.subscriptions, timeout=grace)
         await host.run(self._drain, grace)
         await host.stop()
         self.host = None
@@ -167,6 +174,9 @@ class Libp2pBackend:
 
     async def _serve_subscription(self, request: bytes | None, sink: _StreamSink) -> None:
         """On the asyncio loop: run the subscription, its replies going to ``sink``."""
+        task = asyncio.current_task()
+        assert task is not None
+        self.subscriptions.add(task)
         try:
             if request is None:
                 await sink.send(self._too_large())
@@ -176,12 +186,17 @@ class Libp2pBackend:
                 raise RpcError(400, f"{SUBSCRIBE_PROTOCOL} takes a subscription request")
             await prepared.stream(sink)
         except RpcError as exc:
-            try:
+            with contextlib.suppress(SubscriberGone):
                 await sink.send(encode_error(exc.status, exc.message))
-            except SubscriberGone:
-                pass
         except SubscriberGone:
             pass
+        except asyncio.CancelledError:
+            if not self.closing:  # the subscriber went away
+                raise
+            with contextlib.suppress(SubscriberGone):
+                await sink.send(encode_error(503, "Server shutting down"))
+        finally:
+            self.subscriptions.discard(task)
 
 
 class _StreamSink:

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from colonies.rpc import RpcError
 from colonies.rpc.envelope import encode_error
 from colonies.server.context import SubscriberGone
 from colonies.server.dispatch import Dispatcher
 from colonies.server.transports import DISPATCHER_KEY
+
+
+_SOCKETS_KEY = web.AppKey("pubsub_sockets", weakref.WeakSet[web.WebSocketResponse])
 
 
 class _SocketSink:
@@ -55,6 +59,8 @@ async def pubsub(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(max_msg_size=dispatcher.state.config.max_body)
     await ws.prepare(request)
     tasks: set[asyncio.Task[None]] = set()
+    sockets = request.app[_SOCKETS_KEY]
+    sockets.add(ws)
     try:
         async for frame in ws:
             if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -64,6 +70,7 @@ async def pubsub(request: web.Request) -> web.WebSocketResponse:
             elif frame.type == WSMsgType.ERROR:
                 break
     finally:
+        sockets.discard(ws)
         for task in tasks:
             task.cancel()
         for task in list(tasks):
@@ -72,5 +79,13 @@ async def pubsub(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+async def _close_sockets(app: web.Application) -> None:
+    """On shutdown: a subscription may run for minutes, and aiohttp would wait for it."""
+    for ws in list(app[_SOCKETS_KEY]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+
 def add_routes(app: web.Application) -> None:
+    app[_SOCKETS_KEY] = weakref.WeakSet()
     app.router.add_get("/pubsub", pubsub)
+    app.on_shutdown.append(_close_sockets)
