@@ -340,7 +340,7 @@ async def test_graceful_stop(db_url: str, server_key: PrivateKey):
         for poll in polls:
             assert error_of(await asyncio.wait_for(poll, 10)).status == 404
         # Each subscriber learns that its subscription ended, in its transport's way.
-        done, pending = await asyncio.wait(subscriptions, timeout=5)
+        _, pending = await asyncio.wait(subscriptions, timeout=5)
         assert not pending, [BACKENDS[subscriptions.index(t)] for t in pending]
         ends = {
             backend: task.exception() or task.result()

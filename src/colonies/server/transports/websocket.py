@@ -20,7 +20,6 @@ from colonies.server.context import SubscriberGone
 from colonies.server.dispatch import Dispatcher
 from colonies.server.transports import DISPATCHER_KEY
 
-
 _SOCKETS_KEY = web.AppKey("pubsub_sockets", weakref.WeakSet[web.WebSocketResponse])
 
 
