@@ -15,8 +15,8 @@ import aiohttp
 from aiohttp import WSMsgType
 
 from colonies.client import AsyncRpc
-from colonies.client._transport import sign_envelope
 from colonies.crypto import generate_private_key
+from colonies.rpc import sign_request
 from colonies.server.app import STATE_KEY
 from tests.conftest import function_spec as spec
 from tests.conftest import make_colony, make_config, start_server
@@ -39,7 +39,7 @@ async def websocket(url: str) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
 
 
 async def send(ws, payloadtype: str, key, **payload: Any) -> None:
-    await ws.send_str(sign_envelope(payloadtype, payload, key).decode())
+    await ws.send_str(sign_request(payloadtype, payload, key).decode())
 
 
 def decode(data: str) -> tuple[dict, Any]:
@@ -272,7 +272,7 @@ async def test_subscribe_processes_non_member_is_refused(server, colony, server_
 async def test_bad_signature_gets_error_frame(server, colony):
     p = await submit(server.rpc, colony)
     body = json.loads(
-        sign_envelope(
+        sign_request(
             "subscribeprocessmsg",
             {"colonyname": colony.name, "processid": p["processid"], "state": 2, "timeout": 5},
             colony.user,

@@ -14,6 +14,7 @@ colonies with unique names), which keeps the whole table fast.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import uuid
@@ -21,12 +22,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import pytest
 import pytest_asyncio
 
 from colonies.client import AsyncRpc, ColoniesError
-from colonies.client._transport import parse_reply, sign_envelope
 from colonies.crypto import PrivateKey, generate_private_key
 from colonies.server import handlers  # noqa: F401  (registers every route)
 from colonies.server.registry import Role, registry
@@ -745,25 +744,15 @@ SIGNED = sorted(p for p, r in registry.routes.items() if r.role is not Role.NONE
 
 
 async def call(w: World, payloadtype: str, key: PrivateKey, payload: dict[str, Any]) -> Any:
-    """One request: over /api, or as one frame on /pubsub for WebSocket routes.
+    """One request: over /api, or as a subscription on /pubsub for WebSocket routes.
 
-    On /pubsub the reply frames until the server closes the socket are returned; an error
-    frame raises ColoniesError like an error reply on /api.
+    A subscription returns the replies pushed until the server ends it; an error reply raises
+    ColoniesError as it does on /api.
     """
     if not getattr(registry.routes[payloadtype], "websocket", False):
         return await w.rpc.call(payloadtype, key, **payload)
-    frames: list[Any] = []
-    async with (
-        aiohttp.ClientSession() as session,
-        session.ws_connect(w.rpc.base_url + "/pubsub", timeout=aiohttp.ClientWSTimeout(10)) as ws,
-    ):
-        await ws.send_bytes(sign_envelope(payloadtype, payload, key))
-        async for frame in ws:
-            if frame.type is not aiohttp.WSMsgType.TEXT:
-                break
-            envelope = json.loads(frame.data)
-            frames.append(parse_reply(403 if envelope.get("error") else 200, frame.data))
-    return frames
+    async with asyncio.timeout(10):
+        return [reply async for reply in w.rpc.subscribe(payloadtype, key, **payload)]
 
 
 def _scheme(payloadtype: str) -> str:

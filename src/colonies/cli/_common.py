@@ -10,11 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, TypeVar
 
-import aiohttp
 import click
 
-from colonies.client import AsyncClient, Client, ColoniesError
-from colonies.client._http import ConnectFailed
+from colonies.client import (
+    AsyncClient,
+    Client,
+    ColoniesError,
+    ConnectError,
+    TLSError,
+    TransportError,
+)
 from colonies.config import ClientConfig, ConfigError
 from colonies.crypto import PrivateKey, parse_private_key
 
@@ -168,13 +173,13 @@ def describe(exc: BaseException, url: str) -> str | None:
     """The one-line message for a failure a user can act on; None for a bug."""
     if isinstance(exc, ColoniesError):
         return f"{exc.message} (status {exc.status})"
-    if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
+    if isinstance(exc, (TLSError, ssl.SSLError)):
         return f"TLS with {url} failed: {exc}"
-    if isinstance(exc, (aiohttp.ClientConnectorError, ConnectFailed, ConnectionRefusedError)):
+    if isinstance(exc, (ConnectError, ConnectionRefusedError)):
         return f"cannot reach server at {url}"
-    if isinstance(exc, TimeoutError):  # asyncio.TimeoutError is TimeoutError since 3.11
+    if isinstance(exc, TimeoutError):  # the SDK's Timeout, asyncio's (TimeoutError since 3.11)
         return f"no reply from server at {url} in time"
-    if isinstance(exc, (aiohttp.ClientError, OSError)):
+    if isinstance(exc, (TransportError, OSError)):
         return f"connection to {url} failed: {exc}"
     if isinstance(exc, ValueError):
         return str(exc)

@@ -2,11 +2,42 @@
 
 async with AsyncClient("http://localhost:50080", key) as client:
     process = await client.submit(spec)
+
+Requests travel over a ``Transport`` (client/_transport.py): the lean ``HttpTransport`` for
+``http://``, ``AiohttpTransport`` for ``https://`` or a caller's aiohttp session, or one given
+as ``AsyncClient(url, key, transport=...)``. Failures to get a reply are ``TransportError``s:
+``ConnectError`` (nothing was sent; ``TLSError`` among them), ``ConnectionLost``, ``ReadError``,
+``Timeout``.
 """
 
+from colonies.client._aiohttp import AiohttpTransport
 from colonies.client._client import AsyncClient
-from colonies.client._errors import ColoniesError
+from colonies.client._errors import (
+    ColoniesError,
+    ConnectError,
+    ConnectionLost,
+    ReadError,
+    Timeout,
+    TLSError,
+    TransportError,
+)
+from colonies.client._http import HttpTransport
+from colonies.client._rpc import AsyncRpc
 from colonies.client._sync import Client
-from colonies.client._transport import AsyncRpc
+from colonies.client._transport import Transport
 
-__all__ = ["AsyncClient", "AsyncRpc", "Client", "ColoniesError"]
+__all__ = [
+    "AiohttpTransport",
+    "AsyncClient",
+    "AsyncRpc",
+    "Client",
+    "ColoniesError",
+    "ConnectError",
+    "ConnectionLost",
+    "HttpTransport",
+    "ReadError",
+    "TLSError",
+    "Timeout",
+    "Transport",
+    "TransportError",
+]
