@@ -25,9 +25,9 @@ import pytest
 
 from colonies.client import AsyncClient, ColoniesError
 from colonies.core import Conditions, FunctionSpec
-from colonies.testing.fleet import Fleet
-from colonies.testing.postgres import free_port
 from integration._workload import COLONY, EXECUTOR_TYPE, Workload
+from tests.support import free_port
+from tests.support.fleet import Fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))

@@ -1,34 +1,28 @@
 """Shared fixtures: a throwaway PostgreSQL per test session, a fresh database per test, and a
-real server on a free loopback port."""
+real server on a free loopback port (helpers they build on: tests/helpers.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
 
 from colonies.client import AsyncRpc
-from colonies.config import ServerConfig
-from colonies.crypto import PrivateKey, generate_private_key, parse_private_key
-from colonies.server.app import create_app
-from colonies.server.run import make_runner, server_ssl_context
+from colonies.crypto import PrivateKey, parse_private_key
 from colonies.store import migrate
-from colonies.testing.postgres import PostgresCluster, free_port
-
-DATA = Path(__file__).parent / "data"
-VECTORS = json.loads((DATA / "test-vectors.json").read_text())
-
-# The development server-owner key every SDK test suite uses (PROTOCOL.md §11).
-DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
-TEMPLATE_DB = "colonies_template"
+from tests.helpers import (
+    DEV_SERVER_PRVKEY,
+    TEMPLATE_DB,
+    Colony,
+    RunningServer,
+    make_colony,
+    make_config,
+    start_server,
+)
+from tests.support.postgres import PostgresCluster
 
 
 @pytest.fixture(scope="session")
@@ -64,37 +58,6 @@ def server_key() -> PrivateKey:
     return parse_private_key(DEV_SERVER_PRVKEY)
 
 
-@dataclass
-class RunningServer:
-    url: str
-    port: int
-    config: ServerConfig
-    rpc: AsyncRpc
-    app: web.Application
-
-
-async def start_server(config: ServerConfig) -> tuple[web.AppRunner, web.Application]:
-    app = create_app(config)
-    runner = make_runner(app)
-    await runner.setup()
-    context = server_ssl_context(config)
-    await web.TCPSite(runner, config.bind, config.port, ssl_context=context).start()
-    return runner, app
-
-
-def make_config(db_url: str, server_key: PrivateKey, **overrides: object) -> ServerConfig:
-    values: dict[str, object] = {
-        "db_url": db_url,
-        "server_id": server_key.id,
-        "bind": "127.0.0.1",
-        "port": free_port(),
-        "db_pool_max": 20,
-        "replica_name": "test",
-    }
-    values.update(overrides)
-    return ServerConfig(**values)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 async def server(db_url: str, server_key: PrivateKey) -> AsyncIterator[RunningServer]:
     config = make_config(db_url, server_key)
@@ -106,58 +69,6 @@ async def server(db_url: str, server_key: PrivateKey) -> AsyncIterator[RunningSe
     finally:
         await rpc.close()
         await runner.cleanup()
-
-
-@dataclass
-class Colony:
-    """A colony with an approved executor and a user, keyed by one signature scheme."""
-
-    name: str
-    owner: PrivateKey
-    executor: PrivateKey
-    executor_name: str
-    executor_type: str
-    user: PrivateKey
-    user_name: str
-
-
-def function_spec(colony: Colony, funcname: str = "f", **extra: Any) -> dict[str, Any]:
-    """A function spec (wire form) for the colony's executor type, without time limits or
-    retries; ``conditions`` in ``extra`` are merged into the colony's."""
-    conditions = {"colonyname": colony.name, "executortype": colony.executor_type}
-    conditions.update(extra.pop("conditions", {}))
-    return {
-        "funcname": funcname,
-        "conditions": conditions,
-        "maxexectime": -1,
-        "maxwaittime": -1,
-        "maxretries": -1,
-        **extra,
-    }
-
-
-async def make_colony(
-    rpc: AsyncRpc, server_key: PrivateKey, scheme: str = "ed25519", name: str = "test"
-) -> Colony:
-    owner = generate_private_key(scheme)
-    executor = generate_private_key(scheme)
-    user = generate_private_key(scheme)
-    await rpc.call("addcolonymsg", server_key, colony={"colonyid": owner.id, "name": name})
-    await rpc.call(
-        "addexecutormsg",
-        owner,
-        executor={
-            "executorid": executor.id,
-            "executorname": "exec-1",
-            "executortype": "cli",
-            "colonyname": name,
-        },
-    )
-    await rpc.call("approveexecutormsg", owner, colonyname=name, executorname="exec-1")
-    await rpc.call(
-        "addusermsg", owner, user={"colonyname": name, "userid": user.id, "name": "alice"}
-    )
-    return Colony(name, owner, executor, "exec-1", "cli", user, "alice")
 
 
 @pytest.fixture(params=["ed25519", "secp256k1"])

@@ -23,13 +23,8 @@ from pathlib import Path
 import pytest
 from pycolonies import Colonies
 
-from colonies.testing.postgres import PostgresCluster, free_port
-
-# The development server-owner key (PROTOCOL.md §11) and the migrated template database that
-# the session fixture ``pg`` of tests/conftest.py prepares.
-DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
-DEV_SERVER_ID = "039231c7644e04b6895471dd5335cf332681c54e27f81fac54f9067b3f2c0103"
-TEMPLATE_DB = "colonies_template"
+from tests.helpers import DEV_SERVER_PRVKEY, TEMPLATE_DB, free_port
+from tests.support.postgres import PostgresCluster
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0

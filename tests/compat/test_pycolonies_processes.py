@@ -13,7 +13,8 @@ from pycolonies import ColoniesConnectionError, func_spec
 from colonies.client import Client
 from colonies.core import Colony, Conditions, Executor, FunctionSpec, ProcessState, User
 from colonies.crypto import generate_private_key
-from tests.compat.conftest import DEV_SERVER_PRVKEY, make_client
+from tests.compat.conftest import make_client
+from tests.helpers import DEV_SERVER_PRVKEY
 
 pytestmark = pytest.mark.compat
 

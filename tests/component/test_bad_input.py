@@ -21,8 +21,7 @@ from colonies import rpc
 from colonies.crypto import PrivateKey, generate_private_key
 from colonies.crypto._verify import SECP256K1_N
 from colonies.rpc import encode_request as envelope
-from tests.component._util import expect_error
-from tests.conftest import make_colony, make_config, start_server
+from tests.helpers import expect_error, make_colony, make_config, start_server
 
 ACTION_GET_COLONY = "Failed to get colony"
 

@@ -11,7 +11,7 @@ import pytest
 
 from colonies.client import ColoniesError
 from colonies.rpc import sign_request
-from tests.conftest import make_config, start_server
+from tests.helpers import make_config, start_server
 
 
 async def _running_process_with_channel(rpc, colony):

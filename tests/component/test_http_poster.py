@@ -20,7 +20,7 @@ from colonies.client import (
     Timeout,
 )
 from colonies.client._rpc import _Retryable
-from colonies.testing.postgres import free_port
+from tests.support import free_port
 
 Reply = Callable[[bytes], bytes | None]  # request body -> reply bytes (None: close silently)
 Poster = HttpTransport

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from colonies.crypto import generate_private_key
-from tests.component._util import ZERO_TIME, expect_error
-from tests.conftest import function_spec as spec
-from tests.conftest import make_colony
+from tests.helpers import ZERO_TIME, expect_error, make_colony
+from tests.helpers import function_spec as spec
 
 NS_PER_DAY = 86_400 * 10**9
 ACCESS_DENIED = "Access denied"

@@ -9,8 +9,8 @@ import pytest
 
 from colonies.client import ColoniesError
 from colonies.rpc import sign_request
-from tests.conftest import function_spec as _spec
-from tests.conftest import make_config, start_server
+from tests.helpers import function_spec as _spec
+from tests.helpers import make_config, start_server
 
 
 def old_style(payloadtype: str, payload: dict, key) -> bytes:

@@ -29,8 +29,14 @@ from colonies.client import AsyncRpc, ColoniesError
 from colonies.crypto import PrivateKey, generate_private_key
 from colonies.server import handlers  # noqa: F401  (registers every route)
 from colonies.server.registry import Role, registry
-from tests.component._util import expect_error, rpc_error
-from tests.conftest import TEMPLATE_DB, make_colony, make_config, start_server
+from tests.helpers import (
+    TEMPLATE_DB,
+    expect_error,
+    make_colony,
+    make_config,
+    rpc_error,
+    start_server,
+)
 
 module_loop = pytest.mark.asyncio(loop_scope="module")
 

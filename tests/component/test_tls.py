@@ -13,7 +13,7 @@ import pytest
 from colonies.client import AsyncClient, TLSError
 from colonies.core import Colony
 from colonies.crypto import generate_private_key
-from tests.conftest import make_config, start_server
+from tests.helpers import make_config, start_server
 
 
 def make_ca_and_certificate(directory: Path) -> tuple[Path, Path, Path]:

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL cluster for tests, benchmarks and local drills.
+"""A throwaway PostgreSQL cluster for tests, benchmarks and local drills (tests/support).
 
 Usage::
 
@@ -33,7 +33,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -44,13 +43,14 @@ from types import TracebackType
 from typing import IO
 from urllib.parse import quote
 
+from tests.support import free_port
+
 __all__ = [
     "BINDIR_ENV",
     "PG_SYSTEM_USER",
     "PostgresCluster",
     "PostgresClusterError",
     "find_postgres_bindir",
-    "free_port",
 ]
 
 BINDIR_ENV = "COLONIES_PG_BINDIR"
@@ -142,14 +142,6 @@ def _server_major_version(bindir: Path) -> int:
     if not match:
         raise PostgresClusterError(f"cannot parse `postgres --version` output: {out!r}")
     return int(match.group(1))
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now (the OS picks it)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 # --------------------------------------------------------------------------------------------
