@@ -35,6 +35,7 @@ __all__ = [
     "ZERO_TIME",
     "Colony",
     "RunningServer",
+    "add_executor",
     "eventually",
     "expect_error",
     "free_port",
@@ -43,6 +44,7 @@ __all__ = [
     "make_config",
     "rpc_error",
     "start_server",
+    "submit",
 ]
 
 
@@ -181,3 +183,25 @@ async def make_colony(
         "addusermsg", owner, user={"colonyname": name, "userid": user.id, "name": "alice"}
     )
     return Colony(name, owner, executor, "exec-1", "cli", user, "alice")
+
+
+async def submit(rpc: AsyncRpc, key: PrivateKey, colony: Colony, **extra: Any) -> Any:
+    """Submit ``function_spec(colony, **extra)``; the process (wire form)."""
+    return await rpc.call("submitfuncspecmsg", key, spec=function_spec(colony, **extra))
+
+
+async def add_executor(
+    rpc: AsyncRpc, colony: Colony, name: str, executortype: str = "cli", **extra: Any
+) -> PrivateKey:
+    """A further approved executor of the colony, keyed by the colony's scheme."""
+    key = generate_private_key(colony.owner.scheme)
+    executor = {
+        "executorid": key.id,
+        "executorname": name,
+        "executortype": executortype,
+        "colonyname": colony.name,
+        **extra,
+    }
+    await rpc.call("addexecutormsg", colony.owner, executor=executor)
+    await rpc.call("approveexecutormsg", colony.owner, colonyname=colony.name, executorname=name)
+    return key

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from crypto import Crypto
 from pycolonies import Colonies
 
 from tests.helpers import DEV_SERVER_PRVKEY, TEMPLATE_DB, free_port
@@ -148,3 +149,23 @@ def make_client(server: ServerProcess) -> Colonies:
 @pytest.fixture
 def client(server_process: ServerProcess) -> Colonies:
     return make_client(server_process)
+
+
+@pytest.fixture
+def world(server_process):
+    """A colony with an approved executor (type ``cli``) and a user, all secp256k1 keys."""
+    crypto = Crypto()
+    client = make_client(server_process)
+    colony_key, executor_key, user_key = crypto.prvkey(), crypto.prvkey(), crypto.prvkey()
+    client.add_colony({"colonyid": crypto.id(colony_key), "name": "test"}, DEV_SERVER_PRVKEY)
+    client.add_executor(
+        {
+            "executorname": "test-executor",
+            "executorid": crypto.id(executor_key),
+            "colonyname": "test",
+            "executortype": "cli",
+        },
+        colony_key,
+    )
+    client.approve_executor("test", "test-executor", colony_key)
+    return client, colony_key, executor_key, user_key

@@ -8,18 +8,21 @@ import asyncio
 import socket
 import struct
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
 from colonies.client import (
     AiohttpTransport,
+    AsyncRpc,
     ConnectError,
     ConnectionLost,
     HttpTransport,
     ReadError,
     Timeout,
+    TransportError,
 )
-from colonies.client._rpc import _Retryable
+from colonies.crypto import generate_private_key
 from tests.support import free_port
 
 Reply = Callable[[bytes], bytes | None]  # request body -> reply bytes (None: close silently)
@@ -120,21 +123,35 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused(raw):
     assert server.connections == 2
 
 
+KEY = generate_private_key("ed25519")
+
+
+async def sent_by_one_call(server: RawServer, port: int, payloadtype: str, **kw: Any) -> int:
+    """How many requests reach ``server`` from one call of ``payloadtype`` that fails (the
+    retry rules: a call that may have been carried out is retried only if it reads)."""
+    before = len(server.requests)
+    async with AsyncRpc(f"http://127.0.0.1:{port}", retry_attempts=3) as rpc:
+        with pytest.raises(TransportError):
+            await rpc.call(payloadtype, KEY, **kw)
+    return len(server.requests) - before
+
+
 async def test_failures_say_how_far_the_request_got_and_retry_only_where_safe(raw):
-    _, silent = await raw(lambda body: None)  # reads the request, closes without a reply
-    with pytest.raises(ConnectionLost) as err:
+    silent_server, silent = await raw(lambda body: None)  # reads the request, closes, no reply
+    with pytest.raises(ConnectionLost):
         await silent.request(b"{}", timeout=5)
-    assert not _Retryable("submitfuncspecmsg")(err.value)  # it may have been carried out
-    assert _Retryable("getprocessmsg")(err.value)
+    assert await sent_by_one_call(silent_server, silent.port, "submitfuncspecmsg") == 1
+    assert await sent_by_one_call(silent_server, silent.port, "getprocessmsg") == 3
 
     cut = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nshort"
     _, garbled = await raw(lambda body: cut)  # the connection ends 5 bytes early
     with pytest.raises(ConnectionLost):
         await garbled.request(b"{}", timeout=5)
-    _, nonsense = await raw(lambda body: b"SMTP ready\r\n\r\n")
-    with pytest.raises(ReadError) as err:
+    nonsense_server, nonsense = await raw(lambda body: b"SMTP ready\r\n\r\n")
+    with pytest.raises(ReadError):
         await nonsense.request(b"{}", timeout=5)
-    assert _Retryable("getprocessmsg")(err.value) and not _Retryable("addlogmsg")(err.value)
+    assert await sent_by_one_call(nonsense_server, nonsense.port, "addlogmsg") == 1
+    assert await sent_by_one_call(nonsense_server, nonsense.port, "getprocessmsg") == 3
     bad_length = b"HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n"
     _, unframed = await raw(lambda body: bad_length)
     with pytest.raises(ReadError):
@@ -148,27 +165,35 @@ async def test_failures_say_how_far_the_request_got_and_retry_only_where_safe(ra
         return None
 
     resetting, reset_poster = await raw(reset)
-    with pytest.raises(ConnectionLost) as err:
+    with pytest.raises(ConnectionLost):
         await reset_poster.request(b"{}", timeout=5)
-    assert _Retryable("getprocessmsg")(err.value) and not _Retryable("closesuccessfulmsg")(
-        err.value
-    )
+    assert await sent_by_one_call(resetting, reset_poster.port, "closesuccessfulmsg") == 1
+    assert await sent_by_one_call(resetting, reset_poster.port, "getprocessmsg") == 3
 
     refused = HttpTransport(f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(ConnectError) as err:
+    with pytest.raises(ConnectError):  # nothing was sent: any call may be retried
         await refused.request(b"{}", timeout=5)
-    assert _Retryable("submitfuncspecmsg")(err.value)  # nothing was sent
     await refused.close()
 
-    never = asyncio.Event()  # a server that accepts and never answers
-    hang = await asyncio.start_server(lambda r, w: never.wait(), "127.0.0.1", port := free_port())
+    accepted: list[asyncio.StreamWriter] = []
+    never = asyncio.Event()  # a server that accepts, reads nothing and never answers
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+        await never.wait()
+
+    hang = await asyncio.start_server(hang_up, "127.0.0.1", port := free_port())
     slow = HttpTransport(f"http://127.0.0.1:{port}")
     try:
         with pytest.raises(Timeout) as err:
             await slow.request(b"{}", timeout=0.3)
         assert isinstance(err.value, TimeoutError)  # what callers caught before
-        assert _Retryable("getprocessmsg")(err.value)
-        assert not _Retryable("submitfuncspecmsg")(err.value)
+        for payloadtype, attempts in (("submitfuncspecmsg", 1), ("getprocessmsg", 3)):
+            before = len(accepted)  # one connection per attempt: a timed-out one is closed
+            async with AsyncRpc(f"http://127.0.0.1:{port}", retry_attempts=3) as rpc:
+                with pytest.raises(Timeout):
+                    await rpc.call(payloadtype, KEY, _timeout=0.3)
+            assert len(accepted) - before == attempts, payloadtype
     finally:
         await slow.close()
         hang.close()

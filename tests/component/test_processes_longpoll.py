@@ -11,8 +11,13 @@ import pytest
 from colonies.client import AsyncRpc, ColoniesError
 from colonies.server.app import STATE_KEY
 from colonies.server.handlers import processes as processes_handlers
-from tests.component.test_processes_messages import add_executor, submit
-from tests.helpers import eventually, make_colony, make_config, start_server
+from tests.helpers import add_executor, eventually, make_colony, make_config, start_server, submit
+
+
+def waiting_gauge(state) -> float:
+    """The value of the colonies_assign_waiting gauge (prometheus_client's public reading)."""
+    (metric,) = state.metrics.assign_waiting.collect()
+    return metric.samples[0].value
 
 
 async def test_disconnected_long_poll_unregisters_its_waiter(server, colony):
@@ -23,7 +28,7 @@ async def test_disconnected_long_poll_unregisters_its_waiter(server, colony):
     )
     try:
         await eventually(lambda: len(state.waiters) == 1)
-        assert state.metrics.assign_waiting._value.get() == 1
+        assert waiting_gauge(state) == 1
     finally:
         poll.cancel()
         await asyncio.gather(poll, return_exceptions=True)
@@ -31,7 +36,7 @@ async def test_disconnected_long_poll_unregisters_its_waiter(server, colony):
     # The handler is cancelled with the connection (handler_cancellation), long before the
     # 30 s timeout: its waiter and its gauge count go.
     await eventually(lambda: len(state.waiters) == 0, timeout=2)
-    await eventually(lambda: state.metrics.assign_waiting._value.get() == 0, timeout=2)
+    await eventually(lambda: waiting_gauge(state) == 0, timeout=2)
     # A process submitted now is not claimed for the vanished client.
     p = await server.rpc.call(
         "submitfuncspecmsg",
