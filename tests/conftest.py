@@ -43,14 +43,23 @@ def pg() -> Iterator[PostgresCluster]:
 
 
 @pytest.fixture
-def db_url(pg: PostgresCluster) -> Iterator[str]:
-    """A fresh, migrated database for one test."""
+async def db_url(pg: PostgresCluster) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test (a copy of the template).
+
+    Created and dropped over one driver connection: a psql process for each would cost more
+    than the copy itself. From PostgreSQL 15 on, the copy is made file by file: the default
+    (writing every page of the template to the WAL) costs PostgreSQL about half as much CPU
+    again for a template this small.
+    """
     name = "t_" + uuid.uuid4().hex[:16]
-    pg.create_database(name, template=TEMPLATE_DB)
+    admin = await asyncpg.connect(pg.dsn())
     try:
+        strategy = " STRATEGY FILE_COPY" if admin.get_server_version().major >= 15 else ""
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"{strategy}')
         yield pg.dsn(name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        pg.drop_database(name)
+        await admin.close()
 
 
 @pytest.fixture(scope="session")
