@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -27,11 +29,16 @@ T = TypeVar("T")
 # The migrated database every test's database is copied from (the session fixture ``pg``).
 TEMPLATE_DB = "colonies_template"
 ZERO_TIME = "0001-01-01T00:00:00Z"
+# The public test vectors of the wire protocol: keys, IDs, signatures, digests.
+VECTORS: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "data" / "test-vectors.json").read_text(encoding="utf-8")
+)
 
 __all__ = [
     "DEV_SERVER_ID",
     "DEV_SERVER_PRVKEY",
     "TEMPLATE_DB",
+    "VECTORS",
     "ZERO_TIME",
     "Colony",
     "RunningServer",

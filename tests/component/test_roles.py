@@ -29,8 +29,8 @@ import pytest_asyncio
 
 from colonies.client import AsyncRpc, ColoniesError
 from colonies.crypto import PrivateKey, generate_private_key
-from colonies.server import handlers  # noqa: F401  (registers every route)
-from colonies.server.registry import Role, registry
+from colonies.server.registry import Role
+from colonies.server.routes import registry
 from tests.helpers import (
     TEMPLATE_DB,
     expect_error,
@@ -863,7 +863,7 @@ async def call(w: World, payloadtype: str, key: PrivateKey, payload: dict[str, A
     A subscription returns the replies pushed until the server ends it; an error reply raises
     ColoniesError as it does on /api.
     """
-    if not getattr(registry.routes[payloadtype], "websocket", False):
+    if not registry.routes[payloadtype].subscription:
         return await w.rpc.call(payloadtype, key, **payload)
     async with asyncio.timeout(10):
         return [reply async for reply in w.rpc.subscribe(payloadtype, key, **payload)]

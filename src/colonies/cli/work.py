@@ -349,7 +349,13 @@ def process_remove(env: Env, processid: str) -> None:
 @errors
 def process_removeall(env: Env, state: str, colony_key: str | None) -> None:
     """Remove every standalone process in a state (colony owner)."""
-    code = {"all": -1, "waiting": 0, "successful": 2, "failed": 3, "cancelled": 4}[state]
+    code = {
+        "all": ProcessState.NOTSET,
+        "waiting": ProcessState.WAITING,
+        "successful": ProcessState.SUCCESS,
+        "failed": ProcessState.FAILED,
+        "cancelled": ProcessState.CANCELLED,
+    }[state]
     with env.client("colony", colony_key) as client:
         client.remove_all_processes(env.colony(), code)
     click.echo(f"removed {state} processes")

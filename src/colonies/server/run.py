@@ -10,18 +10,14 @@ import ssl
 import sys
 from urllib.parse import urlsplit
 
-import asyncpg
 from aiohttp import web
 
 from colonies._aio import run
 from colonies.config import ServerConfig
 from colonies.server.app import create_app
+from colonies.store import store_error
 
 log = logging.getLogger("colonies.server")
-
-# What a database that is down, unreachable, misnamed or refusing us raises while the pool
-# opens and the schema is migrated at start-up.
-_DB_STARTUP_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class StartupError(Exception):
@@ -101,7 +97,10 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
     runner = make_runner(app)
     try:
         await runner.setup()  # opens the pool, migrates and seeds (create_app's lifecycle)
-    except _DB_STARTUP_ERRORS as exc:
+    except Exception as exc:
+        # A database that is down, unreachable, misnamed or refusing us.
+        if store_error(exc) is None:
+            raise
         raise StartupError(
             f"cannot start: database {_db_location(config.db_url)}: {_one_line(exc)}"
         ) from exc

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import TYPE_CHECKING
 
 from colonies.config import ServerConfig
 from colonies.core import utcnow
+from colonies.ha.leadership import Leadership
 from colonies.server.access_cache import AccessCache
 from colonies.server.assigned import AssignedProcesses
 from colonies.server.metrics import Metrics
-from colonies.server.nonces import NonceBatcher
 from colonies.server.waiters import AssignWaiters, ChannelSubscriptions, Subscriptions
 from colonies.store import Store
-
-if TYPE_CHECKING:
-    from colonies.server.leadership import Leadership
 
 
 @dataclass
@@ -36,10 +32,6 @@ class ServerState:
     # Set on SIGTERM: /ready fails and waiting long polls answer at once (server/app.py).
     draining: bool = False
     build_time: str = field(default_factory=lambda: utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
-    nonces: NonceBatcher = field(init=False)  # replay checks of requests that arrive together
-
-    def __post_init__(self) -> None:
-        self.nonces = NonceBatcher(self.store)
 
 
 def load_timezone(name: str) -> tzinfo:

@@ -8,11 +8,30 @@ from importlib import resources
 
 import asyncpg
 
+from colonies.store.statements import Statement
+
 log = logging.getLogger(__name__)
 
 # An arbitrary constant shared by every replica: pg_advisory_lock(MIGRATION_LOCK_KEY).
 MIGRATION_LOCK_KEY = 0x636F6C6F6E696573  # "colonies"
 _NAME = re.compile(r"^(\d{3,})_([a-z0-9_]+)\.sql$")
+
+
+LOCK = Statement("SELECT pg_advisory_lock(:key)")
+
+UNLOCK = Statement("SELECT pg_advisory_unlock(:key)")
+
+# The record of applied migrations, created by the first migration run.
+CREATE_RECORD = Statement("""
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now())
+""")
+
+APPLIED = Statement("SELECT version FROM schema_migrations")
+
+RECORD = Statement("INSERT INTO schema_migrations (version, name) VALUES (:version, :name)")
 
 
 def available_migrations() -> list[tuple[int, str, str]]:
@@ -32,25 +51,18 @@ def available_migrations() -> list[tuple[int, str, str]]:
 async def migrate(conn: asyncpg.Connection) -> list[int]:
     """Apply the migrations not yet recorded; return the versions applied by this call."""
     applied_now: list[int] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    await LOCK.execute(conn, key=MIGRATION_LOCK_KEY)
     try:
-        await conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   version    integer PRIMARY KEY,
-                   name       text NOT NULL,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        await CREATE_RECORD.execute(conn)
+        done = {r["version"] for r in await APPLIED.fetch(conn)}
         for version, name, sql in available_migrations():
             if version in done:
                 continue
             async with conn.transaction():
                 await conn.execute(sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
-                )
+                await RECORD.execute(conn, version=version, name=name)
             log.info("applied migration %03d_%s", version, name)
             applied_now.append(version)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+        await UNLOCK.execute(conn, key=MIGRATION_LOCK_KEY)
     return applied_now
