@@ -26,12 +26,14 @@ system-deps:
 test: venv system-deps lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The fast tier: lint, types and every test of tests/ (not the multi-process drills of
-# integration/), spread over CHECK_WORKERS pytest-xdist processes with a PostgreSQL each. More
-# workers than cores pays: much of a test's time is waiting on its server.
+# The fast tier: lint, types and the tests of tests/ but those marked in CHECK_SKIP (the
+# multi-process drills of integration/ are never collected; tests/ui starts a Chromium per
+# test), spread over CHECK_WORKERS pytest-xdist processes with a PostgreSQL each. More workers
+# than cores pays: much of a test's time is waiting on its server.
 CHECK_WORKERS ?= 4
+CHECK_SKIP ?= drill or slow or browser
 check: venv system-deps lint typecheck
-	$(BIN)/python -m pytest tests -m "not drill and not slow" -n $(CHECK_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests -m "not ($(CHECK_SKIP))" -n $(CHECK_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The benchmarks of bench/ (the peers need their packages and Debian's redis-server).
 bench: venv system-deps

@@ -34,6 +34,15 @@ CHROMIUM_ARGS = [
 SCREENSHOTS_ENV = "COLONIES_UI_SCREENSHOTS"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here drives a real browser (marker ``browser``): ``make check`` leaves them to
+    ``make test``."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
 @dataclass
 class Browser:
     """A page of a fresh browser context, with what it sent and what it logged."""
