@@ -8,7 +8,8 @@ Two layers:
   real server: every *allowed* caller gets through (it succeeds, or at least is not refused with
   403) and every *denied* caller gets 403 whose message starts with ``Access denied`` (a channel's
   member who is no party of its process: ``Not authorized to ...``). Each payloadtype runs with
-  one primary signature scheme, alternating; every world also holds callers of the other one.
+  one primary signature scheme, alternating (the object-scoped blueprint and channel cases with
+  both); every world also holds callers of the other one.
 
 The behavioural tests share one server and database per module (each test builds its own
 colonies with unique names), which keeps the whole table fast.
@@ -873,12 +874,34 @@ def _scheme(payloadtype: str) -> str:
     return "ed25519" if SIGNED.index(payloadtype) % 2 == 0 else "secp256k1"
 
 
+def _other(scheme: str) -> str:
+    return "secp256k1" if scheme == "ed25519" else "ed25519"
+
+
+# The object-scoped cases (blueprints, channels) run under both primary schemes; the others
+# under one each, alternating.
+BOTH_SCHEMES = (
+    "addblueprintdefinitionmsg",
+    "removeblueprintdefinitionmsg",
+    "addblueprintmsg",
+    "getblueprintmsg",
+    "updateblueprintmsg",
+    "removeblueprintmsg",
+    "getblueprinthistorymsg",
+    "reconcileblueprintmsg",
+    "channelappendmsg",
+    "channelreadmsg",
+    "subscribechannelmsg",
+)
+ROLE_RUNS = [(p, _scheme(p)) for p in SIGNED] + [(p, _other(_scheme(p))) for p in BOTH_SCHEMES]
+
+
 @module_loop
-@pytest.mark.parametrize("payloadtype", SIGNED)
-async def test_role_enforced(shared_rpc, server_key, payloadtype):
+@pytest.mark.parametrize(("payloadtype", "scheme"), ROLE_RUNS)
+async def test_role_enforced(shared_rpc, server_key, payloadtype, scheme):
     case = case_for(payloadtype)
     assert case is not None, f"{payloadtype}: no behaviour case"
-    w = await build_world(shared_rpc, server_key, _scheme(payloadtype))
+    w = await build_world(shared_rpc, server_key, scheme)
     for who in case.denied:
         payload = await case.payload(w, who)
         exc = await rpc_error(call(w, payloadtype, w.key(who), payload))
