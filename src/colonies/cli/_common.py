@@ -16,6 +16,7 @@ from colonies.client import (
     AsyncClient,
     Client,
     ColoniesError,
+    ColonyFSError,
     ConnectError,
     TLSError,
     TransportError,
@@ -173,6 +174,8 @@ def describe(exc: BaseException, url: str) -> str | None:
     """The one-line message for a failure a user can act on; None for a bug."""
     if isinstance(exc, ColoniesError):
         return f"{exc.message} (status {exc.status})"
+    if isinstance(exc, ColonyFSError):  # S3 side of ColonyFS: its message says where and why
+        return str(exc)
     if isinstance(exc, (TLSError, ssl.SSLError)):
         return f"TLS with {url} failed: {exc}"
     if isinstance(exc, (ConnectError, ConnectionRefusedError)):

@@ -1,4 +1,5 @@
-"""The Python SDK: an async client, a thin sync facade, errors with status and message.
+"""The Python SDK: an async client, a thin sync facade, errors with status and message, and
+ColonyFS (files in S3, metadata on the server).
 
 async with AsyncClient("http://localhost:50080", key) as client:
     process = await client.submit(spec)
@@ -21,8 +22,16 @@ from colonies.client._errors import (
     TLSError,
     TransportError,
 )
+from colonies.client._fs import ColonyFS, SnapshotDownload, read_cfs_label
 from colonies.client._http import HttpTransport
 from colonies.client._rpc import AsyncRpc
+from colonies.client._s3 import (
+    ChecksumMismatch,
+    ColonyFSError,
+    S3AccessDenied,
+    S3Store,
+    S3Unreachable,
+)
 from colonies.client._sync import Client
 from colonies.client._transport import Transport
 
@@ -30,14 +39,22 @@ __all__ = [
     "AiohttpTransport",
     "AsyncClient",
     "AsyncRpc",
+    "ChecksumMismatch",
     "Client",
     "ColoniesError",
+    "ColonyFS",
+    "ColonyFSError",
     "ConnectError",
     "ConnectionLost",
     "HttpTransport",
     "ReadError",
+    "S3AccessDenied",
+    "S3Store",
+    "S3Unreachable",
+    "SnapshotDownload",
     "TLSError",
     "Timeout",
     "Transport",
     "TransportError",
+    "read_cfs_label",
 ]

@@ -1,5 +1,5 @@
-"""Signed RPC: one envelope per request (PROTOCOL.md §3), over a transport, retried only where
-safe."""
+"""Signed RPC: one envelope per request (docs/protocol.md §3), over a transport, retried only
+where safe."""
 
 from __future__ import annotations
 

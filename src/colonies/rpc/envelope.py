@@ -1,4 +1,4 @@
-"""Request, reply and error envelopes (PROTOCOL.md §3), for both ends of the wire.
+"""Request, reply and error envelopes (docs/protocol.md §3), for both ends of the wire.
 
 The server decodes requests and encodes replies; the SDK and the tests sign requests and decode
 replies with the same functions, so there is one encoder of each shape.
@@ -138,7 +138,7 @@ def sign_request(
     """A request envelope for ``payload`` (``msgtype`` added), signed by ``key``.
 
     A signed request carries a fresh ``nonce`` and the ``timestamp`` unless the payload has
-    them (replay protection, docs/security.md); ``replay_fields=False`` signs without them, as
+    them (replay protection, docs/protocol.md §2.6); ``replay_fields=False`` signs without them, as
     pycolonies and the Go SDK do. ``key=None``: unsigned (only ``versionmsg`` and
     ``getserverinfomsg`` accept that).
     """
