@@ -163,7 +163,7 @@ class Prometheus:
                 up = self.query("sum(up)")
                 if up["data"]["result"] and float(up["data"]["result"][0]["value"][1]) == count:
                     return
-            except OSError:
+            except (OSError, ValueError, KeyError):  # starting: 503 "Service Unavailable" as text
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"prometheus did not scrape {count} targets in {timeout} s")
