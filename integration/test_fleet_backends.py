@@ -8,11 +8,12 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from tests.component.backend_clients import CoapClient, GrpcClient, Libp2pClient, call
-from tests.component.test_backends import setup_colony, spec
 
 from colonies.crypto import parse_private_key
-from colonies.testing.fleet import DEV_SERVER_PRVKEY, Fleet
+from tests.component.backend_clients import CoapClient, GrpcClient, Libp2pClient, call
+from tests.component.test_backends import setup_colony, spec
+from tests.support import DEV_SERVER_PRVKEY
+from tests.support.fleet import Fleet
 
 pytestmark = pytest.mark.drill
 

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 import aiohttp
 
 from colonies.client import ColoniesError
-from colonies.client._transport import parse_reply, sign_envelope
 from colonies.crypto import PrivateKey
+from colonies.rpc import RpcError, decode_reply, sign_request
 
 
 class BackendClient(Protocol):
@@ -32,8 +32,15 @@ async def call(
     client: BackendClient, payloadtype: str, key: PrivateKey | None, **payload: Any
 ) -> Any:
     """Sign, send over ``client``, and decode the reply (ColoniesError for an error reply)."""
-    reply = await client.send(sign_envelope(payloadtype, payload, key))
-    return parse_reply(200, reply)
+    return reply_payload(await client.send(sign_request(payloadtype, payload, key)))
+
+
+def reply_payload(reply: bytes) -> Any:
+    """The payload of a reply envelope; ColoniesError for an error reply."""
+    try:
+        return decode_reply(200, reply)
+    except RpcError as exc:
+        raise ColoniesError(exc.status, exc.message) from None
 
 
 class HttpClient:
@@ -279,7 +286,7 @@ class Libp2pClient:
 def error_of(reply: bytes) -> ColoniesError:
     """The error a reply envelope carries; fails when it is not an error."""
     try:
-        parse_reply(200, reply)
+        reply_payload(reply)
     except ColoniesError as exc:
         return exc
     raise AssertionError(f"expected an error reply, got {reply[:200]!r}")

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from colonies.client._transport import sign_envelope
 from colonies.crypto import PrivateKey, generate_private_key
+from colonies.rpc import sign_request
 from colonies.server.app import STATE_KEY
-from colonies.testing.postgres import free_port
 from tests.component.backend_clients import (
     BackendClient,
     CoapClient,
@@ -26,7 +25,8 @@ from tests.component.backend_clients import (
     call,
     error_of,
 )
-from tests.conftest import RunningServer, make_config, start_server
+from tests.helpers import RunningServer, make_config, start_server
+from tests.support import free_port
 
 BACKENDS = ("http", "grpc", "coap", "libp2p")
 MAX_BODY = 256 * 1024
@@ -162,18 +162,18 @@ async def test_lifecycle(client: BackendClient, multi: RunningServer, server_key
     assert finished["state"] == 2
 
     # a bad signature, a role refusal, a replay, an oversized message: error envelopes
-    envelope = json.loads(sign_envelope("getprocessmsg", {"processid": pid}, user))
+    envelope = json.loads(sign_request("getprocessmsg", {"processid": pid}, user))
     envelope["signature"] = "00" * 65
     bad = error_of(await client.send(json.dumps(envelope).encode()))
     assert bad.status == 403
     refused = error_of(
-        await client.send(sign_envelope("closefailedmsg", {"processid": pid, "errors": []}, user))
+        await client.send(sign_request("closefailedmsg", {"processid": pid, "errors": []}, user))
     )
     assert refused.status == 403
-    once = sign_envelope("getprocessmsg", {"processid": pid}, user)
+    once = sign_request("getprocessmsg", {"processid": pid}, user)
     await client.send(once)
     assert error_of(await client.send(once)).message.startswith("Replayed request")
-    oversized = sign_envelope("submitfuncspecmsg", {"spec": spec("c", args=["y" * MAX_BODY])}, user)
+    oversized = sign_request("submitfuncspecmsg", {"spec": spec("c", args=["y" * MAX_BODY])}, user)
     too_large = error_of(await client.send(oversized))
     assert too_large.status == 413
     assert error_of(await client.send(b"not json")).status == 400
@@ -202,12 +202,12 @@ async def test_subscriptions(client: BackendClient, multi: RunningServer, server
     _, executor, user = await setup_colony(client, server_key)
     submitted = await call(client, "submitfuncspecmsg", user, spec=spec("c"))
     pid = submitted["processid"]
-    one = sign_envelope(
+    one = sign_request(
         "subscribeprocessmsg",
         {"colonyname": "c", "processid": pid, "executortype": "cli", "state": 2, "timeout": 10},
         user,
     )
-    many = sign_envelope(
+    many = sign_request(
         "subscribeprocessesmsg",
         {"colonyname": "c", "executortype": "cli", "state": 0, "timeout": 3},
         user,
@@ -236,7 +236,7 @@ async def test_subscriptions(client: BackendClient, multi: RunningServer, server
     assert all(pushed(r)[1]["spec"]["args"] == ["z" * 3000] for r in replies)
 
     stranger = generate_private_key()
-    refused = sign_envelope(
+    refused = sign_request(
         "subscribeprocessmsg",
         {"colonyname": "c", "processid": pid, "executortype": "cli", "state": 2, "timeout": 5},
         stranger,
@@ -258,7 +258,7 @@ async def test_long_poll_clamped(
         _, executor, _ = await setup_colony(client, server_key)
         started = time.monotonic()
         reply = await client.send(
-            sign_envelope("assignprocessmsg", {"colonyname": "c", "timeout": 20}, executor)
+            sign_request("assignprocessmsg", {"colonyname": "c", "timeout": 20}, executor)
         )
         assert error_of(reply).status == 404
         assert time.monotonic() - started < 8
@@ -316,7 +316,7 @@ async def test_graceful_stop(db_url: str, server_key: PrivateKey):
         polls = [
             asyncio.create_task(
                 c.send(
-                    sign_envelope("assignprocessmsg", {"colonyname": "c", "timeout": 30}, executor),
+                    sign_request("assignprocessmsg", {"colonyname": "c", "timeout": 30}, executor),
                     timeout=20,
                 )
             )
@@ -324,7 +324,7 @@ async def test_graceful_stop(db_url: str, server_key: PrivateKey):
         ]
 
         async def subscribe(client: BackendClient) -> list[bytes]:
-            subscription = sign_envelope(
+            subscription = sign_request(
                 "subscribeprocessesmsg",
                 {"colonyname": "c", "executortype": "cli", "state": 0, "timeout": 60},
                 executor,
@@ -352,7 +352,7 @@ async def test_graceful_stop(db_url: str, server_key: PrivateKey):
             assert error_of(final).status == 503, backend
         grpc_client = clients[1]
         with pytest.raises(Exception):  # noqa: B017  # grpc's own error: nothing listens
-            await grpc_client.send(sign_envelope("versionmsg", {}, None), timeout=2)
+            await grpc_client.send(sign_request("versionmsg", {}, None), timeout=2)
     finally:
         for c in clients:
             await c.close()
@@ -402,7 +402,7 @@ async def test_grpc_over_tls(db_url: str, server_key: PrivateKey, tmp_path):
         grpc_tls_key=str(key),
     )
     runner, _ = await start_server(config)
-    request = pb.RPCRequest(json_payload=sign_envelope("getserverinfomsg", {}, None).decode())
+    request = pb.RPCRequest(json_payload=sign_request("getserverinfomsg", {}, None).decode())
     try:
         credentials = grpc.ssl_channel_credentials(ca.read_bytes())
         async with grpc.aio.secure_channel(f"localhost:{config.grpc_port}", credentials) as channel:
@@ -423,7 +423,7 @@ async def test_channel_subscription(client: BackendClient, server_key: PrivateKe
     submitted = await call(client, "submitfuncspecmsg", user, spec=spec("c", channels=["chat"]))
     pid = submitted["processid"]
     await call(client, "assignprocessmsg", executor, colonyname="c", timeout=-1)
-    envelope = sign_envelope(
+    envelope = sign_request(
         "subscribechannelmsg", {"processid": pid, "name": "chat", "afterseq": 0, "timeout": 2}, user
     )
     received: list[bytes] = []
