@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from colonies.crypto import parse_private_key
-from tests.component.backend_clients import CoapClient, GrpcClient, Libp2pClient, call
+from tests.component.backend_clients import call, coap_client, grpc_client, libp2p_client
 from tests.component.test_backends import setup_colony, spec
 from tests.support import DEV_SERVER_PRVKEY
 from tests.support.fleet import Fleet
@@ -27,23 +27,23 @@ def fleet() -> Iterator[Fleet]:
 async def test_one_process_over_three_backends_and_two_replicas(fleet: Fleet) -> None:
     description = fleet.describe()
     first, second = description["replicas"]  # type: ignore[misc]
-    libp2p = next(b for b in first["backends"] if b["type"] == "libp2p")
-    coap = next(b for b in second["backends"] if b["type"] == "coap")
-    grpc = GrpcClient(fleet.grpc_lb_port)  # through HAProxy
-    coap_client = CoapClient(coap["port"])
-    libp2p_client = Libp2pClient(libp2p["multiaddrs"][0])
+    libp2p_info = next(b for b in first["backends"] if b["type"] == "libp2p")
+    coap_info = next(b for b in second["backends"] if b["type"] == "coap")
+    grpc = grpc_client(fleet.grpc_lb_port)  # through HAProxy
+    coap = coap_client(coap_info["port"])
+    libp2p = libp2p_client(libp2p_info["multiaddrs"][0])
     try:
         server_key = parse_private_key(DEV_SERVER_PRVKEY)
         _, executor, user = await setup_colony(grpc, server_key)
         submitted = await call(grpc, "submitfuncspecmsg", user, spec=spec("c"))
-        assigned = await call(coap_client, "assignprocessmsg", executor, colonyname="c", timeout=5)
+        assigned = await call(coap, "assignprocessmsg", executor, colonyname="c", timeout=5)
         assert assigned["processid"] == submitted["processid"]
         pid = assigned["processid"]
-        await call(libp2p_client, "closesuccessfulmsg", executor, processid=pid, out=["ok"])
+        await call(libp2p, "closesuccessfulmsg", executor, processid=pid, out=["ok"])
         done = await asyncio.wait_for(call(grpc, "getprocessmsg", user, processid=pid), 10)
         assert done["state"] == 2 and done["out"] == ["ok"]
-        info = await call(libp2p_client, "getserverinfomsg", None)
+        info = await call(libp2p, "getserverinfomsg", None)
         assert [b["type"] for b in info["backends"]] == ["http", "grpc", "coap", "libp2p"]
     finally:
-        for client in (grpc, coap_client, libp2p_client):
+        for client in (grpc, coap, libp2p):
             await client.close()

@@ -280,19 +280,77 @@ class ClientConfig:
     colony_name: str = ""
     executor_name: str = ""
     executor_type: str = ""
+    # The transports to try, in order (docs/protocol.md §12.6); ``host``/``port`` are HTTP's.
+    backends: tuple[str, ...] = ("http",)
+    grpc_host: str = "localhost"
+    grpc_port: int = 50051
+    grpc_tls: bool = False
+    coap_host: str = "localhost"
+    coap_port: int = 5683
+    # Full multiaddrs (with /p2p/<peer ID>): the server's, or bootstrap peers to try in order.
+    libp2p_peers: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
+    def endpoint(self, backend: str) -> str:
+        """Where ``backend`` reaches the server, for messages."""
+        if backend == "grpc":
+            return f"grpc://{self.grpc_host}:{self.grpc_port}"
+        if backend == "coap":
+            return f"coap://{self.coap_host}:{self.coap_port}"
+        if backend == "libp2p":
+            return self.libp2p_peers[0] if self.libp2p_peers else "libp2p (no peer)"
+        return self.url
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ClientConfig:
         env = os.environ if env is None else env
-        port = _int(env, "COLONIES_SERVER_HTTP_PORT", 0) or _int(env, "COLONIES_SERVER_PORT", 50080)
+        server_host = env.get("COLONIES_SERVER_HOST", "").strip() or "localhost"
+        port = (
+            _port(env, "COLONIES_CLIENT_HTTP_PORT", 0)
+            or _port(env, "COLONIES_SERVER_HTTP_PORT", 0)
+            or _port(env, "COLONIES_SERVER_PORT", 50080)
+        )
+        backends = parse_backends(
+            "COLONIES_CLIENT_BACKENDS", env.get("COLONIES_CLIENT_BACKENDS", "")
+        )
+        tls = env_bool(env.get("COLONIES_TLS"))
+        grpc_insecure = env.get("COLONIES_CLIENT_GRPC_INSECURE", "").strip()
+        libp2p_host = _first(env, "COLONIES_CLIENT_LIBP2P_HOST")
+        bootstrap = _first(
+            env, "COLONIES_CLIENT_LIBP2P_BOOTSTRAP_PEERS", "COLONIES_LIBP2P_BOOTSTRAP_PEERS"
+        )
+        # A multiaddr names the server; "dht", a host name or nothing: the bootstrap peers.
+        if libp2p_host.startswith("/"):
+            peers: tuple[str, ...] = (libp2p_host,)
+        else:
+            peers = tuple(p.strip() for p in bootstrap.split(",") if p.strip())
+        for peer in peers:
+            if "/p2p/" not in peer:
+                raise ConfigError(
+                    f"COLONIES_CLIENT_LIBP2P_HOST/_BOOTSTRAP_PEERS: {peer!r} is not a full "
+                    "multiaddr (/ip4/<address>/tcp/<port>/p2p/<peer ID>)"
+                )
+        if "libp2p" in backends and not peers:
+            raise ConfigError(
+                "COLONIES_CLIENT_BACKENDS has libp2p: set COLONIES_CLIENT_LIBP2P_HOST to the "
+                "server's multiaddr, or COLONIES_CLIENT_LIBP2P_BOOTSTRAP_PEERS"
+            )
         return cls(
-            host=env.get("COLONIES_SERVER_HOST", "").strip() or "localhost",
+            backends=backends,
+            grpc_host=_first(env, "COLONIES_CLIENT_GRPC_HOST") or server_host,
+            grpc_port=_port(env, "COLONIES_CLIENT_GRPC_PORT", 0)
+            or _port(env, "COLONIES_SERVER_GRPC_PORT", 50051),
+            grpc_tls=not env_bool(grpc_insecure) if grpc_insecure else tls,
+            coap_host=_first(env, "COLONIES_CLIENT_COAP_HOST") or server_host,
+            coap_port=_port(env, "COLONIES_CLIENT_COAP_PORT", 0)
+            or _port(env, "COLONIES_SERVER_COAP_PORT", 5683),
+            libp2p_peers=peers,
+            host=_first(env, "COLONIES_CLIENT_HTTP_HOST") or server_host,
             port=port,
-            tls=env_bool(env.get("COLONIES_TLS")),
+            tls=tls,
             ca_file=env.get("COLONIES_CA_FILE", "").strip(),
             prvkey=_first(env, "COLONIES_PRVKEY", "COLONIES_EXECUTOR_PRVKEY"),
             colony_prvkey=env.get("COLONIES_COLONY_PRVKEY", "").strip(),

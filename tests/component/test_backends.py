@@ -18,12 +18,12 @@ from colonies.rpc import sign_request
 from colonies.server.app import STATE_KEY
 from tests.component.backend_clients import (
     BackendClient,
-    CoapClient,
-    GrpcClient,
-    HttpClient,
-    Libp2pClient,
     call,
+    coap_client,
     error_of,
+    grpc_client,
+    http_client,
+    libp2p_client,
 )
 from tests.helpers import RunningServer, make_config, start_server
 from tests.support import free_port
@@ -56,21 +56,26 @@ async def multi(db_url: str, server_key: PrivateKey) -> AsyncIterator[RunningSer
         await runner.cleanup()
 
 
+def libp2p_multiaddr(server: RunningServer) -> str:
+    info = server.app[STATE_KEY].backends
+    return next(b for b in info if b.type == "libp2p").multiaddrs[0]
+
+
 def client_for(server: RunningServer, backend: str) -> BackendClient:
     config = server.config
     if backend == "http":
-        return HttpClient(config.port)
+        return http_client(config.port)
     if backend == "grpc":
-        return GrpcClient(config.grpc_port)
+        return grpc_client(config.grpc_port)
     if backend == "coap":
-        return CoapClient(config.coap_port)
-    info = server.app[STATE_KEY].backends
-    multiaddr = next(b for b in info if b.type == "libp2p").multiaddrs[0]
-    return Libp2pClient(multiaddr)
+        return coap_client(config.coap_port)
+    return libp2p_client(libp2p_multiaddr(server))
 
 
 @pytest.fixture(params=BACKENDS)
-async def client(request: pytest.FixtureRequest, multi: RunningServer) -> AsyncIterator[Any]:
+async def client(
+    request: pytest.FixtureRequest, multi: RunningServer
+) -> AsyncIterator[BackendClient]:
     client = client_for(multi, request.param)
     try:
         yield client
@@ -267,32 +272,56 @@ async def test_long_poll_clamped(
 
 
 async def test_libp2p_request_in_pieces(multi: RunningServer, server_key: PrivateKey):
-    """A request that arrives in several reads (upstream's server read once and failed) and
-    a reply read to EOF: the stream is closed by the server."""
-    client = client_for(multi, "libp2p")
-    assert isinstance(client, Libp2pClient)
-    client.chunks = 4
+    """A request that arrives in several reads (upstream's server read once and failed),
+    written as upstream's Go client writes it: no half-close, then the reply read to EOF."""
+    import trio
+    from libp2p.custom_types import TProtocol
+
+    from colonies.p2p import RPC_PROTOCOL
+    from colonies.p2p.host import read_to_eof
+    from tests.component.backend_clients import reply_payload
+
+    client = libp2p_client(libp2p_multiaddr(multi))
     try:
         _, _, user = await setup_colony(client, server_key)
-        colony = await call(client, "getcolonymsg", user, colonyname="c")
+        envelope = sign_request("getcolonymsg", {"colonyname": "c"}, user)
+        transport: Any = client.transport
+        host, server = await transport._connected()
+
+        async def in_four_pieces() -> bytes:
+            stream = await host.host.new_stream(server, [TProtocol(RPC_PROTOCOL)])
+            size = -(-len(envelope) // 4)
+            for start in range(0, len(envelope), size):
+                await stream.write(envelope[start : start + size])
+                await trio.sleep(0.05)
+            reply: bytes = await read_to_eof(stream, 1 << 20)  # ends: the server closed
+            return reply
+
+        colony = reply_payload(await asyncio.wait_for(host.run(in_four_pieces), 10))
         assert colony["name"] == "c"
     finally:
         await client.close()
 
 
-async def test_health_over_grpc_and_coap(multi: RunningServer):
-    grpc_client = GrpcClient(multi.config.grpc_port)
-    coap_client = CoapClient(multi.config.coap_port)
+async def test_health_over_each_backend(multi: RunningServer):
+    """gRPC's CheckHealth, CoAP's GET /health, LibP2P's answer to versionmsg; and an unknown
+    CoAP resource is 4.04."""
+    import aiocoap
+
+    for backend in ("grpc", "coap", "libp2p"):
+        client = client_for(multi, backend)
+        try:
+            assert await client.transport.health(5) is True, backend
+        finally:
+            await client.close()
+    context = await aiocoap.Context.create_client_context()
     try:
-        health = await grpc_client.health()
-        assert health.healthy is True
-        reply = await coap_client.get("/health")
-        assert str(reply.code) == "2.05 Content" and reply.payload == b"healthy"
-        missing = await coap_client.get("/nothing")
+        missing = await context.request(
+            aiocoap.Message(code=aiocoap.GET, uri=f"coap://127.0.0.1:{multi.config.coap_port}/x")
+        ).response
         assert str(missing.code).startswith("4.04")
     finally:
-        await grpc_client.close()
-        await coap_client.close()
+        await context.shutdown()
 
 
 async def test_graceful_stop(db_url: str, server_key: PrivateKey):
@@ -311,7 +340,7 @@ async def test_graceful_stop(db_url: str, server_key: PrivateKey):
     clients = [client_for(server, backend) for backend in BACKENDS]
     try:
         _, executor, _ = await setup_colony(clients[0], server_key)
-        for c in clients[2:]:  # connect first (LibP2P's client dials on its first request)
+        for c in clients[1:]:  # connected before the stop
             await call(c, "versionmsg", None)
         polls = [
             asyncio.create_task(

@@ -117,3 +117,71 @@ def test_cli_makes_a_libp2p_identity() -> None:
     lines = dict(line.split(": ", 1) for line in result.output.splitlines())
     check_identity(lines["Identity"])
     assert lines["PeerId"] == peer_id(lines["Identity"])
+
+
+PEER = f"/ip4/127.0.0.1/tcp/5000/p2p/{UPSTREAM_PEER_ID}"
+
+
+def test_client_backend_settings() -> None:
+    from colonies.config import ClientConfig
+
+    config = ClientConfig.from_env({})
+    assert config.backends == ("http",) and config.url == "http://localhost:50080"
+    config = ClientConfig.from_env(
+        {
+            "COLONIES_SERVER_HOST": "server",
+            "COLONIES_CLIENT_BACKENDS": "p2p, grpc, coap, gin",
+            "COLONIES_SERVER_GRPC_PORT": "6001",
+            "COLONIES_CLIENT_COAP_HOST": "coap-gw",
+            "COLONIES_CLIENT_HTTP_PORT": "6080",
+            "COLONIES_CLIENT_LIBP2P_HOST": "dht",
+            "COLONIES_LIBP2P_BOOTSTRAP_PEERS": f"{PEER}, {PEER}",
+            "COLONIES_TLS": "true",
+        }
+    )
+    assert config.backends == ("libp2p", "grpc", "coap", "http")
+    assert (config.grpc_host, config.grpc_port, config.grpc_tls) == ("server", 6001, True)
+    assert (config.coap_host, config.coap_port) == ("coap-gw", 5683)
+    assert config.url == "https://server:6080"
+    assert config.libp2p_peers == (PEER, PEER)  # dht: the bootstrap peers, in order
+    assert config.endpoint("grpc") == "grpc://server:6001" and config.endpoint("libp2p") == PEER
+    direct = ClientConfig.from_env(
+        {"COLONIES_CLIENT_LIBP2P_HOST": PEER, "COLONIES_CLIENT_GRPC_INSECURE": "true"}
+    )
+    assert direct.libp2p_peers == (PEER,) and direct.grpc_tls is False
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"COLONIES_CLIENT_BACKENDS": "http,ws"}, "unknown backend 'ws'"),
+        ({"COLONIES_CLIENT_BACKENDS": "libp2p"}, "set COLONIES_CLIENT_LIBP2P_HOST"),
+        ({"COLONIES_CLIENT_LIBP2P_HOST": "/ip4/1.2.3.4/tcp/5000"}, "not a full multiaddr"),
+        ({"COLONIES_CLIENT_GRPC_PORT": "-1"}, "must be a port"),
+    ],
+)
+def test_bad_client_backend_settings(env: dict[str, str], message: str) -> None:
+    from colonies.config import ClientConfig
+
+    with pytest.raises(ConfigError, match=message):
+        ClientConfig.from_env(env)
+
+
+def test_a_transport_per_backend_and_a_chain_for_several() -> None:
+    from colonies.client import FallbackTransport, transport_from_config
+    from colonies.config import ClientConfig
+
+    assert transport_from_config(ClientConfig.from_env({})) is None  # HTTP, the default
+    one = transport_from_config(ClientConfig.from_env({"COLONIES_CLIENT_BACKENDS": "coap"}))
+    assert repr(one) == "coap://localhost:5683"
+    chain = transport_from_config(
+        ClientConfig.from_env(
+            {"COLONIES_CLIENT_BACKENDS": "grpc,libp2p,http", "COLONIES_CLIENT_LIBP2P_HOST": PEER}
+        )
+    )
+    assert isinstance(chain, FallbackTransport)
+    assert [repr(t).split(" ")[0] for t in chain.transports] == [
+        "grpc://localhost:50051",
+        "libp2p",
+        "<colonies.client._http.HttpTransport",
+    ]
