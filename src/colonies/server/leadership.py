@@ -93,6 +93,7 @@ class Leadership:
                 parse_endpoints(config.etcd_endpoints),
                 ReplicaInfo(config.replica_name, config.advertised_host, config.port),
                 ttl=config.leader_ttl,
+                prefix=config.etcd_prefix,
             )
         else:
             self.election = SingleNodeLeadership(config.db_url, config.replica_name)
