@@ -208,7 +208,7 @@ def test_no_values_install_is_a_fleet(helm: Helm) -> None:
     assert migrate["command"][:3] == ["colonies", "server", "migrate"]
     assert "COLONIES_SERVER_PRVKEY" not in env_of(migrate)  # the key stays in the servers
     (wait,) = server_pod(docs)["initContainers"]
-    assert wait["command"] == ["colonies", "server", "migrate", "--wait"]
+    assert wait["command"] == ["colonies", "server", "migrate", "--wait", "--timeout", "0"]
 
     # Drain, pool and heartbeat settings reach the server.
     assert config["COLONIES_DRAIN_SECONDS"] == "15"

@@ -28,6 +28,8 @@ from colonies.server.state import ServerState, load_timezone
 from colonies.server.waiters import RemoteWakes
 from colonies.store import Store, connect, migrate
 from colonies.store.events import EVENTS_CHANNEL
+from colonies.store.migrate import known_versions
+from colonies.store.schema import check_current, schema_state
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +117,10 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
                 tz=load_timezone(config.timezone),
             )
         async with active.pool.acquire() as conn:
-            await migrate(conn)
+            if config.db_migrate:
+                await migrate(conn)
+            else:  # another process migrates (the Kubernetes migration Job): only check
+                check_current(await schema_state(conn), known_versions())
         if config.server_id:
             in_force = await active.server.seed_server_id(config.server_id)
             if in_force != config.server_id:

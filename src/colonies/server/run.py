@@ -16,6 +16,9 @@ from aiohttp import web
 from colonies._aio import run
 from colonies.config import ServerConfig
 from colonies.server.app import create_app
+from colonies.store import migrate
+from colonies.store.migrate import known_versions
+from colonies.store.schema import SchemaBehind, SchemaError, check_current, schema_state
 
 log = logging.getLogger("colonies.server")
 
@@ -105,6 +108,8 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
         raise StartupError(
             f"cannot start: database {_db_location(config.db_url)}: {_one_line(exc)}"
         ) from exc
+    except SchemaError as exc:
+        raise StartupError(f"cannot start: {exc}") from exc
     try:
         ssl_context = server_ssl_context(config)
     except OSError as exc:  # ssl.SSLError too
@@ -126,6 +131,51 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
     finally:
         log.info("shutting down")
         await runner.cleanup()
+
+
+async def migrate_schema(config: ServerConfig, *, wait: bool, timeout: float) -> str:
+    """``colonies server migrate``: apply the migrations, or with ``wait`` only wait until the
+    schema is current (another process migrates). Retries while the database cannot be reached
+    (it may be starting) until ``timeout`` seconds (0: forever); a schema newer than this code
+    can run on fails at once. Returns what to print; raises StartupError."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout if timeout > 0 else None
+    location = _db_location(config.db_url)
+    reported = 0.0
+    while True:
+        try:
+            conn = await asyncpg.connect(config.db_url, timeout=10)
+            try:
+                if not wait:
+                    applied = await migrate(conn)
+                    done = ", ".join(f"{v:03d}" for v in applied) or "none needed"
+                    return f"migrated {location}: {done}"
+                state = await schema_state(conn)
+                check_current(state, known_versions())
+                return f"the schema of {location} is current (version {state.version})"
+            finally:
+                await conn.close()
+        except SchemaBehind as exc:
+            reason = str(exc)
+        except SchemaError as exc:  # too new: waiting cannot help
+            raise StartupError(str(exc)) from exc
+        except _DB_STARTUP_ERRORS as exc:
+            reason = f"database {location}: {_one_line(exc)}"
+        if deadline is not None and loop.time() > deadline:
+            raise StartupError(f"gave up after {timeout:.0f} s: {reason}")
+        if loop.time() - reported >= 10:
+            log.info("waiting: %s", reason)
+            reported = loop.time()
+        await asyncio.sleep(2)
+
+
+def run_migrate(config: ServerConfig, *, wait: bool, timeout: float) -> None:
+    _configure_logging(config)
+    try:
+        log.info("%s", run(migrate_schema(config, wait=wait, timeout=timeout)))
+    except StartupError as exc:
+        log.error("%s", exc)
+        sys.exit(1)
 
 
 def run_server(config: ServerConfig) -> None:

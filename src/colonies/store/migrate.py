@@ -8,6 +8,14 @@ from importlib import resources
 
 import asyncpg
 
+from colonies.store.schema import (
+    PREPARE_RECORD,
+    RECORD_READABLE_BY,
+    check_not_newer,
+    readable_by,
+    schema_state,
+)
+
 log = logging.getLogger(__name__)
 
 # An arbitrary constant shared by every replica: pg_advisory_lock(MIGRATION_LOCK_KEY).
@@ -29,8 +37,14 @@ def available_migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+def known_versions() -> list[int]:
+    """The versions of the migrations this code ships."""
+    return [version for version, _, _ in available_migrations()]
+
+
 async def migrate(conn: asyncpg.Connection) -> list[int]:
-    """Apply the migrations not yet recorded; return the versions applied by this call."""
+    """Apply the migrations not yet recorded; return the versions applied by this call.
+    Raises ``SchemaError`` on a schema newer than this code can run on (store/schema.py)."""
     applied_now: list[int] = []
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
     try:
@@ -40,8 +54,11 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
                    name       text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
+        await conn.execute(PREPARE_RECORD)
+        migrations = available_migrations()
+        check_not_newer(await schema_state(conn), max(v for v, _, _ in migrations))
         done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-        for version, name, sql in available_migrations():
+        for version, name, sql in migrations:
             if version in done:
                 continue
             async with conn.transaction():
@@ -49,6 +66,7 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
                 await conn.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
                 )
+                await conn.execute(RECORD_READABLE_BY, version, readable_by(version, sql))
             log.info("applied migration %03d_%s", version, name)
             applied_now.append(version)
     finally:
