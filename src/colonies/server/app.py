@@ -23,6 +23,7 @@ from colonies.server import handlers  # noqa: F401  (registers every route)
 from colonies.server import pubsub as pubsub_module
 from colonies.server.dispatch import Dispatcher
 from colonies.server.leadership import Leadership
+from colonies.server.readiness import ReadinessCheck
 from colonies.server.registry import registry
 from colonies.server.state import ServerState, load_timezone
 from colonies.server.waiters import RemoteWakes
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 STATE_KEY = web.AppKey("state", ServerState)
 DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
 LEADERSHIP_KEY = web.AppKey("leadership", Leadership)
+READINESS_KEY = web.AppKey("readiness", ReadinessCheck)
 
 _CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -70,10 +72,9 @@ async def health(request: web.Request) -> web.Response:
 async def ready(request: web.Request) -> web.Response:
     if request.app[STATE_KEY].draining:
         return web.Response(status=503, text="shutting down\n")
-    try:
-        await request.app[STATE_KEY].store.server.ping()
-    except Exception as exc:  # any failure means "not ready"
-        return web.Response(status=503, text=f"database unavailable: {type(exc).__name__}\n")
+    problem = await request.app[READINESS_KEY].problem()
+    if problem is not None:
+        return web.Response(status=503, text=f"database unavailable: {problem}\n")
     return web.Response(status=200, text="ok\n")
 
 
@@ -170,11 +171,13 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
         state.leadership = leadership
         leadership.start()
         app[LEADERSHIP_KEY] = leadership
+        app[READINESS_KEY] = ReadinessCheck(config.db_url)
         try:
             yield
         finally:
             await leadership.stop()
             await bus.stop()
+            await app[READINESS_KEY].close()
             if own_store:
                 await active.close()
 
