@@ -22,6 +22,7 @@ from colonies.rpc.envelope import encode_error
 from colonies.server import handlers  # noqa: F401  (registers every route)
 from colonies.server import pubsub as pubsub_module
 from colonies.server.dispatch import Dispatcher
+from colonies.server.drain import close_connection_when_draining, finish_draining, start_draining
 from colonies.server.leadership import Leadership
 from colonies.server.readiness import ReadinessCheck
 from colonies.server.registry import registry
@@ -181,14 +182,24 @@ def create_app(config: ServerConfig, store: Store | None = None) -> web.Applicat
             if own_store:
                 await active.close()
 
-    async def drain(app: web.Application) -> None:
-        """SIGTERM, before in-flight requests are awaited: hand leadership over at once and
-        send waiting executors elsewhere (their long polls end with "no process")."""
-        state = app[STATE_KEY]
-        state.draining = True
-        await app[LEADERSHIP_KEY].stop()
-        state.waiters.wake_all()
+    async def drain_now(app: web.Application) -> None:
+        """Shutdown without a drain period first (server/run.py drains before): hand leadership
+        over, answer the long polls and close the WebSockets before in-flight requests are
+        awaited."""
+        await start_draining(app[STATE_KEY], 0)
+        await finish_draining(app[STATE_KEY])
+
+    async def close_when_draining(request: web.Request, response: web.StreamResponse) -> None:
+        await close_connection_when_draining(request.app[STATE_KEY], request, response)
 
     app.cleanup_ctx.append(lifecycle)
-    app.on_shutdown.append(drain)
+    app.on_shutdown.append(drain_now)
+    app.on_response_prepare.append(close_when_draining)
     return app
+
+
+async def drain(app: web.Application, seconds: float) -> None:
+    """SIGTERM: keep serving for ``seconds`` while load balancers stop routing here
+    (server/drain.py), then close the WebSockets; the caller then stops the runner."""
+    await start_draining(app[STATE_KEY], seconds)
+    await finish_draining(app[STATE_KEY])

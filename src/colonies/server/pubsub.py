@@ -143,8 +143,13 @@ async def subscribe_channel(ctx: Context, msg: SubscribeChannelMsg) -> None:
 
 
 async def pubsub(request: web.Request, dispatcher: Dispatcher) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(max_msg_size=dispatcher.state.config.max_body)
+    state = dispatcher.state
+    # Pings keep proxies from closing a quiet subscription, and notice a vanished client.
+    ws = web.WebSocketResponse(
+        max_msg_size=state.config.max_body, heartbeat=state.config.pubsub_heartbeat or None
+    )
     await ws.prepare(request)
+    state.websockets.add(ws)  # closed with "going away" at the end of a drain
     tasks: set[asyncio.Task[None]] = set()
 
     async def serve(data: str | bytes) -> None:
@@ -175,6 +180,7 @@ async def pubsub(request: web.Request, dispatcher: Dispatcher) -> web.WebSocketR
             elif frame.type == WSMsgType.ERROR:
                 break
     finally:
+        state.websockets.discard(ws)
         for task in tasks:
             task.cancel()
         for task in list(tasks):

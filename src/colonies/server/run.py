@@ -15,7 +15,7 @@ from aiohttp import web
 
 from colonies._aio import run
 from colonies.config import ServerConfig
-from colonies.server.app import create_app
+from colonies.server.app import create_app, drain
 from colonies.store import migrate
 from colonies.store.migrate import known_versions
 from colonies.store.schema import SchemaBehind, SchemaError, check_current, schema_state
@@ -128,8 +128,9 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
     log.info("serving on %s:%d", config.bind, config.port)
     try:
         await stop.wait()
-    finally:
         log.info("shutting down")
+        await drain(app, config.drain_seconds)
+    finally:
         await runner.cleanup()
 
 
