@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import ssl
 import sys
@@ -84,6 +85,46 @@ def server_ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
     return context
 
 
+# Seconds between looks at the certificate files for a renewal.
+CERTIFICATE_CHECK_INTERVAL = 30.0
+
+
+def _files_version(*paths: str) -> tuple[tuple[int, int], ...]:
+    """(inode, mtime) of each file, following symlinks: a Kubernetes Secret volume swaps a
+    symlink when the Secret changes."""
+    return tuple((st.st_ino, st.st_mtime_ns) for st in map(os.stat, paths))
+
+
+def _load_checked(context: ssl.SSLContext, cert_file: str, key_file: str) -> None:
+    """Load a certificate and key into a serving context only once they load together: a
+    failed load_cert_chain can leave a context with the new certificate and the old key. (A
+    Secret volume swaps both files at once; a pair changed by hand between the two loads is
+    caught at the next look.)"""
+    ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_file, key_file)
+    context.load_cert_chain(cert_file, key_file)
+
+
+async def reload_certificate_on_change(context: ssl.SSLContext, config: ServerConfig) -> None:
+    """Load a renewed certificate and key into the serving context (new connections get them);
+    a pair that does not load (half written, mismatched) is retried at the next look."""
+    try:
+        loaded = _files_version(config.tls_cert, config.tls_key)
+    except OSError:
+        loaded = ()
+    while True:
+        await asyncio.sleep(CERTIFICATE_CHECK_INTERVAL)
+        try:
+            current = _files_version(config.tls_cert, config.tls_key)
+            if current == loaded:
+                continue
+            _load_checked(context, config.tls_cert, config.tls_key)
+        except OSError as exc:  # ssl.SSLError too
+            log.warning("TLS certificate not reloaded: %s", _one_line(exc))
+            continue
+        loaded = current
+        log.info("TLS certificate reloaded from %s", config.tls_cert)
+
+
 def make_runner(app: web.Application) -> web.AppRunner:
     """The runner every replica (and the test fixtures) use.
 
@@ -126,11 +167,16 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
             f"cannot start: cannot listen on {config.bind}:{config.port}: {_one_line(exc)}"
         ) from exc
     log.info("serving on %s:%d", config.bind, config.port)
+    reloading = None
+    if ssl_context is not None:
+        reloading = asyncio.create_task(reload_certificate_on_change(ssl_context, config))
     try:
         await stop.wait()
         log.info("shutting down")
         await drain(app, config.drain_seconds)
     finally:
+        if reloading is not None:
+            reloading.cancel()
         await runner.cleanup()
 
 
