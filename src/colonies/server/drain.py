@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 
 from aiohttp import WSCloseCode, hdrs, web
@@ -25,8 +26,8 @@ log = logging.getLogger(__name__)
 
 async def start_draining(state: ServerState, seconds: float) -> None:
     """Resign, fail /ready, and cap every long poll at the end of the drain (idempotent)."""
-    if state.draining:
-        return
+    if math.isfinite(state.drain_deadline):
+        return  # started already
     state.draining = True
     state.drain_deadline = time.monotonic() + seconds
     if state.leadership is not None:
@@ -38,7 +39,7 @@ async def finish_draining(state: ServerState) -> None:
     """Wait out the drain, then close the WebSockets (the client's close frame is awaited a
     little; a client that does not answer is cut)."""
     remaining = state.drain_deadline - time.monotonic()
-    if remaining > 0:
+    if 0 < remaining < math.inf:
         log.info("draining: serving %.0f s more before closing", remaining)
         await asyncio.sleep(remaining)
     sockets = list(state.websockets)
