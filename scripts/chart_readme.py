@@ -24,7 +24,7 @@ CHART = Path(__file__).resolve().parents[1] / "helm" / "colonies"
 README = CHART / "README.md"
 
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?: |$)")
-_DOC = re.compile(r"^ *# -- ?(?P<text>.*)$")
+_DOC = re.compile(r"^ *# --(?: (?P<text>.*))?$")  # not "# ----" (a section rule)
 _MORE = re.compile(r"^ *#(?: (?P<text>.*))?$")
 
 INTRO = """\
@@ -67,7 +67,7 @@ def _descriptions(text: str) -> dict[str, str]:
             continue
         doc = _DOC.match(line)
         if doc:
-            pending = [doc.group("text").strip()]
+            pending = [(doc.group("text") or "").strip()]
             continue
         more = _MORE.match(line)
         if more:

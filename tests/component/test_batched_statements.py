@@ -12,18 +12,20 @@ import pytest
 
 from colonies.core import Conditions, FunctionSpec
 from colonies.core.submission import new_process
-from colonies.store import connect
+from colonies.store import Store, connect
 from colonies.store.batching import Batcher
-from colonies.store.processes import _INSERT_COLUMNS, ProcessStore, _process_row
+from colonies.store.processes.claims import Claim
+from colonies.store.processes.closes import Closing
+from colonies.store.processes.submissions import INSERT, INSERT_MANY, process_values
 
 
 @pytest.fixture
-async def pool_and_store(db_url: str) -> AsyncIterator[tuple[asyncpg.Pool, ProcessStore]]:
-    """A pool on a fresh database that has colony "c", and a process store over it."""
+async def pool_and_store(db_url: str) -> AsyncIterator[tuple[asyncpg.Pool, Store]]:
+    """A pool on a fresh database that has colony "c", and a store over it."""
     pool = await connect(db_url)
     try:
         await pool.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
-        yield pool, ProcessStore(pool)
+        yield pool, Store(pool)
     finally:
         await pool.close()
 
@@ -48,8 +50,8 @@ async def test_batched_submissions_store_what_single_ones_do(pool_and_store):
     now = datetime(2026, 11, 29, 3, 4, 5, 678901, tzinfo=timezone.utc)
     kinds = [{}, {"executornames": ["e1", "e2"], "locationname": "Lab", "cpu": "500m"}]
     for n, conditions in enumerate(kinds):
-        await store.submit(_new(f"single{n}", now, **conditions))
-        await store._insert_many(
+        await store.submissions.submit(_new(f"single{n}", now, **conditions))
+        await store.submissions.insert_many(
             [
                 (_new(f"batch{n}", now, **conditions), None),
                 (_new(f"extra{n}", now, **conditions), None),
@@ -67,9 +69,12 @@ async def test_batched_submissions_store_what_single_ones_do(pool_and_store):
     assert rows["single1"]["executornames"] == ["e1", "e2"]
     assert rows["single1"]["location_lc"] == "lab"
     assert rows["single0"]["submissiontime"] == now  # microseconds kept
-    # One column list for both statements: the row's keys are the columns, in order.
-    columns = [c.strip() for c in _INSERT_COLUMNS.split(",")]
-    assert list(_process_row(_new("x", now))) == columns
+    # Both statements take a process's columns by name: INSERT as its parameters, INSERT_MANY
+    # as the keys of the JSON objects it reads (a key it does not list would be dropped).
+    values = process_values(_new("x", now))
+    assert set(values) == set(INSERT.params)
+    inserted_columns = INSERT_MANY.text.split("INSERT INTO processes (")[1].split(")")[0]
+    assert [c.strip() for c in inserted_columns.split(",")] == list(values)
 
 
 async def test_concurrent_calls_share_a_batch_and_a_bad_item_fails_alone():
@@ -119,18 +124,18 @@ async def test_batched_closes_match_single_ones_and_keep_function_statistics(poo
     started = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
     ended = datetime(2026, 11, 29, 3, 0, 2, 500000, tzinfo=timezone.utc)
     for i, name in enumerate(["e1", "e2", "e3", "e1"]):
-        await store.submit(_new(f"p{i}", started))
+        await store.submissions.submit(_new(f"p{i}", started))
         await pool.execute(
             "UPDATE processes SET state = 1, assignedexecutorid = $2, starttime = $3"
             " WHERE processid = $1",
             f"p{i}", f"{name}-id", started,
         )  # fmt: skip
-    single = await store._close_many([("p0", "e1-id", ended, ["out0"], None)])
-    batched = await store._close_many(
+    single = await store.closes.close_many([Closing("p0", "e1-id", ended, ["out0"])])
+    batched = await store.closes.close_many(
         [
-            ("p1", "e2-id", ended, ["out1"], None),
-            ("p2", "e3-id", ended, [], None),  # no output: the stored one stays
-            ("p3", "wrong-id", ended, ["x"], None),  # not its executor: nothing happens
+            Closing("p1", "e2-id", ended, ["out1"]),
+            Closing("p2", "e3-id", ended, []),  # no output: the stored one stays
+            Closing("p3", "wrong-id", ended, ["x"]),  # not its executor: nothing happens
         ]
     )
     assert single[0]["closed"] and single[0]["ran"] == 2.5
@@ -148,14 +153,14 @@ async def test_batched_closes_match_single_ones_and_keep_function_statistics(poo
     assert stats == {"e1": (1, 2.5, 2.5), "e2": (1, 2.5, 2.5), "e3": (1, 2.5, 2.5)}
     # One executor twice in a batch: closed one by one, so its function counts both.
     for i in (4, 5):
-        await store.submit(_new(f"p{i}", started))
+        await store.submissions.submit(_new(f"p{i}", started))
         await pool.execute(
             "UPDATE processes SET state = 1, assignedexecutorid = 'e2-id', starttime = $2"
             " WHERE processid = $1",
             f"p{i}", started,
         )  # fmt: skip
-    twice = await store._close_many(
-        [("p4", "e2-id", ended, [], None), ("p5", "e2-id", ended, [], None)]
+    twice = await store.closes.close_many(
+        [Closing("p4", "e2-id", ended, []), Closing("p5", "e2-id", ended, [])]
     )  # fmt: skip
     assert all(r["closed"] for r in twice)
     counter = await pool.fetchval("SELECT counter FROM functions WHERE executorname = 'e2'")
@@ -176,7 +181,6 @@ async def test_a_database_outage_fails_the_whole_batch_at_once():
 
 
 async def test_shared_claims_keep_priority_order_and_names(pool_and_store):
-    from colonies.store.processes import _Claim
 
     pool, store = pool_and_store
     now = datetime(2026, 11, 29, 3, 0, 0, tzinfo=timezone.utc)
@@ -184,25 +188,25 @@ async def test_shared_claims_keep_priority_order_and_names(pool_and_store):
     async def waiting(processid: str, priority: int, **conditions: object) -> None:
         new = _new(processid, now, **conditions)
         new.process.prioritytime -= priority * 10**12  # higher priority, earlier
-        await store.submit(new)
+        await store.submissions.submit(new)
 
-    def claims(*names: str) -> list[_Claim]:
-        return [_Claim("c", "cli", name, "", f"{name}-id", now) for name in names]
+    def claims(*names: str) -> list[Claim]:
+        return [Claim("c", "cli", name, "", f"{name}-id", now) for name in names]
 
     await waiting("low", 0)
     await waiting("high", 5)
     await waiting("mid", 2)
-    got = await store._claim_many(claims("a", "b"))
+    got = await store.claims.claim_many(claims("a", "b"))
     assert [p.processid if p else None for p in got] == ["high", "mid"]
     assert [p.assignedexecutorid for p in got if p] == ["a-id", "b-id"]
     # A process aimed at "y" by name: nobody else may take it, "y" gets it by priority.
     await waiting("for-y", 9, executornames=["y"])
     await waiting("any", 1)
-    got = await store._claim_many(claims("x", "y", "z"))
+    got = await store.claims.claim_many(claims("x", "y", "z"))
     assert [p.processid if p else None for p in got] == ["any", "for-y", "low"]
     # More executors than processes: the rest get nothing.
     await waiting("last", 0)
-    got = await store._claim_many(claims("p", "q"))
+    got = await store.claims.claim_many(claims("p", "q"))
     assert [p.processid if p else None for p in got] == ["last", None]
     states = await pool.fetch("SELECT processid, state, assignedexecutorid FROM processes")
     assert {r["processid"]: r["assignedexecutorid"] for r in states} == {
@@ -216,14 +220,12 @@ async def test_a_claim_never_starts_a_process_before_its_submission(pool_and_sto
     batch), must not give the process a start time before its submission time."""
     from datetime import timedelta
 
-    from colonies.store.processes import _Claim
-
     _, store = pool_and_store
     asked = datetime.now(timezone.utc) - timedelta(seconds=5)
     for i in range(3):
-        await store.submit(_new(f"p{i}", datetime.now(timezone.utc)))
-    claims = [_Claim("c", "cli", n, "", f"{n}-id", asked) for n in ("a", "b", "c")]
-    got = await store._claim_many(claims[:2]) + await store._claim_many(claims[2:])
+        await store.submissions.submit(_new(f"p{i}", datetime.now(timezone.utc)))
+    claims = [Claim("c", "cli", n, "", f"{n}-id", asked) for n in ("a", "b", "c")]
+    got = await store.claims.claim_many(claims[:2]) + await store.claims.claim_many(claims[2:])
     assert all(p is not None for p in got)
     for p in got:
         assert p is not None and p.starttime >= p.submissiontime
@@ -271,20 +273,19 @@ async def test_a_result_nobody_receives_is_undone():
 
 
 async def test_an_unreceived_claim_puts_the_process_back(pool_and_store):
-    from colonies.store.processes import _Claim
 
     pool, store = pool_and_store
     now = datetime.now(timezone.utc)
-    await store.submit(_new("p", now))
-    claim = _Claim("c", "cli", "e", "", "e-id", now)
-    (process,) = await store._claim_many([claim])
+    await store.submissions.submit(_new("p", now))
+    claim = Claim("c", "cli", "e", "", "e-id", now)
+    (process,) = await store.claims.claim_many([claim])
     assert process is not None and process.processid == "p"
-    await store._unclaim(claim, process)
+    await store.claims.unclaim(claim, process)
     row = await pool.fetchrow("SELECT state, assignedexecutorid FROM processes")
     assert (row["state"], row["assignedexecutorid"]) == (0, "")
-    (again,) = await store._claim_many([_Claim("c", "cli", "f", "", "f-id", now)])
+    (again,) = await store.claims.claim_many([Claim("c", "cli", "f", "", "f-id", now)])
     assert again is not None and again.processid == "p"
-    await store._unclaim(claim, again)  # not e's any more: left alone
+    await store.claims.unclaim(claim, again)  # not e's any more: left alone
     assert await pool.fetchval("SELECT assignedexecutorid FROM processes") == "f-id"
 
 
@@ -298,12 +299,12 @@ async def test_batched_statements_act_only_for_requests_with_a_new_nonce(pool_an
     pool, store = pool_and_store
     now = datetime.now(timezone.utc)
     expires = now + timedelta(minutes=5)
-    await pool.execute(USE_NONCES, ["u", "e-id"], ["used", "used"], expires)
+    await USE_NONCES.execute(pool, callers=["u", "e-id"], nonces=["used", "used"], expires=expires)
 
     def nonce(caller: str, n: str) -> Nonce:
         return Nonce(caller, n, expires)
 
-    inserted = await store._insert_many(
+    inserted = await store.submissions.insert_many(
         [
             (_new("fresh", now), nonce("u", "n1")),
             (_new("twin", now), nonce("u", "n1")),  # the same request twice at once
@@ -318,10 +319,14 @@ async def test_batched_statements_act_only_for_requests_with_a_new_nonce(pool_an
     await pool.execute(
         "UPDATE processes SET state = 1, assignedexecutorid = 'e-id', starttime = $1", now
     )
-    (replayed,) = await store._close_many([("fresh", "e-id", now, ["x"], nonce("e-id", "used"))])
+    (replayed,) = await store.closes.close_many(
+        [Closing("fresh", "e-id", now, ["x"], nonce("e-id", "used"))]
+    )
     assert not replayed["admitted"] and not replayed["closed"]
     assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'fresh'") == 1
-    (closed,) = await store._close_many([("fresh", "e-id", now, ["x"], nonce("e-id", "n2"))])
+    (closed,) = await store.closes.close_many(
+        [Closing("fresh", "e-id", now, ["x"], nonce("e-id", "n2"))]
+    )
     assert closed["admitted"] and closed["closed"]
     assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'fresh'") == 2
 
@@ -331,22 +336,21 @@ async def test_a_replayed_request_in_a_shared_claim_takes_nothing(pool_and_store
 
     from colonies.store import Replayed
     from colonies.store.nonces import USE_NONCES, Nonce
-    from colonies.store.processes import _Claim
 
     pool, store = pool_and_store
     now = datetime.now(timezone.utc)
     expires = now + timedelta(minutes=5)
     for i in range(3):
-        await store.submit(_new(f"p{i}", now))
-    await pool.execute(USE_NONCES, ["b-id"], ["used"], expires)
+        await store.submissions.submit(_new(f"p{i}", now))
+    await USE_NONCES.execute(pool, callers=["b-id"], nonces=["used"], expires=expires)
     claims = [
-        _Claim("c", "cli", name, "", f"{name}-id", now, Nonce(f"{name}-id", nonce, expires))
+        Claim("c", "cli", name, "", f"{name}-id", now, Nonce(f"{name}-id", nonce, expires))
         for name, nonce in (("a", "n1"), ("b", "used"), ("c", "n2"), ("a", "n1"))
     ]  # the last: a's request twice at once
-    got = await store._claim_many(claims)
+    got = await store.claims.claim_many(claims)
     assert isinstance(got[1], Replayed) and isinstance(got[3], Replayed)
     assert [p.processid for p in (got[0], got[2])] == ["p0", "p1"]  # type: ignore[union-attr]
     assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'p2'") == 0
-    again = await store._claim_many([claims[0], claims[2]])  # their nonces are used now
+    again = await store.claims.claim_many([claims[0], claims[2]])  # their nonces are used now
     assert all(isinstance(r, Replayed) for r in again)
     assert await pool.fetchval("SELECT state FROM processes WHERE processid = 'p2'") == 0

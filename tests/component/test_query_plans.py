@@ -9,31 +9,41 @@ from datetime import datetime, timezone
 import asyncpg
 import pytest
 
-from colonies.store.processes import _CLAIM, _CLAIM_MANY
+from colonies.store.statements import every_statement
 
 NOW = datetime.now(timezone.utc)
+# The statements guarded, by name (python -m colonies.store NAME prints one), with parameters.
 CLAIMS = {
-    "one executor": (_CLAIM, ("c", "cli", "e", "", -1, -1, "x" * 64, NOW, ["x" * 64], ["n"], NOW)),
-    "several executors": (
-        _CLAIM_MANY,
-        (
-            "c",
-            "cli",
-            "",
-            ["x" * 64, "y" * 64],
-            NOW,
-            ["1", "2"],
-            ["x" * 64, "y" * 64],
-            ["n", "m"],
-            NOW,
-        ),
-    ),
+    "processes.claims.CLAIM_ONE": {
+        "colonyname": "c",
+        "executortype": "cli",
+        "executorname": "e",
+        "location_lc": "",
+        "available_cpu": -1,
+        "available_mem": -1,
+        "executorid": "x" * 64,
+        "now": NOW,
+        "callers": ["x" * 64],
+        "nonces": ["n"],
+        "expires": NOW,
+    },
+    "processes.claims.CLAIM_MANY": {
+        "colonyname": "c",
+        "executortype": "cli",
+        "location_lc": "",
+        "executorids": ["x" * 64, "y" * 64],
+        "now": NOW,
+        "claim_ns": ["1", "2"],
+        "callers": ["x" * 64, "y" * 64],
+        "nonces": ["n", "m"],
+        "expires": NOW,
+    },
 }
 
 
-@pytest.mark.parametrize("claim", CLAIMS, ids=list(CLAIMS))
-async def test_claim_uses_the_waiting_index_over_a_large_history(db_url, claim):
-    statement, args = CLAIMS[claim]
+@pytest.mark.parametrize("name", CLAIMS)
+async def test_claim_uses_the_waiting_index_over_a_large_history(db_url, name):
+    statement = every_statement()[name]
     conn = await asyncpg.connect(db_url)
     try:
         await conn.execute("INSERT INTO colonies (name, colonyid) VALUES ('c', repeat('a', 64))")
@@ -51,7 +61,9 @@ async def test_claim_uses_the_waiting_index_over_a_large_history(db_url, claim):
                  FROM generate_series(1, 50) g"""
         )
         await conn.execute("ANALYZE processes")
-        plan = await conn.fetchval("EXPLAIN (FORMAT JSON) " + statement, *args)
+        plan = await conn.fetchval(
+            "EXPLAIN (FORMAT JSON) " + statement.sql, *statement.args(CLAIMS[name])
+        )
     finally:
         await conn.close()
     text = json.dumps(json.loads(plan) if isinstance(plan, str) else plan)

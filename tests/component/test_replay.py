@@ -71,34 +71,36 @@ async def test_require_fresh_refuses_old_style_payloads(db_url, server_key):
         await runner.cleanup()
 
 
-async def test_concurrent_nonces_are_checked_in_batches(server):
+async def test_concurrent_nonces_are_used_in_batches(server):
     from datetime import timedelta
 
     from colonies.core import utcnow
     from colonies.server.app import STATE_KEY
+    from colonies.store import Replayed
+    from colonies.store.nonces import Nonce
 
-    batcher = server.app[STATE_KEY].nonces
+    nonces = server.app[STATE_KEY].store.nonces
     expires = utcnow() + timedelta(minutes=5)
     calls = []
-    store = server.app[STATE_KEY].store.server
-    original = store.use_nonces
+    original = nonces.use_many
 
-    async def counting(entries, when):
-        calls.append(len(entries))
-        return await original(entries, when)
+    async def counting(batch):
+        calls.append(len(batch))
+        return await original(batch)
 
-    store.use_nonces = counting
+    nonces.use_many = counting
     try:
         results = await asyncio.gather(
-            *(batcher.use("caller", f"n{i}", expires) for i in range(50)),
-            batcher.use("caller", "n7", expires),  # the same nonce at once: a replay
+            *(nonces.use(Nonce("caller", f"n{i}", expires)) for i in range(50)),
+            nonces.use(Nonce("caller", "n7", expires)),  # the same nonce at once: a replay
+            return_exceptions=True,
         )
-        again = await batcher.use("caller", "n3", expires)
+        with pytest.raises(Replayed):
+            await nonces.use(Nonce("caller", "n3", expires))
     finally:
-        store.use_nonces = original
-    assert results[:50] == [True] * 50 and results[50] is False
-    assert again is False
-    assert sum(calls) == 51 and len(calls) <= 3, calls  # one statement for the whole burst
+        nonces.use_many = original
+    assert results[:50] == [None] * 50 and isinstance(results[50], Replayed)
+    assert sum(calls) == 52 and len(calls) <= 3, calls  # one statement for the whole burst
 
 
 async def _refused_as_replay(rpc, body: bytes) -> None:
@@ -186,3 +188,17 @@ async def test_assign_records_its_nonce_with_its_first_claim(server, colony):
     started = time.monotonic()
     await _refused_as_replay(rpc, poll)
     assert time.monotonic() - started < 0.9  # refused before waiting, not after
+
+
+@pytest.mark.parametrize("colony", ["ed25519"], indirect=True)
+@pytest.mark.parametrize("nonce", ["a\u0000b", "x" * 257])
+async def test_a_nonce_the_database_cannot_store_is_refused_clearly(server, colony, nonce):
+    for payloadtype, payload in (
+        ("getcolonymsg", {"colonyname": colony.name}),  # used before the handler
+        ("submitfuncspecmsg", {"spec": _spec(colony)}),  # used by the handler's statement
+    ):
+        signed = {**payload, "nonce": nonce, "timestamp": time.time_ns()}
+        with pytest.raises(ColoniesError) as err:
+            await server.rpc.post(old_style(payloadtype, signed, colony.user))
+        assert err.value.status == 400 and "Invalid nonce" in err.value.message
+    assert await _waiting(server.rpc, colony) == 0

@@ -28,8 +28,8 @@ import pytest_asyncio
 from colonies.client import AsyncRpc, ColoniesError
 from colonies.client._transport import parse_reply, sign_envelope
 from colonies.crypto import PrivateKey, generate_private_key
-from colonies.server import handlers  # noqa: F401  (registers every route)
-from colonies.server.registry import Role, registry
+from colonies.server.registry import Role
+from colonies.server.routes import registry
 from tests.component._util import expect_error, rpc_error
 from tests.conftest import TEMPLATE_DB, make_colony, make_config, start_server
 
@@ -750,7 +750,7 @@ async def call(w: World, payloadtype: str, key: PrivateKey, payload: dict[str, A
     On /pubsub the reply frames until the server closes the socket are returned; an error
     frame raises ColoniesError like an error reply on /api.
     """
-    if not getattr(registry.routes[payloadtype], "websocket", False):
+    if not registry.routes[payloadtype].subscription:
         return await w.rpc.call(payloadtype, key, **payload)
     frames: list[Any] = []
     async with (

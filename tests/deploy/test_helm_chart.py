@@ -78,7 +78,7 @@ def secret_value(docs: list[Doc], name: str, key: str) -> str:
 
 
 def test_examples_exist() -> None:
-    assert {"production", "cloudnativepg", "server-tls", "no-etcd", "throwaway"} <= set(
+    assert {"production", "cloudnativepg", "server-tls", "no-etcd", "throwaway", "colonyfs"} <= set(
         COMBINATIONS
     )
 

@@ -13,7 +13,7 @@ from colonies.core.wire import DecodeError, decode
 from colonies.crypto import SignatureError, generate_private_key, recover_caller_id
 from colonies.rpc import RpcError, decode_payload, decode_request
 from colonies.rpc.envelope import RequestEnvelope
-from colonies.server.registry import registry
+from colonies.server.routes import registry
 
 # `make fuzz` raises this for a longer run.
 EXAMPLES = int(os.environ.get("COLONIES_FUZZ_EXAMPLES", "200"))

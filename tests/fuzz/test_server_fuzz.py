@@ -9,7 +9,7 @@ import aiohttp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from colonies.server.registry import registry
+from colonies.server.routes import registry
 from tests.fuzz.test_decoding_properties import fuzz, json_values
 
 bodies = st.one_of(

@@ -24,11 +24,11 @@ from colonies.cli._common import (
     server_key_option,
 )
 from colonies.cli._output import Column, emit, no_headers_option, output_option, when
-from colonies.core import Colony, Executor, User
+from colonies.core import Colony, Executor, ExecutorState, User
 from colonies.crypto import generate_private_key
 
 COLONY_COLUMNS: list[Column] = [("NAME", lambda c: c.name), ("COLONYID", lambda c: c.colonyid)]
-EXECUTOR_STATES = {0: "PENDING", 1: "APPROVED", 2: "REJECTED", 3: "UNREGISTERED"}
+EXECUTOR_STATES = {s.value: s.name for s in ExecutorState}
 EXECUTOR_COLUMNS: list[Column] = [
     ("NAME", lambda e: e.executorname),
     ("TYPE", lambda e: e.executortype),

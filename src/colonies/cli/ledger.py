@@ -28,16 +28,10 @@ def _db_url(db_url: str | None) -> str:
 
 
 async def _with_connection(url: str, work: Any) -> Any:
-    import asyncpg
+    from colonies.store.db import single_connection
 
-    from colonies.store.db import init_connection
-
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        await init_connection(conn)
+    async with single_connection(url) as conn:
         return await work(conn)
-    finally:
-        await conn.close()
 
 
 db_option = click.option("--db-url", help="PostgreSQL URL [COLONIES_DB_URL].")

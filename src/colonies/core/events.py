@@ -1,10 +1,9 @@
-"""Process events as they travel between replicas (PROTOCOL.md §7.6, §7.19)."""
+"""Events as they travel between replicas (docs/protocol.md §7.6, §7.19); store/events.py
+encodes and decodes them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import msgspec
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,26 +38,3 @@ class AccessChangeEvent:
 
 
 Event = ProcessEvent | ResumeEvent | ChannelEvent | AccessChangeEvent
-
-_process = msgspec.json.Decoder(tuple[str, int, str, str, str, str]).decode
-_resume = msgspec.json.Decoder(tuple[str, str]).decode
-_channel = msgspec.json.Decoder(tuple[str, str, int]).decode
-
-
-def parse_event(payload: str) -> Event | None:
-    """``["p", state, processid, colony, executortype, location]``, ``["r", colony]`` or
-    ``["c", channelid, position]``."""
-    try:
-        if payload.startswith('["p"'):
-            _, state, processid, colonyname, executortype, location = _process(payload)
-            return ProcessEvent(state, processid, colonyname, executortype, location)
-        if payload.startswith('["r"'):
-            return ResumeEvent(_resume(payload)[1])
-        if payload == '["a"]':
-            return AccessChangeEvent()
-        if payload.startswith('["c"'):
-            _, channelid, position = _channel(payload)
-            return ChannelEvent(channelid, position)
-    except (msgspec.DecodeError, ValueError):
-        pass
-    return None

@@ -3,7 +3,7 @@
 The term is the leader key's create revision: every election creates the key anew, so terms
 only grow. The leader steps down as soon as it cannot prove its lease alive for half the TTL
 (well before the lease can expire), so two replicas never tick under valid leases at once;
-fencing in PostgreSQL covers a leader that was paused instead (DESIGN.md).
+fencing in PostgreSQL covers a leader that was paused instead (store/fencing.py).
 
 Each replica also registers itself under ``<prefix>/replicas/<name>`` with a lease of its own,
 which is what ``getclustermsg`` reports.
@@ -16,21 +16,13 @@ import contextlib
 import json
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import aetcd
 
-from colonies.ha.leader import OnElected, OnLost
+from colonies.ha.election import ClusterView, OnElected, OnLost, ReplicaInfo
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ReplicaInfo:
-    name: str
-    host: str
-    apiport: int
 
 
 def parse_endpoints(text: str) -> list[tuple[str, int]]:
@@ -52,7 +44,9 @@ def parse_endpoints(text: str) -> list[tuple[str, int]]:
     return endpoints
 
 
-class EtcdLeadership:
+class EtcdElection:
+    """The election of several replicas (ha/election.py)."""
+
     def __init__(
         self,
         endpoints: list[tuple[str, int]],
@@ -66,7 +60,6 @@ class EtcdLeadership:
         self.ttl = max(int(ttl), 2)
         self.leader_key = f"{prefix}/leader".encode()
         self.replica_prefix = f"{prefix}/replicas/".encode()
-        self.term: int | None = None
         self._client: aetcd.Client | None = None
         self._endpoint = 0
         self._leader_lease: Any = None
@@ -111,13 +104,11 @@ class EtcdLeadership:
                     if term is None:
                         await self._wait_for_vacancy(client)
                         continue
-                    self.term = term
                     log.info("leader (etcd), term %d", term)
                     try:
                         await on_elected(term)
                         await self._hold(client)
                     finally:
-                        self.term = None
                         await on_lost()
                 except asyncio.CancelledError:
                     raise
@@ -209,9 +200,16 @@ class EtcdLeadership:
                 log.debug("replica registration: %s", exc)
                 await asyncio.sleep(1)
 
-    async def cluster(self) -> tuple[list[dict[str, Any]], str]:
-        """(live replicas, leader name)."""
+    async def cluster(self) -> ClusterView:
         client = await self._connect()
-        replicas = [json.loads(kv.value) for kv in await client.get_prefix(self.replica_prefix)]
+        replicas = [_replica(kv.value) for kv in await client.get_prefix(self.replica_prefix)]
         leader = await client.get(self.leader_key)
-        return replicas, leader.value.decode() if leader is not None else ""
+        return ClusterView(replicas, leader.value.decode() if leader is not None else "")
+
+
+def _replica(value: bytes) -> ReplicaInfo:
+    """A replica's registration (what ``_register_forever`` wrote, or an older replica's)."""
+    entry = json.loads(value)
+    return ReplicaInfo(
+        str(entry.get("name", "")), str(entry.get("host", "")), int(entry.get("apiport", 0))
+    )

@@ -1,7 +1,7 @@
 """The leader's tick loops: each tick is a function of the term, run at its own period.
 
-Loops start when this replica is elected and stop when it loses leadership. A tick that finds
-its term stale stops every loop: a newer leader is active (fencing, DESIGN.md).
+Loops start when this replica is elected and stop when it loses leadership (ha/leadership.py).
+A tick that finds its term stale stops every loop: a newer leader is active (store/fencing.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from colonies.store.ticks import StaleTerm
+from colonies.store.fencing import StaleTerm
 
 log = logging.getLogger(__name__)
 

@@ -1,19 +1,33 @@
-"""What a handler gets besides its message: the verified caller, the store, the target."""
+"""What a handler gets besides its message: the verified caller, the store, the target, and for
+a subscription the sink its replies go to."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from colonies.core import utcnow
+from colonies.core.wire import encode
+from colonies.rpc.envelope import encode_reply
 
 if TYPE_CHECKING:
     from colonies.config import ServerConfig
     from colonies.server.state import ServerState
     from colonies.store import Store
-    from colonies.store.nonces import Nonce
     from colonies.store.server import ColonyAccess
+
+
+class ReplySink(Protocol):
+    """Where a subscription's replies go, one reply envelope at a time: a frame on a WebSocket
+    (server/transports/websocket.py), a message of a stream. Raises SubscriberGone once the
+    subscriber cannot receive any more."""
+
+    async def send(self, reply: bytes) -> None: ...
+
+
+class SubscriberGone(Exception):
+    """The subscriber went away: the subscription ends, nobody is told."""
 
 
 @dataclass(slots=True)
@@ -22,9 +36,7 @@ class Context:
     caller: str  # the ID derived from the signature; never an ID from the payload
     target: Any = None  # the object the scope loaded, if any
     access: ColonyAccess | None = None  # what the caller is in the target colony
-    ws: Any = None  # the WebSocket of a subscription request
-    # The request's nonce, left for the handler's statement to record (Route.nonce_in_statement)
-    nonce: Nonce | None = None
+    sink: ReplySink | None = None  # a subscription's
 
     @property
     def store(self) -> Store:
@@ -37,13 +49,7 @@ class Context:
     def now(self) -> datetime:
         return utcnow()
 
-    def take_nonce(self) -> Nonce | None:
-        """The nonce for the statement that carries the request out to record (once)."""
-        nonce, self.nonce = self.nonce, None
-        return nonce
-
-    async def record_nonce(self) -> None:
-        """Record the nonce now, on its own, for a request that acts later (Replayed if used)."""
-        nonce = self.take_nonce()
-        if nonce is not None:
-            await self.state.nonces.record(nonce)
+    async def push(self, payloadtype: str, payload: Any) -> None:
+        """Send one reply of a subscription to its subscriber."""
+        assert self.sink is not None, "push is for subscription handlers"
+        await self.sink.send(encode_reply(payloadtype, encode(payload)))

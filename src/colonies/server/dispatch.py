@@ -1,37 +1,46 @@
-"""Request processing (PROTOCOL.md §3.2): envelope, signature, route, payload, role, handler."""
+"""The request pipeline every transport shares (docs/protocol.md §3.2).
+
+A transport only moves bytes. It hands the dispatcher a request envelope and sends back:
+- for an RPC, the reply of ``await dispatcher.handle(body, backend)``: (HTTP status, reply
+  envelope), an error envelope included;
+- for a subscription, the replies its handler pushes: ``await dispatcher.subscription(body)``
+  prepares the request (None: not a subscription, ignored), then ``await
+  prepared.stream(sink)`` runs it, each reply going to the transport's sink
+  (server/context.py). Both raise RpcError for a refusal, which the transport sends as an
+  error envelope.
+
+The steps, in order: decode the envelope; authenticate (the signature gives the caller);
+route by payloadtype (server/routes.py); decode the payload; freshness and the nonce
+(server/replay.py); scope and role (server/scopes.py, server/auth.py); the handler. Store
+errors become error replies here, and nowhere else.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
-from colonies.core.timeutil import from_unix_ns
 from colonies.core.wire import encode
 from colonies.crypto import SignatureError, recover_caller_id
 from colonies.rpc import EMPTY_PAYLOAD, RpcError, decode_payload, decode_request
 from colonies.rpc.envelope import RequestEnvelope, encode_error, encode_reply
 from colonies.server.auth import authorize
-from colonies.server.context import Context
+from colonies.server.context import Context, ReplySink, SubscriberGone
 from colonies.server.registry import Registry, Role, Route
+from colonies.server.replay import REPLAYED, Nonce, ReplayProtection
 from colonies.server.state import ServerState
-from colonies.store import Conflict, Replayed
-from colonies.store.nonces import Nonce
+from colonies.store import (
+    Conflict,
+    InvalidInput,
+    Replayed,
+    TooLarge,
+    Unavailable,
+    store_error,
+)
 
 log = logging.getLogger(__name__)
-
-REPLAYED = "Replayed request: this nonce was already used"
-
-# Errors that mean "the database is not reachable now": answer 503 so clients retry.
-_UNAVAILABLE = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-)
 
 
 class Dispatcher:
@@ -39,17 +48,19 @@ class Dispatcher:
         self.state = state
         self.routes = registry.routes
         self.metrics = state.metrics
-        # The labelled metric children of each (payloadtype, status): looked up once.
-        self._observed: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self.replay = ReplayProtection(state.config, state.store.nonces)
+        # The labelled metric children of each (backend, payloadtype, status): looked up once.
+        self._observed: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    async def handle(self, body: bytes) -> tuple[int, bytes]:
-        """Answer one request body with (HTTP status, reply envelope)."""
+    async def handle(self, body: bytes, backend: str) -> tuple[int, bytes]:
+        """Answer one RPC request envelope with (HTTP status, reply envelope); ``backend``
+        names the transport in the metrics."""
         started = time.perf_counter()
         label = "invalid"
         try:
             envelope = decode_request(body)
             route = self.routes.get(envelope.payloadtype)
-            if route is not None and route.websocket:
+            if route is not None and route.subscription:
                 route = None  # subscriptions are served on /pubsub only
             if route is not None:
                 label = envelope.payloadtype
@@ -57,15 +68,27 @@ class Dispatcher:
             status = 200
         except RpcError as exc:
             status, reply = exc.status, encode_error(exc.status, exc.message)
-        observed = self._observed.get((label, status))
+        observed = self._observed.get((backend, label, status))
         if observed is None:
-            observed = self._observed[(label, status)] = (
-                self.metrics.rpc_requests.labels(label, str(status)),
-                self.metrics.rpc_duration.labels(label),
+            observed = self._observed[(backend, label, status)] = (
+                self.metrics.rpc_requests.labels(label, str(status), backend),
+                self.metrics.rpc_duration.labels(label, backend),
             )
         observed[0].inc()
         observed[1].observe(time.perf_counter() - started)
         return status, reply
+
+    async def subscription(self, body: bytes) -> PreparedSubscription | None:
+        """A subscription request, checked up to its nonce and ready to stream; None for any
+        other payloadtype (ignored, docs/protocol.md §6.18)."""
+        envelope = decode_request(body)
+        route = self.routes.get(envelope.payloadtype)
+        caller = self.authenticate(envelope)
+        if route is None or not route.subscription:
+            return None
+        msg = decode_payload(envelope, route.msg_type, route.action)
+        await self.replay.use(self.replay.nonce(caller, msg))
+        return PreparedSubscription(self, route, caller, msg)
 
     def authenticate(self, envelope: RequestEnvelope) -> str:
         try:
@@ -85,74 +108,70 @@ class Dispatcher:
             msg = route.msg_type()
         else:
             msg = decode_payload(envelope, route.msg_type, route.action)
-        nonce = self.fresh_nonce(caller, msg) if route.role is not Role.NONE else None
-        if nonce is not None and not route.nonce_in_statement:
-            await self.use_nonce(nonce)
-            nonce = None
-        ctx = Context(self.state, caller, nonce=nonce)
-        try:
+        ctx = Context(self.state, caller)
+        if route.role is Role.NONE:
             result = await self.run(ctx, route, msg)
-        finally:
-            if ctx.nonce is not None:  # the handler failed before its statement recorded it
-                await self.use_nonce(ctx.nonce)  # and a replay is told as one
+        elif route.uses_nonce:
+            nonce = self.replay.nonce(caller, msg)
+            try:
+                result = await self.run(ctx, route, msg, nonce)
+            finally:
+                if nonce is not None and not nonce.used:  # refused before its statement
+                    await self.replay.use(nonce)  # the nonce is used up all the same
+        else:
+            await self.replay.use(self.replay.nonce(caller, msg))
+            result = await self.run(ctx, route, msg)
         payload = EMPTY_PAYLOAD if result is None else encode(result)
         return encode_reply(route.reply_payloadtype, payload)
 
-    async def check_fresh(self, caller: str, msg: Any) -> None:
-        """Replay protection: a signed nonce and timestamp, inside the window, used once."""
-        nonce = self.fresh_nonce(caller, msg)
-        if nonce is not None:
-            await self.use_nonce(nonce)
-
-    def fresh_nonce(self, caller: str, msg: Any) -> Nonce | None:
-        """The request's nonce when its signed timestamp is inside the window (None for an
-        existing SDK's request without either, unless freshness is required)."""
-        config = self.state.config
-        if not msg.nonce and not msg.timestamp:
-            if config.require_fresh:
-                raise RpcError(403, "Request not fresh: the payload needs a nonce and a timestamp")
-            return None  # an existing SDK: accepted unless freshness is required
-        if not msg.nonce or not msg.timestamp:
-            raise RpcError(403, "Request not fresh: give both a nonce and a timestamp")
-        now_ns = time.time_ns()
-        window_ns = config.freshness_window * 1_000_000_000
-        if abs(now_ns - msg.timestamp) > window_ns:
-            raise RpcError(
-                403,
-                f"Request not fresh: timestamp outside the {config.freshness_window} s window",
-            )
-        return Nonce(caller, msg.nonce, from_unix_ns(now_ns + window_ns))
-
-    async def use_nonce(self, nonce: Nonce) -> None:
-        """Record the nonce; refuse the request if it was used before."""
-        try:
-            await self.state.nonces.record(nonce)
-        except Replayed:
-            raise RpcError(403, REPLAYED) from None
-        except _UNAVAILABLE:
-            raise RpcError(503, "database unavailable") from None
-
-    async def run(self, ctx: Context, route: Route[Any], msg: Any) -> Any:
+    async def run(
+        self, ctx: Context, route: Route[Any], msg: Any, nonce: Nonce | None = None
+    ) -> Any:
         """Authorize and run a route's handler, turning store failures into error replies."""
         try:
             target = await route.scope(ctx, msg) if route.scope is not None else None
             await authorize(ctx, route.role, target)
             ctx.target = target.obj if target is not None else None
-            result = await route.handler(ctx, msg)
+            if route.uses_nonce:
+                result = await route.handler(ctx, msg, nonce)
+            else:
+                result = await route.handler(ctx, msg)
             if route.changes_access:  # other replicas hear of it through NOTIFY
                 self.state.access_cache.clear()
             return result
-        except RpcError:
+        except (RpcError, SubscriberGone):
             raise
-        except Replayed:
-            raise RpcError(403, REPLAYED) from None
-        except Conflict as exc:
-            raise RpcError(400, f"{route.action}, {exc}") from None
-        except _UNAVAILABLE as exc:
-            log.warning("%s: database unavailable: %s", route.payloadtype, exc)
-            raise RpcError(503, f"{route.action}, database unavailable") from None
-        except asyncpg.DataError as exc:
-            raise RpcError(400, f"{route.action}, {exc}") from None
-        except Exception:
-            log.exception("%s: internal error", route.payloadtype)
-            raise RpcError(500, f"{route.action}, internal server error") from None
+        except Exception as exc:
+            raise _error_reply(route, exc) from None
+
+
+def _error_reply(route: Route[Any], exc: Exception) -> RpcError:
+    """The reply to a handler's failure (called while handling ``exc``)."""
+    error = store_error(exc)
+    if isinstance(error, Replayed):
+        return RpcError(403, REPLAYED)
+    if isinstance(error, (Conflict, InvalidInput)):
+        return RpcError(400, f"{route.action}, {error}")
+    if isinstance(error, Unavailable):
+        log.warning("%s: database unavailable: %s", route.payloadtype, error)
+        return RpcError(503, f"{route.action}, database unavailable")
+    if isinstance(error, TooLarge):
+        return RpcError(413, f"{route.action}, a value is too large to store: {error}")
+    log.exception("%s: internal error", route.payloadtype)
+    return RpcError(500, f"{route.action}, internal server error")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSubscription:
+    """A subscription request that passed every check up to its role."""
+
+    dispatcher: Dispatcher
+    route: Route[Any]
+    caller: str
+    msg: Any
+
+    async def stream(self, sink: ReplySink) -> None:
+        """Authorize and run the subscription, its replies going to ``sink`` until it ends;
+        RpcError when refused, SubscriberGone when the sink's subscriber went away."""
+        ctx = Context(self.dispatcher.state, self.caller, sink=sink)
+        await self.dispatcher.run(ctx, self.route, self.msg)

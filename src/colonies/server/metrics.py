@@ -22,14 +22,14 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.rpc_requests = Counter(
             "colonies_rpc_requests",
-            "RPC requests answered, by payloadtype and HTTP status.",
-            ["payloadtype", "status"],
+            "RPC requests answered, by payloadtype, HTTP status and backend (transport).",
+            ["payloadtype", "status", "backend"],
             registry=self.registry,
         )
         self.rpc_duration = Histogram(
             "colonies_rpc_duration_seconds",
-            "Time to answer an RPC request, by payloadtype (long polls included).",
-            ["payloadtype"],
+            "Time to answer an RPC request, by payloadtype and backend (long polls included).",
+            ["payloadtype", "backend"],
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
             registry=self.registry,
         )

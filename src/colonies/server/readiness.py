@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from colonies.ha._connect import connect
+
+if TYPE_CHECKING:
+    import asyncpg
 
 
 class ReadinessCheck:

@@ -1,13 +1,16 @@
 """The dispatch registry: for each payloadtype its message type, the role it needs, its handler.
 
-Authorization is declared here once per payloadtype (PROTOCOL.md §4.2) and checked by the
-dispatcher before the handler runs; handlers only do their work.
+Authorization is declared here once per payloadtype (docs/protocol.md §4.2) and checked by the
+dispatcher before the handler runs; handlers only do their work. Each handler module collects
+its own routes (``routes = Registry()``); server/routes.py lists those modules and assembles
+the server's registry from them.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -17,6 +20,9 @@ if TYPE_CHECKING:
     from colonies.server.context import Context
 
 M = TypeVar("M", bound=Msg)
+# A handler: ``(ctx, msg)``, or ``(ctx, msg, nonce)`` when its own statement uses the
+# request's nonce (server/replay.py).
+H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
 
 class Role(enum.Enum):
@@ -44,7 +50,7 @@ class Target:
 
 
 Scope = Callable[["Context", Any], Awaitable[Target]]
-Handler = Callable[["Context", Any], Awaitable[Any]]
+Handler = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +62,43 @@ class Route(Generic[M]):
     action: str  # "Failed to add colony": the start of this message's error texts
     scope: Scope | None
     reply_payloadtype: str
-    websocket: bool  # served on /pubsub only
+    # A subscription: its handler pushes replies to ctx.sink until it returns (on /pubsub
+    # only, docs/protocol.md §6.18); other routes answer with one reply.
+    subscription: bool
     payload_ignored: bool  # the payload is not decoded at all (getserverinfomsg, §3.7)
     changes_access: bool  # changes who is what in a colony: drop cached look-ups at once
-    # The handler passes ctx.take_nonce() to the statement that acts, which records it (no
-    # round trip of its own for the replay check); it must do so before any effect.
-    nonce_in_statement: bool
+    # The handler takes a third parameter, ``nonce``: the statement that carries the request
+    # out uses it (server/replay.py).
+    uses_nonce: bool
+
+
+def _uses_nonce(payloadtype: str, handler: Handler) -> bool:
+    """Whether ``handler`` is ``(ctx, msg, nonce)`` rather than ``(ctx, msg)``."""
+    parameters = list(inspect.signature(handler).parameters)
+    if len(parameters) == 3 and parameters[2] == "nonce":
+        return True
+    if len(parameters) != 2:
+        raise ValueError(f"{payloadtype}: a handler takes (ctx, msg) or (ctx, msg, nonce)")
+    return False
 
 
 class Registry:
     def __init__(self) -> None:
         self.routes: dict[str, Route[Any]] = {}
+
+    @classmethod
+    def assemble(cls, parts: Iterable[Registry]) -> Registry:
+        """One registry holding the routes of ``parts`` (a payloadtype at most once)."""
+        registry = cls()
+        for part in parts:
+            for route in part.routes.values():
+                registry.add(route)
+        return registry
+
+    def add(self, route: Route[Any]) -> None:
+        if route.payloadtype in self.routes:
+            raise ValueError(f"{route.payloadtype} registered twice")
+        self.routes[route.payloadtype] = route
 
     def handles(
         self,
@@ -77,35 +109,32 @@ class Registry:
         action: str,
         scope: Scope | None = None,
         reply_payloadtype: str | None = None,
-        websocket: bool = False,
+        subscription: bool = False,
         payload_ignored: bool = False,
         changes_access: bool = False,
-        nonce_in_statement: bool = False,
-    ) -> Callable[[Callable[[Context, M], Awaitable[Any]]], Callable[[Context, M], Awaitable[Any]]]:
+    ) -> Callable[[H], H]:
         if role not in (Role.NONE, Role.SERVER_OWNER) and scope is None:
             raise ValueError(f"{payloadtype}: role {role.value} needs a scope")
 
-        def register(
-            fn: Callable[[Context, M], Awaitable[Any]],
-        ) -> Callable[[Context, M], Awaitable[Any]]:
-            if payloadtype in self.routes:
-                raise ValueError(f"{payloadtype} registered twice")
-            self.routes[payloadtype] = Route(
-                payloadtype,
-                msg_type,
-                role,
-                fn,
-                action,
-                scope,
-                reply_payloadtype or payloadtype,
-                websocket,
-                payload_ignored,
-                changes_access,
-                nonce_in_statement,
+        def register(handler: H) -> H:
+            uses_nonce = _uses_nonce(payloadtype, handler)
+            if uses_nonce and (subscription or role is Role.NONE):
+                raise ValueError(f"{payloadtype}: only a signed RPC's statement can use a nonce")
+            self.add(
+                Route(
+                    payloadtype,
+                    msg_type,
+                    role,
+                    handler,
+                    action,
+                    scope,
+                    reply_payloadtype or payloadtype,
+                    subscription,
+                    payload_ignored,
+                    changes_access,
+                    uses_nonce,
+                )
             )
-            return fn
+            return handler
 
         return register
-
-
-registry = Registry()

@@ -11,21 +11,16 @@ import ssl
 import sys
 from urllib.parse import urlsplit
 
-import asyncpg
 from aiohttp import web
 
 from colonies._aio import run
 from colonies.config import ServerConfig
 from colonies.server.app import create_app, drain
-from colonies.store import migrate
-from colonies.store.migrate import known_versions
-from colonies.store.schema import SchemaBehind, SchemaError, check_current, schema_state
+from colonies.store import store_error
+from colonies.store.migrate import known_versions, migrate_database
+from colonies.store.schema import SchemaBehind, SchemaError, check_current, database_state
 
 log = logging.getLogger("colonies.server")
-
-# What a database that is down, unreachable, misnamed or refusing us raises while the pool
-# opens and the schema is migrated at start-up.
-_DB_STARTUP_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class StartupError(Exception):
@@ -145,12 +140,15 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
     runner = make_runner(app)
     try:
         await runner.setup()  # opens the pool, migrates and seeds (create_app's lifecycle)
-    except _DB_STARTUP_ERRORS as exc:
+    except SchemaError as exc:
+        raise StartupError(f"cannot start: {exc}") from exc
+    except Exception as exc:
+        # A database that is down, unreachable, misnamed or refusing us.
+        if store_error(exc) is None:
+            raise
         raise StartupError(
             f"cannot start: database {_db_location(config.db_url)}: {_one_line(exc)}"
         ) from exc
-    except SchemaError as exc:
-        raise StartupError(f"cannot start: {exc}") from exc
     try:
         ssl_context = server_ssl_context(config)
     except OSError as exc:  # ssl.SSLError too
@@ -191,22 +189,20 @@ async def migrate_schema(config: ServerConfig, *, wait: bool, timeout: float) ->
     reported = 0.0
     while True:
         try:
-            conn = await asyncpg.connect(config.db_url, timeout=10)
-            try:
-                if not wait:
-                    applied = await migrate(conn)
-                    done = ", ".join(f"{v:03d}" for v in applied) or "none needed"
-                    return f"migrated {location}: {done}"
-                state = await schema_state(conn)
-                check_current(state, known_versions())
-                return f"the schema of {location} is current (version {state.version})"
-            finally:
-                await conn.close()
+            if not wait:
+                applied = await migrate_database(config.db_url)
+                done = ", ".join(f"{v:03d}" for v in applied) or "none needed"
+                return f"migrated {location}: {done}"
+            state = await database_state(config.db_url)
+            check_current(state, known_versions())
+            return f"the schema of {location} is current (version {state.version})"
         except SchemaBehind as exc:
             reason = str(exc)
         except SchemaError as exc:  # too new: waiting cannot help
             raise StartupError(str(exc)) from exc
-        except _DB_STARTUP_ERRORS as exc:
+        except Exception as exc:
+            if store_error(exc) is None:
+                raise
             reason = f"database {location}: {_one_line(exc)}"
         if deadline is not None and loop.time() > deadline:
             raise StartupError(f"gave up after {timeout:.0f} s: {reason}")

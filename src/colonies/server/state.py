@@ -5,21 +5,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from colonies.config import ServerConfig
 from colonies.core import utcnow
+from colonies.ha.leadership import Leadership
 from colonies.server.access_cache import AccessCache
 from colonies.server.assigned import AssignedProcesses
 from colonies.server.metrics import Metrics
-from colonies.server.nonces import NonceBatcher
 from colonies.server.waiters import AssignWaiters, ChannelSubscriptions, Subscriptions
 from colonies.store import Store
-
-if TYPE_CHECKING:
-    from colonies.server.leadership import Leadership
 
 
 @dataclass
@@ -42,10 +38,6 @@ class ServerState:
     drain_deadline: float = math.inf
     websockets: set[web.WebSocketResponse] = field(default_factory=set)
     build_time: str = field(default_factory=lambda: utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
-    nonces: NonceBatcher = field(init=False)  # replay checks of requests that arrive together
-
-    def __post_init__(self) -> None:
-        self.nonces = NonceBatcher(self.store)
 
 
 def load_timezone(name: str) -> tzinfo:

@@ -1,4 +1,4 @@
-"""Channel logs: append, read by position, and the NOTIFY that wakes subscribers."""
+"""Channel logs: append, read by position, and the event that wakes subscribers."""
 
 from __future__ import annotations
 
@@ -7,24 +7,36 @@ from datetime import datetime
 import asyncpg
 
 from colonies.core.scheduling import MAX_CHANNEL_ENTRIES
-from colonies.store.events import EVENTS_CHANNEL
+from colonies.store.events import channel_event
+from colonies.store.statements import Statement
 
-_ENTRY = "position, sequence, inreplyto, ts, senderid, payload, type, error"
+EXISTS = Statement("SELECT 1 FROM channels WHERE channelid = :channelid")
 
-# The channel's counter hands out positions, so concurrent appends never collide.
-_APPEND = f"""
+# The channel's counter hands out positions, so concurrent appends never collide; a full
+# channel (:max_entries) or one that is gone appends nothing. Returns the new entry's position.
+APPEND = Statement(f"""
 WITH slot AS (
   UPDATE channels SET entries = entries + 1
-   WHERE channelid = $1 AND entries < {MAX_CHANNEL_ENTRIES}
+   WHERE channelid = :channelid AND entries < :max_entries
   RETURNING entries - 1 AS position),
 added AS (
   INSERT INTO channel_entries (channelid, position, sequence, inreplyto, ts, senderid, payload,
                                type, error)
-  SELECT $1, slot.position, $2, $3, $4, $5, $6, $7, $8 FROM slot
+  SELECT :channelid, slot.position, :sequence, :inreplyto, :ts, :senderid, :payload, :type,
+         :error
+    FROM slot
   RETURNING position)
-SELECT position, pg_notify('{EVENTS_CHANNEL}', json_build_array('c', $1::text, position)::text)
-  FROM added
-"""
+SELECT position, {channel_event(":channelid", "position")} FROM added
+""")
+
+# Entries from position :after on, in arrival order; :limit NULL reads them all.
+READ = Statement("""
+SELECT position, sequence, inreplyto, ts, senderid, payload, type, error
+  FROM channel_entries
+ WHERE channelid = :channelid AND position >= :after
+ ORDER BY position
+ LIMIT :limit
+""")
 
 
 class ChannelStore:
@@ -32,9 +44,7 @@ class ChannelStore:
         self.pool = pool
 
     async def exists(self, channelid: str) -> bool:
-        return bool(
-            await self.pool.fetchval("SELECT 1 FROM channels WHERE channelid = $1", channelid)
-        )
+        return bool(await EXISTS.fetchval(self.pool, channelid=channelid))
 
     async def append(
         self,
@@ -48,24 +58,22 @@ class ChannelStore:
         error: str = "",
     ) -> int | None:
         """The new entry's position; None when the channel is gone or full."""
-        position: int | None = await self.pool.fetchval(
-            _APPEND, channelid, sequence, inreplyto, now, senderid, payload, kind, error
+        position: int | None = await APPEND.fetchval(
+            self.pool,
+            channelid=channelid,
+            max_entries=MAX_CHANNEL_ENTRIES,
+            sequence=sequence,
+            inreplyto=inreplyto,
+            ts=now,
+            senderid=senderid,
+            payload=payload,
+            type=kind,
+            error=error,
         )
         return position
 
     async def read(self, channelid: str, after: int, limit: int) -> list[asyncpg.Record]:
         """Entries from position ``after`` on (``limit`` 0 = all), in arrival order."""
-        if limit > 0:
-            return await self.pool.fetch(
-                f"SELECT {_ENTRY} FROM channel_entries WHERE channelid = $1 AND position >= $2 "
-                "ORDER BY position LIMIT $3",
-                channelid,
-                after,
-                limit,
-            )
-        return await self.pool.fetch(
-            f"SELECT {_ENTRY} FROM channel_entries WHERE channelid = $1 AND position >= $2 "
-            "ORDER BY position",
-            channelid,
-            after,
+        return await READ.fetch(
+            self.pool, channelid=channelid, after=after, limit=limit if limit > 0 else None
         )

@@ -6,7 +6,27 @@ import asyncpg
 
 from colonies.core import Colony
 from colonies.store.errors import Conflict
-from colonies.store.events import EVENTS_CHANNEL
+from colonies.store.events import resume_event
+from colonies.store.statements import Statement
+
+ADD = Statement("INSERT INTO colonies (name, colonyid) VALUES (:name, :colonyid)")
+
+GET = Statement("SELECT name, colonyid FROM colonies WHERE name = :name")
+
+LIST = Statement("SELECT name, colonyid FROM colonies ORDER BY name")
+
+REMOVE = Statement("DELETE FROM colonies WHERE name = :name")
+
+CHANGE_ID = Statement("UPDATE colonies SET colonyid = :colonyid WHERE name = :name")
+
+# Pause or resume assignments; a resume wakes paused waiters on every replica. One row when
+# the colony exists.
+SET_PAUSED = Statement(f"""
+WITH c AS (UPDATE colonies SET paused = :paused WHERE name = :name RETURNING name)
+SELECT CASE WHEN NOT :paused THEN {resume_event("c.name")} END FROM c
+""")
+
+IS_PAUSED = Statement("SELECT paused FROM colonies WHERE name = :name")
 
 
 class ColonyStore:
@@ -15,43 +35,28 @@ class ColonyStore:
 
     async def add(self, colony: Colony) -> Colony:
         try:
-            await self.pool.execute(
-                "INSERT INTO colonies (name, colonyid) VALUES ($1, $2)",
-                colony.name,
-                colony.colonyid,
-            )
+            await ADD.execute(self.pool, name=colony.name, colonyid=colony.colonyid)
         except asyncpg.UniqueViolationError:
             raise Conflict(f"A Colony with name {colony.name} already exists") from None
         return colony
 
     async def get(self, name: str) -> Colony | None:
-        row = await self.pool.fetchrow("SELECT name, colonyid FROM colonies WHERE name = $1", name)
+        row = await GET.fetchrow(self.pool, name=name)
         return Colony(colonyid=row["colonyid"], name=row["name"]) if row else None
 
     async def list(self) -> list[Colony]:
-        rows = await self.pool.fetch("SELECT name, colonyid FROM colonies ORDER BY name")
+        rows = await LIST.fetch(self.pool)
         return [Colony(colonyid=r["colonyid"], name=r["name"]) for r in rows]
 
     async def remove(self, name: str) -> bool:
-        return await self.pool.execute("DELETE FROM colonies WHERE name = $1", name) != "DELETE 0"
+        return await REMOVE.execute(self.pool, name=name) != "DELETE 0"
 
     async def change_id(self, name: str, colonyid: str) -> bool:
-        status = await self.pool.execute(
-            "UPDATE colonies SET colonyid = $2 WHERE name = $1", name, colonyid
-        )
-        return status != "UPDATE 0"
+        return await CHANGE_ID.execute(self.pool, name=name, colonyid=colonyid) != "UPDATE 0"
 
     async def set_paused(self, name: str, paused: bool) -> bool:
         """Pause or resume assignments; a resume wakes paused waiters on every replica."""
-        status = await self.pool.execute(
-            "WITH c AS (UPDATE colonies SET paused = $2 WHERE name = $1 RETURNING name) "
-            "SELECT CASE WHEN NOT $2 THEN pg_notify($3, json_build_array('r', c.name)::text) "
-            "END FROM c",
-            name,
-            paused,
-            EVENTS_CHANNEL,
-        )
-        return status != "SELECT 0"
+        return await SET_PAUSED.execute(self.pool, name=name, paused=paused) != "SELECT 0"
 
     async def is_paused(self, name: str) -> bool:
-        return bool(await self.pool.fetchval("SELECT paused FROM colonies WHERE name = $1", name))
+        return bool(await IS_PAUSED.fetchval(self.pool, name=name))

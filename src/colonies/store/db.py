@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
@@ -16,7 +18,15 @@ from colonies.store.executors import ExecutorStore
 from colonies.store.files import FileStore
 from colonies.store.functions import FunctionStore
 from colonies.store.locations import LocationStore
-from colonies.store.processes import ProcessStore
+from colonies.store.nonces import NonceStore
+from colonies.store.processes import (
+    Attributes,
+    Claims,
+    Closes,
+    Logs,
+    ProcessReads,
+    Submissions,
+)
 from colonies.store.processgraphs import ProcessGraphStore
 from colonies.store.schedules import ScheduleStore
 from colonies.store.server import ServerStore
@@ -110,6 +120,17 @@ async def connect(
     return pool
 
 
+@asynccontextmanager
+async def single_connection(dsn: str, timeout: float = 10.0) -> AsyncIterator[asyncpg.Connection]:
+    """One connection with our codecs, outside any pool (an operator's tool)."""
+    conn = await asyncpg.connect(dsn, timeout=timeout)
+    try:
+        await init_connection(conn)
+        yield conn
+    finally:
+        await conn.close()
+
+
 class Store:
     """Every aggregate's queries over one pool."""
 
@@ -123,13 +144,19 @@ class Store:
     ) -> None:
         self.pool = pool
         self.server = ServerStore(pool)
+        self.nonces = NonceStore(pool)
         self.colonies = ColonyStore(pool)
         self.executors = ExecutorStore(pool)
         self.users = UserStore(pool)
         self.locations = LocationStore(pool)
         self.functions = FunctionStore(pool)
         self.files = FileStore(pool)
-        self.processes = ProcessStore(pool)
+        self.submissions = Submissions(pool)
+        self.claims = Claims(pool)
+        self.closes = Closes(pool)
+        self.processes = ProcessReads(pool)
+        self.logs = Logs(pool)
+        self.attributes = Attributes(pool)
         self.processgraphs = ProcessGraphStore(pool)
         self.schedules = ScheduleStore(
             pool,

@@ -1,9 +1,64 @@
-"""Errors the store raises for callers to turn into replies."""
+"""The store's own errors, and the one place that turns the driver's errors into them.
+
+Code above ``store/`` catches these and never the driver's (asyncpg's) exception classes: a
+caller that catches an exception a store call raised passes it through :func:`store_error`.
+"""
+
+from __future__ import annotations
+
+import asyncpg
 
 
-class Conflict(Exception):
+class StoreError(Exception):
+    """A database failure; the subclasses say which kind. A bare StoreError is none of them
+    (a bug or a misconfigured database rather than the request's fault)."""
+
+
+class Unavailable(StoreError):
+    """The database cannot be reached now (down, restarting, out of connections): retry."""
+
+
+class InvalidInput(StoreError):
+    """The database refuses a value of the request (out of range, malformed)."""
+
+
+class TooLarge(StoreError):
+    """A value of the request is beyond what the database can store (an indexed name of
+    several kilobytes, say)."""
+
+
+class Conflict(StoreError):
     """The request collides with existing data (a duplicate name, a missing parent row)."""
 
 
-class Replayed(Exception):
+class Replayed(StoreError):
     """The request's nonce was used before: a replay, refused without effect."""
+
+
+# Failures of the connection rather than of a statement. OSError includes TimeoutError.
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def store_error(exc: BaseException) -> StoreError | None:
+    """The store's error for ``exc`` raised by a store call: ``exc`` itself when it is one
+    already, a translation of a driver error, None for anything else (not the database's)."""
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, _UNAVAILABLE):
+        error: StoreError = Unavailable(str(exc))
+    elif isinstance(exc, asyncpg.DataError):
+        error = InvalidInput(str(exc))
+    elif isinstance(exc, asyncpg.ProgramLimitExceededError):
+        error = TooLarge(str(exc))
+    elif isinstance(exc, asyncpg.PostgresError):
+        error = StoreError(f"{type(exc).__name__}: {exc}")
+    else:
+        return None
+    error.__cause__ = exc
+    return error

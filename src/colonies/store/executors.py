@@ -9,11 +9,71 @@ import msgspec
 
 from colonies.core import Allocations, Capabilities, Executor
 from colonies.store.errors import Conflict
+from colonies.store.statements import Statement
 
-_COLUMNS = (
-    "executorid, executortype, executorname, colonyname, state, requirefuncreg, commissiontime, "
-    "lastheardfromtime, locationname, capabilities, allocations, blueprintid, blueprintgen"
-)
+# Registering an executor under a name taken in its colony replaces the one registered before.
+REMOVE_NAMED = Statement("""
+DELETE FROM executors WHERE colonyname = :colonyname AND executorname = :executorname
+""")
+
+ADD = Statement("""
+INSERT INTO executors (executorid, executortype, executorname, colonyname, state,
+                       requirefuncreg, commissiontime, lastheardfromtime, locationname,
+                       capabilities, allocations, blueprintid, blueprintgen)
+VALUES (:executorid, :executortype, :executorname, :colonyname, :state,
+        :requirefuncreg, :commissiontime, :lastheardfromtime, :locationname,
+        :capabilities, :allocations, :blueprintid, :blueprintgen)
+""")
+
+GET = Statement("""
+SELECT executorid, executortype, executorname, colonyname, state, requirefuncreg,
+       commissiontime, lastheardfromtime, locationname, capabilities, allocations, blueprintid,
+       blueprintgen
+  FROM executors
+ WHERE colonyname = :colonyname AND executorname = :executorname
+""")
+
+GET_BY_ID = Statement("""
+SELECT executorid, executortype, executorname, colonyname, state, requirefuncreg,
+       commissiontime, lastheardfromtime, locationname, capabilities, allocations, blueprintid,
+       blueprintgen
+  FROM executors
+ WHERE colonyname = :colonyname AND executorid = :executorid
+ LIMIT 1
+""")
+
+LIST = Statement("""
+SELECT executorid, executortype, executorname, colonyname, state, requirefuncreg,
+       commissiontime, lastheardfromtime, locationname, capabilities, allocations, blueprintid,
+       blueprintgen
+  FROM executors
+ WHERE colonyname = :colonyname
+ ORDER BY commissiontime
+""")
+
+SET_STATE = Statement("""
+UPDATE executors SET state = :state
+ WHERE colonyname = :colonyname AND executorname = :executorname
+""")
+
+SET_CAPABILITIES = Statement("""
+UPDATE executors SET capabilities = :capabilities
+ WHERE colonyname = :colonyname AND executorname = :executorname
+""")
+
+SET_ALLOCATIONS = Statement("""
+UPDATE executors SET allocations = :allocations
+ WHERE colonyname = :colonyname AND executorname = :executorname
+""")
+
+CHANGE_ID = Statement("""
+UPDATE executors SET executorid = :new_id WHERE colonyname = :colonyname AND executorid = :old_id
+""")
+
+MARK_ALIVE = Statement("""
+UPDATE executors SET lastheardfromtime = :now
+ WHERE colonyname = :colonyname AND executorid = :executorid
+""")
 
 
 def _executor(row: asyncpg.Record) -> Executor:
@@ -41,28 +101,25 @@ class ExecutorStore:
     async def add(self, e: Executor, *, replace_existing: bool = False) -> Executor:
         async with self.pool.acquire() as conn, conn.transaction():
             if replace_existing:
-                await conn.execute(
-                    "DELETE FROM executors WHERE colonyname = $1 AND executorname = $2",
-                    e.colonyname,
-                    e.executorname,
+                await REMOVE_NAMED.execute(
+                    conn, colonyname=e.colonyname, executorname=e.executorname
                 )
             try:
-                await conn.execute(
-                    f"INSERT INTO executors ({_COLUMNS}) "
-                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
-                    e.executorid,
-                    e.executortype,
-                    e.executorname,
-                    e.colonyname,
-                    e.state,
-                    e.requirefuncreg,
-                    e.commissiontime,
-                    e.lastheardfromtime,
-                    e.locationname,
-                    msgspec.to_builtins(e.capabilities),
-                    msgspec.to_builtins(e.allocations),
-                    e.blueprintid,
-                    e.blueprintgen,
+                await ADD.execute(
+                    conn,
+                    executorid=e.executorid,
+                    executortype=e.executortype,
+                    executorname=e.executorname,
+                    colonyname=e.colonyname,
+                    state=e.state,
+                    requirefuncreg=e.requirefuncreg,
+                    commissiontime=e.commissiontime,
+                    lastheardfromtime=e.lastheardfromtime,
+                    locationname=e.locationname,
+                    capabilities=msgspec.to_builtins(e.capabilities),
+                    allocations=msgspec.to_builtins(e.allocations),
+                    blueprintid=e.blueprintid,
+                    blueprintgen=e.blueprintgen,
                 )
             except asyncpg.UniqueViolationError:
                 raise Conflict(
@@ -73,80 +130,55 @@ class ExecutorStore:
         return e
 
     async def get(self, colonyname: str, executorname: str) -> Executor | None:
-        row = await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM executors WHERE colonyname = $1 AND executorname = $2",
-            colonyname,
-            executorname,
-        )
+        row = await GET.fetchrow(self.pool, colonyname=colonyname, executorname=executorname)
         return _executor(row) if row else None
 
     async def get_by_id(self, colonyname: str, executorid: str) -> Executor | None:
-        row = await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM executors WHERE colonyname = $1 AND executorid = $2 LIMIT 1",
-            colonyname,
-            executorid,
-        )
+        row = await GET_BY_ID.fetchrow(self.pool, colonyname=colonyname, executorid=executorid)
         return _executor(row) if row else None
 
     async def list(self, colonyname: str) -> list[Executor]:
-        rows = await self.pool.fetch(
-            f"SELECT {_COLUMNS} FROM executors WHERE colonyname = $1 ORDER BY commissiontime",
-            colonyname,
-        )
-        return [_executor(r) for r in rows]
+        return [_executor(r) for r in await LIST.fetch(self.pool, colonyname=colonyname)]
 
     async def set_state(self, colonyname: str, executorname: str, state: int) -> bool:
-        status = await self.pool.execute(
-            "UPDATE executors SET state = $3 WHERE colonyname = $1 AND executorname = $2",
-            colonyname,
-            executorname,
-            state,
+        status = await SET_STATE.execute(
+            self.pool, colonyname=colonyname, executorname=executorname, state=state
         )
         return status != "UPDATE 0"
 
     async def remove(self, colonyname: str, executorname: str) -> bool:
-        status = await self.pool.execute(
-            "DELETE FROM executors WHERE colonyname = $1 AND executorname = $2",
-            colonyname,
-            executorname,
+        status = await REMOVE_NAMED.execute(
+            self.pool, colonyname=colonyname, executorname=executorname
         )
         return status != "DELETE 0"
 
     async def set_capabilities(
         self, colonyname: str, executorname: str, capabilities: Capabilities
     ) -> bool:
-        status = await self.pool.execute(
-            "UPDATE executors SET capabilities = $3 WHERE colonyname = $1 AND executorname = $2",
-            colonyname,
-            executorname,
-            msgspec.to_builtins(capabilities),
+        status = await SET_CAPABILITIES.execute(
+            self.pool,
+            colonyname=colonyname,
+            executorname=executorname,
+            capabilities=msgspec.to_builtins(capabilities),
         )
         return status != "UPDATE 0"
 
     async def set_allocations(
         self, colonyname: str, executorname: str, allocations: Allocations
     ) -> bool:
-        status = await self.pool.execute(
-            "UPDATE executors SET allocations = $3 WHERE colonyname = $1 AND executorname = $2",
-            colonyname,
-            executorname,
-            msgspec.to_builtins(allocations),
+        status = await SET_ALLOCATIONS.execute(
+            self.pool,
+            colonyname=colonyname,
+            executorname=executorname,
+            allocations=msgspec.to_builtins(allocations),
         )
         return status != "UPDATE 0"
 
     async def change_id(self, colonyname: str, old_id: str, new_id: str) -> bool:
-        status = await self.pool.execute(
-            "UPDATE executors SET executorid = $3 WHERE colonyname = $1 AND executorid = $2",
-            colonyname,
-            old_id,
-            new_id,
+        status = await CHANGE_ID.execute(
+            self.pool, colonyname=colonyname, old_id=old_id, new_id=new_id
         )
         return status != "UPDATE 0"
 
     async def mark_alive(self, colonyname: str, executorid: str, now: datetime) -> None:
-        await self.pool.execute(
-            "UPDATE executors SET lastheardfromtime = $3 WHERE colonyname = $1 AND executorid = $2",
-            colonyname,
-            executorid,
-            now,
-        )
+        await MARK_ALIVE.execute(self.pool, colonyname=colonyname, executorid=executorid, now=now)

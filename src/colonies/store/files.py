@@ -9,12 +9,106 @@ import msgspec
 
 from colonies.core import File, FileData, Label, Reference, Snapshot
 from colonies.store.errors import Conflict
+from colonies.store.statements import Statement
 
-_FILE_COLUMNS = (
-    "fileid, colonyname, label, name, size, sequencenr, checksum, checksumalg, ref, added, "
-    "creatorid"
-)
-_SNAPSHOT_COLUMNS = "snapshotid, colonyname, label, name, fileids, added"
+# A new revision of a file: the table hands out its sequence number.
+ADD_FILE = Statement("""
+INSERT INTO files (fileid, colonyname, label, name, size, checksum, checksumalg, ref, added,
+                   creatorid)
+VALUES (:fileid, :colonyname, :label, :name, :size, :checksum, :checksumalg, :ref, :added,
+        :creatorid)
+RETURNING sequencenr
+""")
+
+FILE_BY_ID = Statement("""
+SELECT fileid, colonyname, label, name, size, sequencenr, checksum, checksumalg, ref, added,
+       creatorid
+  FROM files
+ WHERE colonyname = :colonyname AND fileid = :fileid
+""")
+
+# The revisions of a file, newest first; :limit 1 for the newest only, NULL for all.
+FILE_REVISIONS = Statement("""
+SELECT fileid, colonyname, label, name, size, sequencenr, checksum, checksumalg, ref, added,
+       creatorid
+  FROM files
+ WHERE colonyname = :colonyname AND label = :label AND name = :name
+ ORDER BY sequencenr DESC
+ LIMIT :limit
+""")
+
+# The newest revision of every file under a label.
+FILE_NAMES = Statement("""
+SELECT DISTINCT ON (name) name, checksum, size, ref->'s3object'->>'object' AS obj
+  FROM files
+ WHERE colonyname = :colonyname AND label = :label
+ ORDER BY name, sequencenr DESC
+""")
+
+LABEL = Statement("""
+SELECT label, count(DISTINCT name) AS files
+  FROM files
+ WHERE colonyname = :colonyname AND label = :label
+ GROUP BY label
+ ORDER BY label
+""")
+
+LABELS_UNDER = Statement("""
+SELECT label, count(DISTINCT name) AS files
+  FROM files
+ WHERE colonyname = :colonyname AND starts_with(label, :prefix)
+ GROUP BY label
+ ORDER BY label
+""")
+
+REMOVE_FILE_BY_ID = Statement("""
+DELETE FROM files WHERE colonyname = :colonyname AND fileid = :fileid
+""")
+
+REMOVE_FILE_BY_NAME = Statement("""
+DELETE FROM files WHERE colonyname = :colonyname AND label = :label AND name = :name
+""")
+
+# A snapshot freezes the newest revision of every file whose label starts with :label.
+ADD_SNAPSHOT = Statement("""
+INSERT INTO snapshots (snapshotid, colonyname, label, name, fileids, added)
+SELECT :snapshotid, :colonyname, :label, :name,
+       coalesce(array_agg(fileid ORDER BY label, name), '{}'), :added
+  FROM (SELECT DISTINCT ON (label, name) fileid, label, name FROM files
+         WHERE colonyname = :colonyname
+           AND (label = :label OR starts_with(label, :label || '/'))
+         ORDER BY label, name, sequencenr DESC) newest
+RETURNING snapshotid, colonyname, label, name, fileids, added
+""")
+
+SNAPSHOT_BY_ID = Statement("""
+SELECT snapshotid, colonyname, label, name, fileids, added
+  FROM snapshots
+ WHERE colonyname = :colonyname AND snapshotid = :snapshotid
+""")
+
+SNAPSHOT_BY_NAME = Statement("""
+SELECT snapshotid, colonyname, label, name, fileids, added
+  FROM snapshots
+ WHERE colonyname = :colonyname AND name = :name
+""")
+
+SNAPSHOTS = Statement("""
+SELECT snapshotid, colonyname, label, name, fileids, added
+  FROM snapshots
+ WHERE colonyname = :colonyname
+ ORDER BY added
+""")
+
+REMOVE_SNAPSHOT_BY_ID = Statement("""
+DELETE FROM snapshots WHERE colonyname = :colonyname AND snapshotid = :snapshotid
+""")
+
+REMOVE_SNAPSHOT_BY_NAME = Statement("""
+DELETE FROM snapshots WHERE colonyname = :colonyname AND name = :name
+""")
+
+REMOVE_SNAPSHOTS = Statement("DELETE FROM snapshots WHERE colonyname = :colonyname")
 
 
 def _file(row: asyncpg.Record) -> tuple[File, str]:
@@ -44,85 +138,60 @@ class FileStore:
 
     async def add(self, f: File, creatorid: str) -> File:
         try:
-            row = await self.pool.fetchrow(
-                "INSERT INTO files (fileid, colonyname, label, name, size, checksum, checksumalg, "
-                "ref, added, creatorid) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) "
-                "RETURNING sequencenr",
-                f.fileid,
-                f.colonyname,
-                f.label,
-                f.name,
-                f.size,
-                f.checksum,
-                f.checksumalg,
-                msgspec.to_builtins(f.ref),
-                f.added,
-                creatorid,
+            sequencenr = await ADD_FILE.fetchval(
+                self.pool,
+                fileid=f.fileid,
+                colonyname=f.colonyname,
+                label=f.label,
+                name=f.name,
+                size=f.size,
+                checksum=f.checksum,
+                checksumalg=f.checksumalg,
+                ref=msgspec.to_builtins(f.ref),
+                added=f.added,
+                creatorid=creatorid,
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(f"File with id {f.fileid} already exists") from None
         except asyncpg.ForeignKeyViolationError:
             raise Conflict(f"Colony with name {f.colonyname} does not exist") from None
-        f.sequencenr = row["sequencenr"]
+        f.sequencenr = sequencenr
         return f
 
     async def get_by_id(self, colonyname: str, fileid: str) -> list[tuple[File, str]]:
-        rows = await self.pool.fetch(
-            f"SELECT {_FILE_COLUMNS} FROM files WHERE colonyname = $1 AND fileid = $2",
-            colonyname,
-            fileid,
-        )
+        rows = await FILE_BY_ID.fetch(self.pool, colonyname=colonyname, fileid=fileid)
         return [_file(r) for r in rows]
 
     async def get_by_name(
         self, colonyname: str, label: str, name: str, latest: bool
     ) -> list[tuple[File, str]]:
-        rows = await self.pool.fetch(
-            f"SELECT {_FILE_COLUMNS} FROM files WHERE colonyname = $1 AND label = $2 AND name = $3 "
-            "ORDER BY sequencenr DESC" + (" LIMIT 1" if latest else ""),
-            colonyname,
-            label,
-            name,
+        rows = await FILE_REVISIONS.fetch(
+            self.pool, colonyname=colonyname, label=label, name=name, limit=1 if latest else None
         )
         return [_file(r) for r in rows]
 
     async def list_names(self, colonyname: str, label: str) -> list[FileData]:
-        rows = await self.pool.fetch(
-            "SELECT DISTINCT ON (name) name, checksum, size, ref->'s3object'->>'object' AS obj "
-            "FROM files WHERE colonyname = $1 AND label = $2 ORDER BY name, sequencenr DESC",
-            colonyname,
-            label,
-        )
+        rows = await FILE_NAMES.fetch(self.pool, colonyname=colonyname, label=label)
         return [
             FileData(name=r["name"], checksum=r["checksum"], size=r["size"], s3filename=r["obj"])
             for r in rows
         ]
 
     async def labels(self, colonyname: str, name: str, exact: bool) -> list[Label]:
+        """The label ``name`` (``exact``) or every label that starts with it."""
         if exact:
-            where, arg = "label = $2", name
+            rows = await LABEL.fetch(self.pool, colonyname=colonyname, label=name)
         else:
-            where, arg = "starts_with(label, $2)", name
-        rows = await self.pool.fetch(
-            f"SELECT label, count(DISTINCT name) AS files FROM files "
-            f"WHERE colonyname = $1 AND {where} GROUP BY label ORDER BY label",
-            colonyname,
-            arg,
-        )
+            rows = await LABELS_UNDER.fetch(self.pool, colonyname=colonyname, prefix=name)
         return [Label(name=r["label"], files=r["files"]) for r in rows]
 
     async def remove_by_id(self, colonyname: str, fileid: str) -> bool:
-        status = await self.pool.execute(
-            "DELETE FROM files WHERE colonyname = $1 AND fileid = $2", colonyname, fileid
-        )
+        status = await REMOVE_FILE_BY_ID.execute(self.pool, colonyname=colonyname, fileid=fileid)
         return status != "DELETE 0"
 
     async def remove_by_name(self, colonyname: str, label: str, name: str) -> bool:
-        status = await self.pool.execute(
-            "DELETE FROM files WHERE colonyname = $1 AND label = $2 AND name = $3",
-            colonyname,
-            label,
-            name,
+        status = await REMOVE_FILE_BY_NAME.execute(
+            self.pool, colonyname=colonyname, label=label, name=name
         )
         return status != "DELETE 0"
 
@@ -130,57 +199,51 @@ class FileStore:
     async def create_snapshot(
         self, snapshotid: str, colonyname: str, label: str, name: str, added: datetime
     ) -> Snapshot:
-        """Freeze the newest revision of every file whose label starts with ``label``."""
+        """Freeze the newest revision of every file in ``label`` and the labels below it.
+
+        A trailing ``/`` is dropped (upstream's CLI sends ``/data/``); ``/data`` takes ``/data``
+        and ``/data/...`` but not ``/data2``, as upstream's server does.
+        """
+        label = label.rstrip("/")
         try:
-            row = await self.pool.fetchrow(
-                f"""
-                INSERT INTO snapshots ({_SNAPSHOT_COLUMNS})
-                SELECT $1, $2, $3, $4,
-                       coalesce(array_agg(fileid ORDER BY label, name), '{{}}'), $5
-                  FROM (SELECT DISTINCT ON (label, name) fileid, label, name FROM files
-                         WHERE colonyname = $2 AND starts_with(label, $3)
-                         ORDER BY label, name, sequencenr DESC) newest
-                RETURNING {_SNAPSHOT_COLUMNS}""",
-                snapshotid,
-                colonyname,
-                label,
-                name,
-                added,
+            row = await ADD_SNAPSHOT.fetchrow(
+                self.pool,
+                snapshotid=snapshotid,
+                colonyname=colonyname,
+                label=label,
+                name=name,
+                added=added,
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(f"Snapshot with name {name} already exists") from None
         except asyncpg.ForeignKeyViolationError:
             raise Conflict(f"Colony with name {colonyname} does not exist") from None
+        assert row is not None  # INSERT ... SELECT of an aggregate: one row
         return _snapshot(row)
 
     async def get_snapshot(self, colonyname: str, snapshotid: str, name: str) -> Snapshot | None:
+        """The snapshot ``snapshotid`` if given, else the one named ``name``."""
         if snapshotid:
-            where, arg = "snapshotid = $2", snapshotid
+            row = await SNAPSHOT_BY_ID.fetchrow(
+                self.pool, colonyname=colonyname, snapshotid=snapshotid
+            )
         else:
-            where, arg = "name = $2", name
-        row = await self.pool.fetchrow(
-            f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE colonyname = $1 AND {where}",
-            colonyname,
-            arg,
-        )
+            row = await SNAPSHOT_BY_NAME.fetchrow(self.pool, colonyname=colonyname, name=name)
         return _snapshot(row) if row else None
 
     async def list_snapshots(self, colonyname: str) -> list[Snapshot]:
-        rows = await self.pool.fetch(
-            f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE colonyname = $1 ORDER BY added",
-            colonyname,
-        )
-        return [_snapshot(r) for r in rows]
+        return [_snapshot(r) for r in await SNAPSHOTS.fetch(self.pool, colonyname=colonyname)]
 
     async def remove_snapshot(self, colonyname: str, snapshotid: str, name: str) -> bool:
         if snapshotid:
-            where, arg = "snapshotid = $2", snapshotid
+            status = await REMOVE_SNAPSHOT_BY_ID.execute(
+                self.pool, colonyname=colonyname, snapshotid=snapshotid
+            )
         else:
-            where, arg = "name = $2", name
-        status = await self.pool.execute(
-            f"DELETE FROM snapshots WHERE colonyname = $1 AND {where}", colonyname, arg
-        )
+            status = await REMOVE_SNAPSHOT_BY_NAME.execute(
+                self.pool, colonyname=colonyname, name=name
+            )
         return status != "DELETE 0"
 
     async def remove_all_snapshots(self, colonyname: str) -> None:
-        await self.pool.execute("DELETE FROM snapshots WHERE colonyname = $1", colonyname)
+        await REMOVE_SNAPSHOTS.execute(self.pool, colonyname=colonyname)

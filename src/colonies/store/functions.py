@@ -7,11 +7,44 @@ import msgspec
 
 from colonies.core import Function, FunctionArg
 from colonies.store.errors import Conflict
+from colonies.store.statements import Statement
 
-_COLUMNS = (
-    "functionid, executorname, executortype, colonyname, funcname, description, args, counter, "
-    "minwaittime, maxwaittime, minexectime, maxexectime, avgwaittime, avgexectime, locationname"
-)
+ADD = Statement("""
+INSERT INTO functions (functionid, executorname, executortype, colonyname, funcname, description,
+                       args, counter, minwaittime, maxwaittime, minexectime, maxexectime,
+                       avgwaittime, avgexectime, locationname)
+VALUES (:functionid, :executorname, :executortype, :colonyname, :funcname, :description,
+        :args, :counter, :minwaittime, :maxwaittime, :minexectime, :maxexectime,
+        :avgwaittime, :avgexectime, :locationname)
+""")
+
+GET = Statement("""
+SELECT functionid, executorname, executortype, colonyname, funcname, description, args, counter,
+       minwaittime, maxwaittime, minexectime, maxexectime, avgwaittime, avgexectime,
+       locationname
+  FROM functions
+ WHERE functionid = :functionid
+""")
+
+LIST = Statement("""
+SELECT functionid, executorname, executortype, colonyname, funcname, description, args, counter,
+       minwaittime, maxwaittime, minexectime, maxexectime, avgwaittime, avgexectime,
+       locationname
+  FROM functions
+ WHERE colonyname = :colonyname
+ ORDER BY executorname, funcname
+""")
+
+LIST_OF_EXECUTOR = Statement("""
+SELECT functionid, executorname, executortype, colonyname, funcname, description, args, counter,
+       minwaittime, maxwaittime, minexectime, maxexectime, avgwaittime, avgexectime,
+       locationname
+  FROM functions
+ WHERE colonyname = :colonyname AND executorname = :executorname
+ ORDER BY funcname
+""")
+
+REMOVE = Statement("DELETE FROM functions WHERE functionid = :functionid")
 
 
 def _function(row: asyncpg.Record) -> Function:
@@ -26,24 +59,23 @@ class FunctionStore:
 
     async def add(self, f: Function) -> Function:
         try:
-            await self.pool.execute(
-                f"INSERT INTO functions ({_COLUMNS}) "
-                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
-                f.functionid,
-                f.executorname,
-                f.executortype,
-                f.colonyname,
-                f.funcname,
-                f.description,
-                msgspec.to_builtins(f.args),
-                f.counter,
-                f.minwaittime,
-                f.maxwaittime,
-                f.minexectime,
-                f.maxexectime,
-                f.avgwaittime,
-                f.avgexectime,
-                f.locationname,
+            await ADD.execute(
+                self.pool,
+                functionid=f.functionid,
+                executorname=f.executorname,
+                executortype=f.executortype,
+                colonyname=f.colonyname,
+                funcname=f.funcname,
+                description=f.description,
+                args=msgspec.to_builtins(f.args),
+                counter=f.counter,
+                minwaittime=f.minwaittime,
+                maxwaittime=f.maxwaittime,
+                minexectime=f.minexectime,
+                maxexectime=f.maxexectime,
+                avgwaittime=f.avgwaittime,
+                avgexectime=f.avgexectime,
+                locationname=f.locationname,
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(
@@ -54,27 +86,17 @@ class FunctionStore:
         return f
 
     async def get(self, functionid: str) -> Function | None:
-        row = await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM functions WHERE functionid = $1", functionid
-        )
+        row = await GET.fetchrow(self.pool, functionid=functionid)
         return _function(row) if row else None
 
     async def list(self, colonyname: str, executorname: str = "") -> list[Function]:
         if executorname:
-            rows = await self.pool.fetch(
-                f"SELECT {_COLUMNS} FROM functions WHERE colonyname = $1 AND executorname = $2 "
-                "ORDER BY funcname",
-                colonyname,
-                executorname,
+            rows = await LIST_OF_EXECUTOR.fetch(
+                self.pool, colonyname=colonyname, executorname=executorname
             )
         else:
-            rows = await self.pool.fetch(
-                f"SELECT {_COLUMNS} FROM functions WHERE colonyname = $1 "
-                "ORDER BY executorname, funcname",
-                colonyname,
-            )
+            rows = await LIST.fetch(self.pool, colonyname=colonyname)
         return [_function(r) for r in rows]
 
     async def remove(self, functionid: str) -> bool:
-        status = await self.pool.execute("DELETE FROM functions WHERE functionid = $1", functionid)
-        return status != "DELETE 0"
+        return await REMOVE.execute(self.pool, functionid=functionid) != "DELETE 0"

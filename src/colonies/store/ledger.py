@@ -16,18 +16,27 @@ from datetime import datetime
 import asyncpg
 
 from colonies.core.timeutil import to_unix_ns
+from colonies.store.statements import Statement
 
 GENESIS = b"\x00"
 SEAL_BATCH = 5000
 
-_UNSEALED = (
-    "SELECT seq, ts, kind, objectid, colonyname, event, state, actor FROM ledger "
-    "WHERE chain_pos IS NULL ORDER BY seq LIMIT $1"
-)
-_CHAIN = (
-    "SELECT seq, ts, kind, objectid, colonyname, event, state, actor, chain_pos, prevhash, hash "
-    "FROM ledger WHERE chain_pos IS NOT NULL AND chain_pos > $1 ORDER BY chain_pos LIMIT $2"
-)
+UNSEALED = Statement("""
+SELECT seq, ts, kind, objectid, colonyname, event, state, actor
+  FROM ledger
+ WHERE chain_pos IS NULL
+ ORDER BY seq
+ LIMIT :count
+""")
+
+# The sealed entries after a chain position, in chain order.
+CHAIN = Statement("""
+SELECT seq, ts, kind, objectid, colonyname, event, state, actor, chain_pos, prevhash, hash
+  FROM ledger
+ WHERE chain_pos IS NOT NULL AND chain_pos > :after
+ ORDER BY chain_pos
+ LIMIT :count
+""")
 
 
 def entry_hash(prevhash: bytes, chain_pos: int, row: asyncpg.Record | dict[str, object]) -> bytes:
@@ -62,20 +71,37 @@ class Verification:
         return self.broken_at is None
 
 
-_SEAL = """
+# One statement per batch: each entry's chain position, predecessor's hash and own hash.
+SEAL = Statement("""
 UPDATE ledger l SET chain_pos = u.pos, prevhash = u.prev, hash = u.digest
-  FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[]) AS u(seq, pos, prev, digest)
+  FROM unnest(:seqs::bigint[], :positions::bigint[], :prevhashes::bytea[], :hashes::bytea[])
+       AS u(seq, pos, prev, digest)
  WHERE l.seq = u.seq
-"""
+""")
+
+LOCK_HEAD = Statement("SELECT chain_pos, hash FROM ledger_head FOR UPDATE")
+
+HEAD = Statement("SELECT chain_pos, hash FROM ledger_head")
+
+MOVE_HEAD = Statement("UPDATE ledger_head SET chain_pos = :chain_pos, hash = :hash")
+
+# Every entry of one process or workflow, oldest first.
+HISTORY = Statement("""
+SELECT seq, ts, kind, event, state, actor, chain_pos
+  FROM ledger
+ WHERE objectid = :objectid
+ ORDER BY seq
+""")
 
 
 async def seal(conn: asyncpg.Connection) -> tuple[int, bytes, int]:
     """Seal unsealed entries on ``conn`` (inside the caller's fenced transaction).
 
     Returns (how many were sealed, the head hash, the head position)."""
-    head = await conn.fetchrow("SELECT chain_pos, hash FROM ledger_head FOR UPDATE")
+    head = await LOCK_HEAD.fetchrow(conn)
+    assert head is not None  # one row, from the migration
     position, prev = int(head["chain_pos"]), bytes(head["hash"])
-    rows = await conn.fetch(_UNSEALED, SEAL_BATCH)
+    rows = await UNSEALED.fetch(conn, count=SEAL_BATCH)
     if not rows:
         return 0, prev, position
     seqs, positions, prevs, digests = [], [], [], []
@@ -87,8 +113,8 @@ async def seal(conn: asyncpg.Connection) -> tuple[int, bytes, int]:
         prevs.append(prev)
         digests.append(digest)
         prev = digest
-    await conn.execute(_SEAL, seqs, positions, prevs, digests)  # one statement per batch
-    await conn.execute("UPDATE ledger_head SET chain_pos = $1, hash = $2", position, prev)
+    await SEAL.execute(conn, seqs=seqs, positions=positions, prevhashes=prevs, hashes=digests)
+    await MOVE_HEAD.execute(conn, chain_pos=position, hash=prev)
     return len(rows), prev, position
 
 
@@ -97,7 +123,7 @@ async def verify(conn: asyncpg.Connection, batch: int = 10_000) -> Verification:
     prev, expected_pos, count = GENESIS, 1, 0
     after = 0
     while True:
-        rows = await conn.fetch(_CHAIN, after, batch)
+        rows = await CHAIN.fetch(conn, after=after, count=batch)
         if not rows:
             break
         for row in rows:
@@ -112,15 +138,11 @@ async def verify(conn: asyncpg.Connection, batch: int = 10_000) -> Verification:
             expected_pos += 1
             count += 1
         after = int(rows[-1]["chain_pos"])
-    head = await conn.fetchrow("SELECT chain_pos, hash FROM ledger_head")
+    head = await HEAD.fetchrow(conn)
     if head is not None and (int(head["chain_pos"]) != count or bytes(head["hash"]) != prev):
         return Verification(count, count + 1, "the chain ends before its recorded head")
     return Verification(count, None)
 
 
 async def history(conn: asyncpg.Connection, objectid: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT seq, ts, kind, event, state, actor, chain_pos FROM ledger WHERE objectid = $1 "
-        "ORDER BY seq",
-        objectid,
-    )
+    return await HISTORY.fetch(conn, objectid=objectid)

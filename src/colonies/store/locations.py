@@ -6,8 +6,25 @@ import asyncpg
 
 from colonies.core import Location
 from colonies.store.errors import Conflict
+from colonies.store.statements import Statement
 
-_COLUMNS = "locationid, name, colonyname, description, long, lat"
+ADD = Statement("""
+INSERT INTO locations (locationid, name, colonyname, description, long, lat)
+VALUES (:locationid, :name, :colonyname, :description, :long, :lat)
+""")
+
+GET = Statement("""
+SELECT locationid, name, colonyname, description, long, lat FROM locations
+ WHERE colonyname = :colonyname AND name = :name
+""")
+
+LIST = Statement("""
+SELECT locationid, name, colonyname, description, long, lat FROM locations
+ WHERE colonyname = :colonyname
+ ORDER BY name
+""")
+
+REMOVE = Statement("DELETE FROM locations WHERE colonyname = :colonyname AND name = :name")
 
 
 def _location(row: asyncpg.Record) -> Location:
@@ -20,14 +37,14 @@ class LocationStore:
 
     async def add(self, loc: Location) -> Location:
         try:
-            await self.pool.execute(
-                f"INSERT INTO locations ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)",
-                loc.locationid,
-                loc.name,
-                loc.colonyname,
-                loc.description,
-                loc.long,
-                loc.lat,
+            await ADD.execute(
+                self.pool,
+                locationid=loc.locationid,
+                name=loc.name,
+                colonyname=loc.colonyname,
+                description=loc.description,
+                long=loc.long,
+                lat=loc.lat,
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(
@@ -38,21 +55,11 @@ class LocationStore:
         return loc
 
     async def get(self, colonyname: str, name: str) -> Location | None:
-        row = await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM locations WHERE colonyname = $1 AND name = $2",
-            colonyname,
-            name,
-        )
+        row = await GET.fetchrow(self.pool, colonyname=colonyname, name=name)
         return _location(row) if row else None
 
     async def list(self, colonyname: str) -> list[Location]:
-        rows = await self.pool.fetch(
-            f"SELECT {_COLUMNS} FROM locations WHERE colonyname = $1 ORDER BY name", colonyname
-        )
-        return [_location(r) for r in rows]
+        return [_location(r) for r in await LIST.fetch(self.pool, colonyname=colonyname)]
 
     async def remove(self, colonyname: str, name: str) -> bool:
-        status = await self.pool.execute(
-            "DELETE FROM locations WHERE colonyname = $1 AND name = $2", colonyname, name
-        )
-        return status != "DELETE 0"
+        return await REMOVE.execute(self.pool, colonyname=colonyname, name=name) != "DELETE 0"

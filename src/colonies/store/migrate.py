@@ -8,19 +8,31 @@ from importlib import resources
 
 import asyncpg
 
-from colonies.store.schema import (
-    PREPARE_RECORD,
-    RECORD_READABLE_BY,
-    check_not_newer,
-    readable_by,
-    schema_state,
-)
+from colonies.store import schema
+from colonies.store.statements import Statement
 
 log = logging.getLogger(__name__)
 
 # An arbitrary constant shared by every replica: pg_advisory_lock(MIGRATION_LOCK_KEY).
 MIGRATION_LOCK_KEY = 0x636F6C6F6E696573  # "colonies"
 _NAME = re.compile(r"^(\d{3,})_([a-z0-9_]+)\.sql$")
+
+
+LOCK = Statement("SELECT pg_advisory_lock(:key)")
+
+UNLOCK = Statement("SELECT pg_advisory_unlock(:key)")
+
+# The record of applied migrations, created by the first migration run.
+CREATE_RECORD = Statement("""
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now())
+""")
+
+APPLIED = Statement("SELECT version FROM schema_migrations")
+
+RECORD = Statement("INSERT INTO schema_migrations (version, name) VALUES (:version, :name)")
 
 
 def available_migrations() -> list[tuple[int, str, str]]:
@@ -44,31 +56,34 @@ def known_versions() -> list[int]:
 
 async def migrate(conn: asyncpg.Connection) -> list[int]:
     """Apply the migrations not yet recorded; return the versions applied by this call.
-    Raises ``SchemaError`` on a schema newer than this code can run on (store/schema.py)."""
+    Raises ``SchemaTooNew`` on a schema newer than this code can run on (store/schema.py)."""
     applied_now: list[int] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    await LOCK.execute(conn, key=MIGRATION_LOCK_KEY)
     try:
-        await conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   version    integer PRIMARY KEY,
-                   name       text NOT NULL,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
-        await conn.execute(PREPARE_RECORD)
+        await CREATE_RECORD.execute(conn)
+        await schema.PREPARE_RECORD.execute(conn)
         migrations = available_migrations()
-        check_not_newer(await schema_state(conn), max(v for v, _, _ in migrations))
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        schema.check_not_newer(await schema.schema_state(conn), max(v for v, _, _ in migrations))
+        done = {r["version"] for r in await APPLIED.fetch(conn)}
         for version, name, sql in migrations:
             if version in done:
                 continue
             async with conn.transaction():
                 await conn.execute(sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
-                )
-                await conn.execute(RECORD_READABLE_BY, version, readable_by(version, sql))
+                await RECORD.execute(conn, version=version, name=name)
+                readable = schema.readable_by(version, sql)
+                await schema.RECORD_READABLE_BY.execute(conn, version=version, readable=readable)
             log.info("applied migration %03d_%s", version, name)
             applied_now.append(version)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+        await UNLOCK.execute(conn, key=MIGRATION_LOCK_KEY)
     return applied_now
+
+
+async def migrate_database(dsn: str) -> list[int]:
+    """``migrate`` over a connection of its own (``colonies server migrate``)."""
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()

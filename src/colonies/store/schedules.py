@@ -16,54 +16,167 @@ import asyncpg
 from colonies.core import Cron, Generator, ProcessGraph, ProcessState, WorkflowSpec
 from colonies.core.cron import parse_cron
 from colonies.core.graphs import plan_workflow
-from colonies.core.timeutil import ZERO_TIME, is_zero_time
+from colonies.core.timeutil import is_zero_time
 from colonies.core.wire import decode
 from colonies.store.errors import Conflict
+from colonies.store.fencing import fence
 from colonies.store.processgraphs import ProcessGraphStore
-from colonies.store.ticks import fence
+from colonies.store.statements import Statement
 
 log = logging.getLogger(__name__)
 
-_GENERATOR_COLUMNS = (
-    "generatorid, colonyname, initiatorid, initiatorname, name, workflowspec, trigger, timeout, "
-    "firstpack, lastrun"
-)
-_CRON_COLUMNS = (
-    "cronid, colonyname, initiatorid, initiatorname, name, cronexpression, interval, random, "
-    "nextrun, lastrun, workflowspec, prevprocessgraphid, waitforprevprocessgraph"
-)
-_QUEUE = "(SELECT count(*) FROM generator_args a WHERE a.generatorid = g.generatorid) AS queuesize"
+ADD_GENERATOR = Statement("""
+INSERT INTO generators (generatorid, colonyname, initiatorid, initiatorname, name, workflowspec,
+                        trigger, timeout)
+VALUES (:generatorid, :colonyname, :initiatorid, :initiatorname, :name, :workflowspec,
+        :trigger, :timeout)
+""")
+
+# A generator with the number of arguments packed and not yet consumed (queuesize).
+GENERATOR = Statement("""
+SELECT generatorid, colonyname, initiatorid, initiatorname, name, workflowspec, trigger,
+       timeout, firstpack, lastrun,
+       (SELECT count(*) FROM generator_args a WHERE a.generatorid = g.generatorid) AS queuesize
+  FROM generators g
+ WHERE generatorid = :generatorid
+""")
+
+GENERATOR_NAMED = Statement("""
+SELECT generatorid, colonyname, initiatorid, initiatorname, name, workflowspec, trigger,
+       timeout, firstpack, lastrun,
+       (SELECT count(*) FROM generator_args a WHERE a.generatorid = g.generatorid) AS queuesize
+  FROM generators g
+ WHERE colonyname = :colonyname AND name = :name
+""")
+
+GENERATORS = Statement("""
+SELECT generatorid, colonyname, initiatorid, initiatorname, name, workflowspec, trigger,
+       timeout, firstpack, lastrun,
+       (SELECT count(*) FROM generator_args a WHERE a.generatorid = g.generatorid) AS queuesize
+  FROM generators g
+ WHERE colonyname = :colonyname
+ ORDER BY name
+ LIMIT :count
+""")
+
+# The time of the first argument packed since the generator last fired (its timeout's start).
+NOTE_FIRST_PACK = Statement("""
+UPDATE generators SET firstpack = :now
+ WHERE generatorid = :generatorid AND firstpack = '0001-01-01 00:00:00+00'
+""")
+
+PACK = Statement("INSERT INTO generator_args (generatorid, arg) VALUES (:generatorid, :arg)")
+
+REMOVE_GENERATOR = Statement("DELETE FROM generators WHERE generatorid = :generatorid")
+
+GENERATOR_IDS = Statement("SELECT generatorid FROM generators")
+
+# A generator about to fire, held until its tick's transaction ends; none when another
+# replica's tick holds it.
+LOCK_GENERATOR = Statement("""
+SELECT generatorid, colonyname, initiatorid, initiatorname, name, workflowspec, trigger,
+       timeout, firstpack, lastrun,
+       (SELECT count(*) FROM generator_args a WHERE a.generatorid = g.generatorid) AS queuesize
+  FROM generators g
+ WHERE generatorid = :generatorid
+   FOR UPDATE SKIP LOCKED
+""")
+
+# The oldest :count packed arguments, consumed.
+TAKE_ARGS = Statement("""
+DELETE FROM generator_args
+ WHERE seq IN (SELECT seq FROM generator_args WHERE generatorid = :generatorid
+                ORDER BY seq LIMIT :count)
+RETURNING seq, arg
+""")
+
+NOTE_GENERATOR_RUN = Statement("""
+UPDATE generators SET lastrun = :now WHERE generatorid = :generatorid
+""")
+
+# A new cron, unless one of that name exists in the colony: then no row.
+ADD_CRON = Statement("""
+INSERT INTO crons (cronid, colonyname, initiatorid, initiatorname, name, cronexpression,
+                   interval, random, workflowspec, waitforprevprocessgraph)
+VALUES (:cronid, :colonyname, :initiatorid, :initiatorname, :name, :cronexpression,
+        :interval, :random, :workflowspec, :waitforprevprocessgraph)
+ON CONFLICT (colonyname, name) DO NOTHING
+RETURNING cronid, colonyname, initiatorid, initiatorname, name, cronexpression, interval, random,
+          nextrun, lastrun, workflowspec, prevprocessgraphid, waitforprevprocessgraph
+""")
+
+REMOVE_CRON_NAMED = Statement("DELETE FROM crons WHERE colonyname = :colonyname AND name = :name")
+
+CRON = Statement("""
+SELECT cronid, colonyname, initiatorid, initiatorname, name, cronexpression, interval, random,
+       nextrun, lastrun, workflowspec, prevprocessgraphid, waitforprevprocessgraph
+  FROM crons
+ WHERE cronid = :cronid
+""")
+
+CRONS = Statement("""
+SELECT cronid, colonyname, initiatorid, initiatorname, name, cronexpression, interval, random,
+       nextrun, lastrun, workflowspec, prevprocessgraphid, waitforprevprocessgraph
+  FROM crons
+ WHERE colonyname = :colonyname
+ ORDER BY name
+ LIMIT :count
+""")
+
+REMOVE_CRON = Statement("DELETE FROM crons WHERE cronid = :cronid")
+
+GRAPH_STATE = Statement("""
+SELECT state FROM processgraphs WHERE processgraphid = :processgraphid
+""")
 
 # Leaves of a graph (members without children), in graph order, for a cron's next input.
-_LEAF_OUTPUTS = """
+LEAF_OUTPUTS = Statement("""
 SELECT coalesce(jsonb_agg(e.elem ORDER BY p.seq, e.idx), '[]'::jsonb)
   FROM processes p, jsonb_array_elements(p.output) WITH ORDINALITY AS e(elem, idx)
- WHERE p.processgraphid = $1 AND cardinality(p.children) = 0
-"""
+ WHERE p.processgraphid = :processgraphid AND cardinality(p.children) = 0
+""")
+
+NOTE_CRON_RUN = Statement("""
+UPDATE crons SET nextrun = :nextrun, lastrun = :now, prevprocessgraphid = :processgraphid
+ WHERE cronid = :cronid
+""")
+
+# Crons due (or never scheduled: year 1), held until the tick's transaction ends; those another
+# replica's tick holds are skipped.
+DUE_CRONS = Statement("""
+SELECT cronid, colonyname, initiatorid, initiatorname, name, cronexpression, interval, random,
+       nextrun, lastrun, workflowspec, prevprocessgraphid, waitforprevprocessgraph
+  FROM crons
+ WHERE nextrun = '0001-01-01 00:00:00+00' OR nextrun < :now
+ ORDER BY nextrun
+   FOR UPDATE SKIP LOCKED
+""")
+
+SCHEDULE_CRON = Statement("UPDATE crons SET nextrun = :nextrun WHERE cronid = :cronid")
+
+LOCK_CRON = Statement("""
+SELECT cronid, colonyname, initiatorid, initiatorname, name, cronexpression, interval, random,
+       nextrun, lastrun, workflowspec, prevprocessgraphid, waitforprevprocessgraph
+  FROM crons
+ WHERE cronid = :cronid
+   FOR UPDATE
+""")
 
 
-_INSERT_CRON = (
-    f"INSERT INTO crons ({_CRON_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) "
-    "ON CONFLICT (colonyname, name) DO NOTHING"
-)
-
-
-def _cron_args(c: Cron) -> tuple[object, ...]:
-    return (
-        c.cronid,
-        c.colonyname,
-        c.initiatorid,
-        c.initiatorname,
-        c.name,
-        c.cronexpression,
-        c.interval,
-        c.random,
-        ZERO_TIME,
-        ZERO_TIME,
-        c.workflowspec,
-        "",
-        c.waitforprevprocessgraph,
-    )
+def _cron_values(c: Cron) -> dict[str, object]:
+    """ADD_CRON's parameters: a new cron, not scheduled yet (year 1), without a previous graph."""
+    return {
+        "cronid": c.cronid,
+        "colonyname": c.colonyname,
+        "initiatorid": c.initiatorid,
+        "initiatorname": c.initiatorname,
+        "name": c.name,
+        "cronexpression": c.cronexpression,
+        "interval": c.interval,
+        "random": c.random,
+        "workflowspec": c.workflowspec,
+        "waitforprevprocessgraph": c.waitforprevprocessgraph,
+    }
 
 
 def _generator(row: asyncpg.Record, period_ms: int) -> Generator:
@@ -133,19 +246,16 @@ class ScheduleStore:
     # --- generators ---------------------------------------------------------------------------
     async def add_generator(self, g: Generator) -> Generator:
         try:
-            await self.pool.execute(
-                f"INSERT INTO generators ({_GENERATOR_COLUMNS}) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                g.generatorid,
-                g.colonyname,
-                g.initiatorid,
-                g.initiatorname,
-                g.name,
-                g.workflowspec,
-                g.trigger,
-                g.timeout,
-                ZERO_TIME,
-                ZERO_TIME,
+            await ADD_GENERATOR.execute(
+                self.pool,
+                generatorid=g.generatorid,
+                colonyname=g.colonyname,
+                initiatorid=g.initiatorid,
+                initiatorname=g.initiatorname,
+                name=g.name,
+                workflowspec=g.workflowspec,
+                trigger=g.trigger,
+                timeout=g.timeout,
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(f"A generator with name {g.name} already exists") from None
@@ -154,71 +264,41 @@ class ScheduleStore:
         return found
 
     async def get_generator(self, generatorid: str) -> Generator | None:
-        row = await self.pool.fetchrow(
-            f"SELECT {_GENERATOR_COLUMNS}, {_QUEUE} FROM generators g WHERE generatorid = $1",
-            generatorid,
-        )
+        row = await GENERATOR.fetchrow(self.pool, generatorid=generatorid)
         return _generator(row, self.generator_period_ms) if row else None
 
     async def resolve_generator(self, colonyname: str, name: str) -> Generator | None:
-        row = await self.pool.fetchrow(
-            f"SELECT {_GENERATOR_COLUMNS}, {_QUEUE} FROM generators g "
-            "WHERE colonyname = $1 AND name = $2",
-            colonyname,
-            name,
-        )
+        row = await GENERATOR_NAMED.fetchrow(self.pool, colonyname=colonyname, name=name)
         return _generator(row, self.generator_period_ms) if row else None
 
     async def list_generators(self, colonyname: str, count: int) -> list[Generator]:
-        rows = await self.pool.fetch(
-            f"SELECT {_GENERATOR_COLUMNS}, {_QUEUE} FROM generators g WHERE colonyname = $1 "
-            "ORDER BY name LIMIT $2",
-            colonyname,
-            count,
-        )
+        rows = await GENERATORS.fetch(self.pool, colonyname=colonyname, count=count)
         return [_generator(r, self.generator_period_ms) for r in rows]
 
     async def pack(self, generatorid: str, arg: str, now: datetime) -> bool:
         """Queue one argument; False when the generator is gone."""
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "UPDATE generators SET firstpack = $2 WHERE generatorid = $1 "
-                "AND firstpack = '0001-01-01 00:00:00+00'",
-                generatorid,
-                now,
-            )
+            await NOTE_FIRST_PACK.execute(conn, generatorid=generatorid, now=now)
             try:
-                await conn.execute(
-                    "INSERT INTO generator_args (generatorid, arg) VALUES ($1, $2)",
-                    generatorid,
-                    arg,
-                )
+                await PACK.execute(conn, generatorid=generatorid, arg=arg)
             except asyncpg.ForeignKeyViolationError:
                 return False
         return True
 
     async def remove_generator(self, generatorid: str) -> bool:
-        status = await self.pool.execute(
-            "DELETE FROM generators WHERE generatorid = $1", generatorid
-        )
-        return status != "DELETE 0"
+        return await REMOVE_GENERATOR.execute(self.pool, generatorid=generatorid) != "DELETE 0"
 
     async def generator_tick(self, term: int, now: datetime) -> int:
         """Pack ripe generators into workflows; returns how many workflows were submitted."""
-        ids = await self.pool.fetch("SELECT generatorid FROM generators")
         submitted = 0
-        for row in ids:
+        for row in await GENERATOR_IDS.fetch(self.pool):
             submitted += await self._fire_generator(term, row["generatorid"], now)
         return submitted
 
     async def _fire_generator(self, term: int, generatorid: str, now: datetime) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
             await fence(conn, term)
-            g = await conn.fetchrow(
-                f"SELECT {_GENERATOR_COLUMNS}, {_QUEUE} FROM generators g "
-                "WHERE generatorid = $1 FOR UPDATE SKIP LOCKED",
-                generatorid,
-            )
+            g = await LOCK_GENERATOR.fetchrow(conn, generatorid=generatorid)
             if g is None or g["queuesize"] == 0:
                 return 0
             n, trigger = g["queuesize"], max(g["trigger"], 1)
@@ -230,22 +310,15 @@ class ScheduleStore:
                     return 0
                 batches = [n]
             for size in batches:
-                args = await conn.fetch(
-                    "DELETE FROM generator_args WHERE seq IN (SELECT seq FROM generator_args "
-                    "WHERE generatorid = $1 ORDER BY seq LIMIT $2) RETURNING seq, arg",
-                    generatorid,
-                    size,
-                )
+                args = await TAKE_ARGS.fetch(conn, generatorid=generatorid, count=size)
                 packed = [a["arg"] for a in sorted(args, key=lambda a: a["seq"])]
                 await self._create_graph(conn, g, now, root_args=packed)
-            await conn.execute(
-                "UPDATE generators SET lastrun = $2 WHERE generatorid = $1", generatorid, now
-            )
+            await NOTE_GENERATOR_RUN.execute(conn, generatorid=generatorid, now=now)
         return len(batches)
 
     # --- crons --------------------------------------------------------------------------------
     async def add_cron(self, c: Cron) -> Cron:
-        row = await self.pool.fetchrow(f"{_INSERT_CRON} RETURNING *", *_cron_args(c))
+        row = await ADD_CRON.fetchrow(self.pool, **_cron_values(c))
         if row is None:
             raise Conflict(f"A cron with name {c.name} already exists")
         return _cron(row, self.cron_period_ms)
@@ -253,39 +326,29 @@ class ScheduleStore:
     async def ensure_cron(self, c: Cron) -> None:
         """Create the cron unless one of that name exists: the unique constraint decides, so
         concurrent callers end with exactly one."""
-        await self.pool.execute(_INSERT_CRON, *_cron_args(c))
+        await ADD_CRON.execute(self.pool, **_cron_values(c))
 
     async def remove_cron_by_name(self, colonyname: str, name: str) -> bool:
-        status = await self.pool.execute(
-            "DELETE FROM crons WHERE colonyname = $1 AND name = $2", colonyname, name
-        )
+        status = await REMOVE_CRON_NAMED.execute(self.pool, colonyname=colonyname, name=name)
         return status != "DELETE 0"
 
     async def get_cron(self, cronid: str) -> Cron | None:
-        row = await self.pool.fetchrow(
-            f"SELECT {_CRON_COLUMNS} FROM crons WHERE cronid = $1", cronid
-        )
+        row = await CRON.fetchrow(self.pool, cronid=cronid)
         return _cron(row, self.cron_period_ms) if row else None
 
     async def list_crons(self, colonyname: str, count: int) -> list[Cron]:
-        rows = await self.pool.fetch(
-            f"SELECT {_CRON_COLUMNS} FROM crons WHERE colonyname = $1 ORDER BY name LIMIT $2",
-            colonyname,
-            count,
-        )
+        rows = await CRONS.fetch(self.pool, colonyname=colonyname, count=count)
         return [_cron(r, self.cron_period_ms) for r in rows]
 
     async def remove_cron(self, cronid: str) -> bool:
-        return await self.pool.execute("DELETE FROM crons WHERE cronid = $1", cronid) != "DELETE 0"
+        return await REMOVE_CRON.execute(self.pool, cronid=cronid) != "DELETE 0"
 
     async def _may_fire(self, conn: asyncpg.Connection, cron: asyncpg.Record) -> bool:
         """The wait rule of §7.11 (a cancelled previous graph does not block, §8.1 item 8)."""
         prev = cron["prevprocessgraphid"]
         if not prev or not cron["waitforprevprocessgraph"]:
             return True
-        state = await conn.fetchval(
-            "SELECT state FROM processgraphs WHERE processgraphid = $1", prev
-        )
+        state = await GRAPH_STATE.fetchval(conn, processgraphid=prev)
         return state is None or state >= ProcessState.SUCCESS
 
     async def _fire_cron(
@@ -293,18 +356,15 @@ class ScheduleStore:
     ) -> str:
         prev = cron["prevprocessgraphid"]
         root_input: list[Any] | None = None
-        if prev and await conn.fetchval(
-            "SELECT 1 FROM processgraphs WHERE processgraphid = $1", prev
-        ):
-            root_input = await conn.fetchval(_LEAF_OUTPUTS, prev)
+        if prev and await GRAPH_STATE.fetchval(conn, processgraphid=prev) is not None:
+            root_input = await LEAF_OUTPUTS.fetchval(conn, processgraphid=prev)
         graph = await self._create_graph(conn, cron, now, root_input=root_input)
-        await conn.execute(
-            "UPDATE crons SET nextrun = $2, lastrun = $3, prevprocessgraphid = $4 "
-            "WHERE cronid = $1",
-            cron["cronid"],
-            next_run(cron["interval"], cron["cronexpression"], now, self.tz),
-            now,
-            graph.processgraphid,
+        await NOTE_CRON_RUN.execute(
+            conn,
+            cronid=cron["cronid"],
+            nextrun=next_run(cron["interval"], cron["cronexpression"], now, self.tz),
+            now=now,
+            processgraphid=graph.processgraphid,
         )
         return graph.processgraphid
 
@@ -313,19 +373,15 @@ class ScheduleStore:
         fired = 0
         async with self.pool.acquire() as conn, conn.transaction():
             await fence(conn, term)
-            due = await conn.fetch(
-                f"SELECT {_CRON_COLUMNS} FROM crons "
-                "WHERE nextrun = '0001-01-01 00:00:00+00' OR nextrun < $1 "
-                "ORDER BY nextrun FOR UPDATE SKIP LOCKED",
-                now,
-            )
-            for cron in due:
+            for cron in await DUE_CRONS.fetch(conn, now=now):
                 try:
                     if is_zero_time(cron["nextrun"]):  # first sight: only schedule
-                        await conn.execute(
-                            "UPDATE crons SET nextrun = $2 WHERE cronid = $1",
-                            cron["cronid"],
-                            next_run(cron["interval"], cron["cronexpression"], now, self.tz),
+                        await SCHEDULE_CRON.execute(
+                            conn,
+                            cronid=cron["cronid"],
+                            nextrun=next_run(
+                                cron["interval"], cron["cronexpression"], now, self.tz
+                            ),
                         )
                     elif await self._may_fire(conn, cron):
                         await self._fire_cron(conn, cron, now)
@@ -337,9 +393,7 @@ class ScheduleStore:
     async def run_cron(self, cronid: str, now: datetime) -> Cron | None:
         """``runcronmsg``: fire now, under the same wait rule; the updated cron."""
         async with self.pool.acquire() as conn, conn.transaction():
-            cron = await conn.fetchrow(
-                f"SELECT {_CRON_COLUMNS} FROM crons WHERE cronid = $1 FOR UPDATE", cronid
-            )
+            cron = await LOCK_CRON.fetchrow(conn, cronid=cronid)
             if cron is None:
                 return None
             if await self._may_fire(conn, cron):

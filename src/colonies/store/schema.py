@@ -17,19 +17,35 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from colonies.store.statements import Statement
+
 _READABLE_BY = re.compile(r"^--\s*colonies:\s*readable-by\s+(\d+)\s*$", re.MULTILINE)
 
 # The column is added by the migration run itself: the record predates the rule.
-PREPARE_RECORD = "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS readable_by integer"
+PREPARE_RECORD = Statement(
+    "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS readable_by integer"
+)
 
-RECORD_READABLE_BY = "UPDATE schema_migrations SET readable_by = $2 WHERE version = $1"
+RECORD_READABLE_BY = Statement(
+    "UPDATE schema_migrations SET readable_by = :readable WHERE version = :version"
+)
 
-# version 0 / readable by 0: no schema at all.
-STATE = """
+# Whether there is a record, and whether it has the column (recorded before the rule).
+RECORD_SHAPE = Statement("""
+SELECT to_regclass('schema_migrations') IS NOT NULL AS recorded,
+       EXISTS (SELECT FROM information_schema.columns
+               WHERE table_name = 'schema_migrations' AND column_name = 'readable_by')
+           AS has_readable_by
+""")
+
+APPLIED = Statement("SELECT version FROM schema_migrations")
+
+# An unrecorded readable_by counts as the migration itself.
+STATE = Statement("""
 SELECT coalesce(array_agg(version ORDER BY version), '{}') AS applied,
        coalesce(max(coalesce(readable_by, version)), 0)    AS readable_by
 FROM schema_migrations
-"""
+""")
 
 
 class SchemaError(Exception):
@@ -63,19 +79,25 @@ def readable_by(version: int, sql: str) -> int:
 
 
 async def schema_state(conn: asyncpg.Connection) -> SchemaState:
-    exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
-    if not exists:
+    shape = await RECORD_SHAPE.fetchrow(conn)
+    assert shape is not None
+    if not shape["recorded"]:
         return SchemaState(frozenset(), 0)
-    has_column = await conn.fetchval(
-        "SELECT EXISTS (SELECT FROM information_schema.columns"
-        " WHERE table_name = 'schema_migrations' AND column_name = 'readable_by')"
-    )
-    if not has_column:  # recorded before the rule: every migration counts as itself
-        rows = await conn.fetch("SELECT version FROM schema_migrations")
-        applied = frozenset(r["version"] for r in rows)
+    if not shape["has_readable_by"]:  # recorded before the rule: each counts as itself
+        applied = frozenset(r["version"] for r in await APPLIED.fetch(conn))
         return SchemaState(applied, max(applied, default=0))
-    row = await conn.fetchrow(STATE)
+    row = await STATE.fetchrow(conn)
+    assert row is not None
     return SchemaState(frozenset(row["applied"]), row["readable_by"])
+
+
+async def database_state(dsn: str) -> SchemaState:
+    """``schema_state`` over a connection of its own (``colonies server migrate --wait``)."""
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        return await schema_state(conn)
+    finally:
+        await conn.close()
 
 
 def check_not_newer(state: SchemaState, known: int) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import asyncpg
 
-from colonies.core import Statistics
-from colonies.store.nonces import USE_NONCES
+from colonies.core import ExecutorState, ProcessState, Statistics
+from colonies.store.statements import Statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,44 +27,80 @@ class ColonyAccess:
         return self.user_name is not None
 
 
-_ACCESS = """
+# Colony, executor and user rows of the caller in one colony, in one round trip.
+ACCESS = Statement("""
 SELECT c.colonyid, e.state AS executor_state, e.executorname AS executor_name,
        e.executortype AS executor_type, e.locationname AS executor_location,
        u.name AS user_name, c.paused
   FROM colonies c
   LEFT JOIN LATERAL (SELECT state, executorname, executortype, locationname FROM executors
-                      WHERE executorid = $2 AND colonyname = c.name LIMIT 1) e ON true
+                      WHERE executorid = :caller AND colonyname = c.name LIMIT 1) e ON true
   LEFT JOIN LATERAL (SELECT name FROM users
-                      WHERE userid = $2 AND colonyname = c.name LIMIT 1) u ON true
- WHERE c.name = $1
-"""
+                      WHERE userid = :caller AND colonyname = c.name LIMIT 1) u ON true
+ WHERE c.name = :colonyname
+""")
 
-_STATE_NAMES = {0: "waiting", 1: "running", 2: "successful", 3: "failed", 4: "cancelled"}
-_EXECUTOR_STATE_NAMES = {0: "pending", 1: "approved", 2: "rejected", 3: "unregistered"}
-
-_STATS = """
-SELECT (SELECT count(*) FROM colonies WHERE $1::text IS NULL OR name = $1) AS colonies,
+# Counts of one colony, or of every colony when :colonyname is NULL.
+STATISTICS = Statement("""
+SELECT (SELECT count(*) FROM colonies
+         WHERE :colonyname::text IS NULL OR name = :colonyname) AS colonies,
        e.executors, e.activeexecutors, e.unregisteredexecutors,
        p.waitingprocesses, p.runningprocesses, p.successfulprocesses, p.failedprocesses,
        p.cancelledprocesses, g.waitingworkflows, g.runningworkflows, g.successfulworkflows,
        g.failedworkflows, g.cancelledworkflows
   FROM (SELECT count(*) AS executors,
-               count(*) FILTER (WHERE state = 1) AS activeexecutors,
-               count(*) FILTER (WHERE state = 3) AS unregisteredexecutors
-          FROM executors WHERE $1::text IS NULL OR colonyname = $1) e,
-       (SELECT count(*) FILTER (WHERE state = 0) AS waitingprocesses,
-               count(*) FILTER (WHERE state = 1) AS runningprocesses,
-               count(*) FILTER (WHERE state = 2) AS successfulprocesses,
-               count(*) FILTER (WHERE state = 3) AS failedprocesses,
-               count(*) FILTER (WHERE state = 4) AS cancelledprocesses
-          FROM processes WHERE $1::text IS NULL OR colonyname = $1) p,
-       (SELECT count(*) FILTER (WHERE state = 0) AS waitingworkflows,
-               count(*) FILTER (WHERE state = 1) AS runningworkflows,
-               count(*) FILTER (WHERE state = 2) AS successfulworkflows,
-               count(*) FILTER (WHERE state = 3) AS failedworkflows,
-               count(*) FILTER (WHERE state = 4) AS cancelledworkflows
-          FROM processgraphs WHERE $1::text IS NULL OR colonyname = $1) g
-"""
+               count(*) FILTER (WHERE state = 1 /* APPROVED */) AS activeexecutors,
+               count(*) FILTER (WHERE state = 3 /* UNREGISTERED */) AS unregisteredexecutors
+          FROM executors WHERE :colonyname::text IS NULL OR colonyname = :colonyname) e,
+       (SELECT count(*) FILTER (WHERE state = 0 /* WAITING */) AS waitingprocesses,
+               count(*) FILTER (WHERE state = 1 /* RUNNING */) AS runningprocesses,
+               count(*) FILTER (WHERE state = 2 /* SUCCESS */) AS successfulprocesses,
+               count(*) FILTER (WHERE state = 3 /* FAILED */) AS failedprocesses,
+               count(*) FILTER (WHERE state = 4 /* CANCELLED */) AS cancelledprocesses
+          FROM processes WHERE :colonyname::text IS NULL OR colonyname = :colonyname) p,
+       (SELECT count(*) FILTER (WHERE state = 0 /* WAITING */) AS waitingworkflows,
+               count(*) FILTER (WHERE state = 1 /* RUNNING */) AS runningworkflows,
+               count(*) FILTER (WHERE state = 2 /* SUCCESS */) AS successfulworkflows,
+               count(*) FILTER (WHERE state = 3 /* FAILED */) AS failedworkflows,
+               count(*) FILTER (WHERE state = 4 /* CANCELLED */) AS cancelledworkflows
+          FROM processgraphs WHERE :colonyname::text IS NULL OR colonyname = :colonyname) g
+""")
+
+# The leader's gauges: how many processes, workflows and executors per colony and state.
+PROCESS_COUNTS = Statement("""
+SELECT colonyname, state, count(*) AS n FROM processes GROUP BY colonyname, state
+""")
+
+WORKFLOW_COUNTS = Statement("""
+SELECT colonyname, state, count(*) AS n FROM processgraphs GROUP BY colonyname, state
+""")
+
+EXECUTOR_COUNTS = Statement("""
+SELECT colonyname, state, count(*) AS n FROM executors GROUP BY colonyname, state
+""")
+
+SERVER_ID = Statement("SELECT serverid FROM server_owner")
+
+# The server owner's ID, unless one is stored already.
+SEED_SERVER_ID = Statement("""
+INSERT INTO server_owner (serverid) VALUES (:serverid) ON CONFLICT DO NOTHING
+""")
+
+CHANGE_SERVER_ID = Statement("""
+INSERT INTO server_owner (serverid) VALUES (:serverid)
+ON CONFLICT (singleton) DO UPDATE SET serverid = EXCLUDED.serverid
+""")
+
+PING = Statement("SELECT 1")
+
+
+def _state_names(states: type[ProcessState] | type[ExecutorState]) -> dict[int, str]:
+    """The gauges' label for each state (WAITING: "waiting", SUCCESS: "successful")."""
+    return {
+        s.value: "successful" if s is ProcessState.SUCCESS else s.name.lower()
+        for s in states
+        if s is not ProcessState.NOTSET
+    }
 
 
 class ServerStore:
@@ -73,63 +108,42 @@ class ServerStore:
         self.pool = pool
 
     async def server_id(self) -> str:
-        value = await self.pool.fetchval("SELECT serverid FROM server_owner")
+        value = await SERVER_ID.fetchval(self.pool)
         return value or ""
 
     async def seed_server_id(self, serverid: str) -> str:
         """Store ``serverid`` when none is stored yet; return the ID in force."""
-        await self.pool.execute(
-            "INSERT INTO server_owner (serverid) VALUES ($1) ON CONFLICT DO NOTHING", serverid
-        )
+        await SEED_SERVER_ID.execute(self.pool, serverid=serverid)
         return await self.server_id()
 
     async def change_server_id(self, serverid: str) -> None:
-        await self.pool.execute(
-            "INSERT INTO server_owner (serverid) VALUES ($1) "
-            "ON CONFLICT (singleton) DO UPDATE SET serverid = EXCLUDED.serverid",
-            serverid,
-        )
+        await CHANGE_SERVER_ID.execute(self.pool, serverid=serverid)
 
     async def colony_access(self, colonyname: str, caller: str) -> ColonyAccess | None:
-        row = await self.pool.fetchrow(_ACCESS, colonyname, caller)
+        row = await ACCESS.fetchrow(self.pool, colonyname=colonyname, caller=caller)
         if row is None:
             return None
         return ColonyAccess(**dict(row))
 
     async def statistics(self, colonyname: str | None = None) -> Statistics:
-        row = await self.pool.fetchrow(_STATS, colonyname)
+        row = await STATISTICS.fetchrow(self.pool, colonyname=colonyname)
+        assert row is not None  # counts: always one row
         return Statistics(**dict(row))
 
     async def fleet_counts(self) -> dict[str, list[tuple[str, str, int]]]:
         """Processes, workflows and executors by colony and state, for the leader's gauges."""
-        names = {
-            "processes": _STATE_NAMES,
-            "workflows": _STATE_NAMES,
-            "executors": _EXECUTOR_STATE_NAMES,
+        counts = {
+            "processes": (PROCESS_COUNTS, _state_names(ProcessState)),
+            "workflows": (WORKFLOW_COUNTS, _state_names(ProcessState)),
+            "executors": (EXECUTOR_COUNTS, _state_names(ExecutorState)),
         }
-        tables = {"processes": "processes", "workflows": "processgraphs", "executors": "executors"}
         result: dict[str, list[tuple[str, str, int]]] = {}
-        for key, table in tables.items():
-            rows = await self.pool.fetch(
-                f"SELECT colonyname, state, count(*) AS n FROM {table} GROUP BY colonyname, state"
-            )
+        for key, (statement, names) in counts.items():
+            rows = await statement.fetch(self.pool)
             result[key] = [
-                (r["colonyname"], names[key].get(r["state"], str(r["state"])), r["n"]) for r in rows
+                (r["colonyname"], names.get(r["state"], str(r["state"])), r["n"]) for r in rows
             ]
         return result
 
-    async def use_nonces(
-        self, entries: list[tuple[str, str]], expires: datetime
-    ) -> set[tuple[str, str]]:
-        """Record many requests' nonces in one statement; the (caller, nonce) pairs that were
-        new. A pair already there was used before (a replay)."""
-        rows = await self.pool.fetch(
-            USE_NONCES,
-            [caller for caller, _ in entries],
-            [nonce for _, nonce in entries],
-            expires,
-        )
-        return {(r["caller"], r["nonce"]) for r in rows}
-
     async def ping(self) -> None:
-        await self.pool.fetchval("SELECT 1")
+        await PING.fetchval(self.pool)

@@ -1,8 +1,8 @@
 """The leader's periodic work, each tick one fenced, idempotent transaction.
 
 Every tick first raises the stored leader term to its own, or finds a newer one and refuses to
-act (:class:`StaleTerm`): a leader that was paused past its lease cannot write after a new
-leader has started ticking (DESIGN.md, fencing).
+act (:class:`StaleTerm`, store/fencing.py): a leader that was paused past its lease cannot
+write after a new leader has started ticking.
 """
 
 from __future__ import annotations
@@ -14,57 +14,90 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from colonies.core.timeutil import to_unix_ns
-from colonies.store.events import NOTIFY_SQL
+from colonies.store.events import process_event
+from colonies.store.fencing import StaleTerm, current_term, fence
 from colonies.store.graph_resolution import member_failed, refresh_state
 from colonies.store.ledger import seal
+from colonies.store.statements import Statement
+
+__all__ = [
+    "EXEC_LIMIT_EXCEEDED",
+    "WAIT_LIMIT_EXCEEDED",
+    "DeadlineResult",
+    "StaleTerm",  # store/fencing.py's, raised by every tick here
+    "TickStore",
+]
 
 EXEC_LIMIT_EXCEEDED = "Maximum execution time limit exceeded"
 WAIT_LIMIT_EXCEEDED = "Maximum waiting time limit exceeded"
 
 
-class StaleTerm(Exception):
-    """A newer leader has ticked: this replica must not act."""
-
-
-async def fence(conn: asyncpg.Connection, term: int) -> None:
-    """Inside the tick's transaction: hold the term row and require ours to be current."""
-    current = await conn.fetchval(
-        "UPDATE leader_term SET term = $1 WHERE term <= $1 RETURNING term", term
-    )
-    if current is None:
-        raise StaleTerm(f"term {term} is stale")
-
-
-_RECLAIM = f"""
+# Running processes past their execution deadline that may be retried wait again (§7.7).
+RECLAIM = Statement(f"""
 WITH reclaimed AS (
   UPDATE processes
-     SET state = 0, isassigned = false, assignedexecutorid = '', endtime = $1,
+     SET state = 0 /* WAITING */, isassigned = false, assignedexecutorid = '', endtime = :now,
          retries = retries + 1,
          execdeadline = '0001-01-01 00:00:00+00',
-         waitdeadline = CASE WHEN maxwaittime > 0 THEN $1 + maxwaittime * interval '1 second'
+         waitdeadline = CASE WHEN maxwaittime > 0 THEN :now + maxwaittime * interval '1 second'
                              ELSE '0001-01-01 00:00:00+00'::timestamptz END
-   WHERE state = 1 AND maxexectime > 0 AND execdeadline < $1
+   WHERE state = 1 /* RUNNING */ AND maxexectime > 0 AND execdeadline < :now
      AND (maxretries < 0 OR retries < maxretries)
   RETURNING processid, state, colonyname, executortype, location_lc, processgraphid)
-SELECT processgraphid, {NOTIFY_SQL.format(p="reclaimed")} FROM reclaimed
-"""
+SELECT processgraphid, {process_event("reclaimed")} FROM reclaimed
+""")
 
-_EXPIRE_RUNNING = f"""
+# Running processes past their execution deadline without retries left fail with :error.
+EXPIRE_RUNNING = Statement(f"""
 WITH failed AS (
-  UPDATE processes SET state = 3, endtime = $1, errors = ARRAY['{EXEC_LIMIT_EXCEEDED}']
-   WHERE state = 1 AND maxexectime > 0 AND execdeadline < $1
+  UPDATE processes SET state = 3 /* FAILED */, endtime = :now, errors = ARRAY[:error::text]
+   WHERE state = 1 /* RUNNING */ AND maxexectime > 0 AND execdeadline < :now
      AND maxretries >= 0 AND retries >= maxretries
   RETURNING processid, state, colonyname, executortype, location_lc, processgraphid)
-SELECT processgraphid, {NOTIFY_SQL.format(p="failed")} FROM failed
-"""
+SELECT processgraphid, {process_event("failed")} FROM failed
+""")
 
-_EXPIRE_WAITING = f"""
+# Waiting processes past their waiting deadline fail with :error.
+EXPIRE_WAITING = Statement(f"""
 WITH failed AS (
-  UPDATE processes SET state = 3, endtime = $1, errors = ARRAY['{WAIT_LIMIT_EXCEEDED}']
-   WHERE state = 0 AND maxwaittime > 0 AND waitdeadline < $1
+  UPDATE processes SET state = 3 /* FAILED */, endtime = :now, errors = ARRAY[:error::text]
+   WHERE state = 0 /* WAITING */ AND maxwaittime > 0 AND waitdeadline < :now
   RETURNING processid, state, colonyname, executortype, location_lc, processgraphid)
-SELECT processgraphid, {NOTIFY_SQL.format(p="failed")} FROM failed
-"""
+SELECT processgraphid, {process_event("failed")} FROM failed
+""")
+
+# Retention (§7.17): successful graphs (then their members) and standalone processes submitted
+# before the cutoff, and every log line written before it.
+REMOVE_OLD_GRAPHS = Statement("""
+DELETE FROM processgraphs WHERE state = 2 /* SUCCESS */ AND submissiontime < :cutoff
+RETURNING processgraphid
+""")
+
+REMOVE_MEMBERS_OF_GRAPHS = Statement("""
+DELETE FROM processes WHERE processgraphid = ANY (:processgraphids::text[])
+""")
+
+REMOVE_OLD_PROCESSES = Statement("""
+DELETE FROM processes
+ WHERE processgraphid = '' AND state = 2 /* SUCCESS */ AND submissiontime < :cutoff
+""")
+
+REMOVE_OLD_LOGS = Statement("DELETE FROM logs WHERE ts < :cutoff_ns")
+
+REMOVE_EXPIRED_NONCES = Statement("DELETE FROM request_nonces WHERE expires < :now")
+
+# A checkpoint of the ledger's head, signed when the server has a key (signer '' otherwise).
+ADD_CHECKPOINT = Statement("""
+INSERT INTO ledger_checkpoints (chain_pos, hash, ts, signer, signature)
+VALUES (:chain_pos, :hash, :ts, :signer, :signature)
+ON CONFLICT DO NOTHING
+""")
+
+# Executors silent since before the cutoff; never those registered without a time (year 1).
+REMOVE_SILENT_EXECUTORS = Statement("""
+DELETE FROM executors
+ WHERE lastheardfromtime > '0001-01-01 00:00:00+00' AND lastheardfromtime < :cutoff
+""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,21 +112,16 @@ class TickStore:
         self.pool = pool
 
     async def current_term(self) -> int:
-        term: int = await self.pool.fetchval("SELECT term FROM leader_term")
-        return term
-
-    async def leader_name(self) -> str:
-        name: str = await self.pool.fetchval("SELECT holder FROM leader_term")
-        return name
+        return await current_term(self.pool)
 
     async def deadlines(self, term: int, now: datetime) -> DeadlineResult:
         """Reclaim or fail processes past their execution deadline; fail those past their
         waiting deadline (§7.7). All of them, in one transaction."""
         async with self.pool.acquire() as conn, conn.transaction():
             await fence(conn, term)
-            reclaimed = await conn.fetch(_RECLAIM, now)
-            expired_running = await conn.fetch(_EXPIRE_RUNNING, now)
-            expired_waiting = await conn.fetch(_EXPIRE_WAITING, now)
+            reclaimed = await RECLAIM.fetch(conn, now=now)
+            expired_running = await EXPIRE_RUNNING.fetch(conn, now=now, error=EXEC_LIMIT_EXCEEDED)
+            expired_waiting = await EXPIRE_WAITING.fetch(conn, now=now, error=WAIT_LIMIT_EXCEEDED)
             failed_graphs = {r["processgraphid"] for r in (*expired_running, *expired_waiting)} - {
                 ""
             }
@@ -108,27 +136,18 @@ class TickStore:
         cutoff = now - timedelta(seconds=max_age_seconds)
         async with self.pool.acquire() as conn, conn.transaction():
             await fence(conn, term)
-            graphs = await conn.fetch(
-                "DELETE FROM processgraphs WHERE state = 2 AND submissiontime < $1 "
-                "RETURNING processgraphid",
-                cutoff,
+            graphs = await REMOVE_OLD_GRAPHS.fetch(conn, cutoff=cutoff)
+            await REMOVE_MEMBERS_OF_GRAPHS.execute(
+                conn, processgraphids=[g["processgraphid"] for g in graphs]
             )
-            await conn.execute(
-                "DELETE FROM processes WHERE processgraphid = ANY($1::text[])",
-                [g["processgraphid"] for g in graphs],
-            )
-            status = await conn.execute(
-                "DELETE FROM processes WHERE processgraphid = '' AND state = 2 "
-                "AND submissiontime < $1",
-                cutoff,
-            )
-            await conn.execute("DELETE FROM logs WHERE ts < $1", to_unix_ns(cutoff))
+            status = await REMOVE_OLD_PROCESSES.execute(conn, cutoff=cutoff)
+            await REMOVE_OLD_LOGS.execute(conn, cutoff_ns=to_unix_ns(cutoff))
         return int(status.split()[-1]) + len(graphs)
 
     async def expired_nonces(self, term: int, now: datetime) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
             await fence(conn, term)
-            status = await conn.execute("DELETE FROM request_nonces WHERE expires < $1", now)
+            status = await REMOVE_EXPIRED_NONCES.execute(conn, now=now)
         return int(status.split()[-1])
 
     async def seal_ledger(
@@ -142,14 +161,13 @@ class TickStore:
             if sealed:
                 message = f"{position}:{head.hex()}".encode()
                 signer, signature = sign(message) if sign else ("", "")
-                await conn.execute(
-                    "INSERT INTO ledger_checkpoints (chain_pos, hash, ts, signer, signature) "
-                    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                    position,
-                    head,
-                    now,
-                    signer,
-                    signature,
+                await ADD_CHECKPOINT.execute(
+                    conn,
+                    chain_pos=position,
+                    hash=head,
+                    ts=now,
+                    signer=signer,
+                    signature=signature,
                 )
         return sealed
 
@@ -158,9 +176,5 @@ class TickStore:
         cutoff = now - timedelta(seconds=max_silence_seconds)
         async with self.pool.acquire() as conn, conn.transaction():
             await fence(conn, term)
-            status = await conn.execute(
-                "DELETE FROM executors WHERE lastheardfromtime > '0001-01-01 00:00:00+00' "
-                "AND lastheardfromtime < $1",
-                cutoff,
-            )
+            status = await REMOVE_SILENT_EXECUTORS.execute(conn, cutoff=cutoff)
         return int(status.split()[-1])

@@ -6,8 +6,35 @@ import asyncpg
 
 from colonies.core import User
 from colonies.store.errors import Conflict
+from colonies.store.statements import Statement
 
-_COLUMNS = "colonyname, userid, name, email, phone"
+ADD = Statement("""
+INSERT INTO users (colonyname, userid, name, email, phone)
+VALUES (:colonyname, :userid, :name, :email, :phone)
+""")
+
+GET = Statement("""
+SELECT colonyname, userid, name, email, phone FROM users
+ WHERE colonyname = :colonyname AND name = :name
+""")
+
+GET_BY_ID = Statement("""
+SELECT colonyname, userid, name, email, phone FROM users
+ WHERE colonyname = :colonyname AND userid = :userid
+ LIMIT 1
+""")
+
+LIST = Statement("""
+SELECT colonyname, userid, name, email, phone FROM users
+ WHERE colonyname = :colonyname
+ ORDER BY name
+""")
+
+REMOVE = Statement("DELETE FROM users WHERE colonyname = :colonyname AND name = :name")
+
+CHANGE_ID = Statement("""
+UPDATE users SET userid = :new_id WHERE colonyname = :colonyname AND userid = :old_id
+""")
 
 
 def _user(row: asyncpg.Record) -> User:
@@ -20,13 +47,13 @@ class UserStore:
 
     async def add(self, u: User) -> User:
         try:
-            await self.pool.execute(
-                f"INSERT INTO users ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5)",
-                u.colonyname,
-                u.userid,
-                u.name,
-                u.email,
-                u.phone,
+            await ADD.execute(
+                self.pool,
+                colonyname=u.colonyname,
+                userid=u.userid,
+                name=u.name,
+                email=u.email,
+                phone=u.phone,
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(
@@ -37,36 +64,21 @@ class UserStore:
         return u
 
     async def get(self, colonyname: str, name: str) -> User | None:
-        row = await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM users WHERE colonyname = $1 AND name = $2", colonyname, name
-        )
+        row = await GET.fetchrow(self.pool, colonyname=colonyname, name=name)
         return _user(row) if row else None
 
     async def get_by_id(self, colonyname: str, userid: str) -> User | None:
-        row = await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM users WHERE colonyname = $1 AND userid = $2 LIMIT 1",
-            colonyname,
-            userid,
-        )
+        row = await GET_BY_ID.fetchrow(self.pool, colonyname=colonyname, userid=userid)
         return _user(row) if row else None
 
     async def list(self, colonyname: str) -> list[User]:
-        rows = await self.pool.fetch(
-            f"SELECT {_COLUMNS} FROM users WHERE colonyname = $1 ORDER BY name", colonyname
-        )
-        return [_user(r) for r in rows]
+        return [_user(r) for r in await LIST.fetch(self.pool, colonyname=colonyname)]
 
     async def remove(self, colonyname: str, name: str) -> bool:
-        status = await self.pool.execute(
-            "DELETE FROM users WHERE colonyname = $1 AND name = $2", colonyname, name
-        )
-        return status != "DELETE 0"
+        return await REMOVE.execute(self.pool, colonyname=colonyname, name=name) != "DELETE 0"
 
     async def change_id(self, colonyname: str, old_id: str, new_id: str) -> bool:
-        status = await self.pool.execute(
-            "UPDATE users SET userid = $3 WHERE colonyname = $1 AND userid = $2",
-            colonyname,
-            old_id,
-            new_id,
+        status = await CHANGE_ID.execute(
+            self.pool, colonyname=colonyname, old_id=old_id, new_id=new_id
         )
         return status != "UPDATE 0"

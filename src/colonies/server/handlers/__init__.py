@@ -1,19 +1,2 @@
-"""Handlers per area; importing this package registers every route."""
-
-from colonies.server.handlers import (  # noqa: F401
-    blueprints,
-    channels,
-    colonies,
-    executors,
-    files,
-    functions,
-    locations,
-    logs,
-    pause,
-    processes,
-    schedules,
-    security,
-    server,
-    users,
-    workflows,
-)
+"""Handlers per area: each module declares its routes in its own ``routes`` registry, and
+server/routes.py lists the modules and assembles them."""

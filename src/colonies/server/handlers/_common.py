@@ -12,6 +12,9 @@ T = TypeVar("T")
 
 _HEX = frozenset("0123456789abcdef")
 
+# The states a process or a graph can be in (NOTSET, in a request, means "every state").
+STATES = frozenset(ProcessState) - {ProcessState.NOTSET}
+
 
 def require_id(value: str, action: str, what: str = "id") -> str:
     """A 64-hex ID (any case on input; stored lowercase)."""
@@ -48,9 +51,9 @@ def check_count(count: int, limit: int = MAX_COUNT) -> int:
 
 
 def check_remove_all_state(state: int, what: str) -> int:
-    """``removeall*``: -1 (every state) or a finished or waiting state, never RUNNING."""
+    """``removeall*``: NOTSET (every state) or a finished or waiting state, never RUNNING."""
     if state == ProcessState.RUNNING:
         raise RpcError(400, f"Not possible to remove running {what}")
-    if state not in (-1, 0, 2, 3, 4):
+    if state != ProcessState.NOTSET and state not in STATES:
         raise RpcError(400, f"Failed to remove all {what}, invalid state")
     return state

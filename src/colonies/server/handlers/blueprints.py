@@ -40,8 +40,15 @@ from colonies.rpc.messages import (
 )
 from colonies.server.context import Context
 from colonies.server.handlers._common import found, removed, require_name
-from colonies.server.registry import Role, Target, registry
-from colonies.server.scopes import by_colonyname, colony
+from colonies.server.registry import Registry, Role
+from colonies.server.scopes import (
+    blueprint_colony,
+    blueprint_history_scope,
+    by_colonyname,
+    by_namespace,
+)
+
+routes = Registry()
 
 RECONCILE_INTERVAL = 60  # seconds, unless the definition's handler says otherwise
 
@@ -50,13 +57,6 @@ def _required(obj: Any, what: str, action: str) -> Any:
     if obj is None:
         raise RpcError(400, f"{action}, {what} is nil")
     return obj
-
-
-def _colony_of(attr: str) -> Any:
-    return colony(lambda m: getattr(m, attr).metadata.colonyname if getattr(m, attr) else "")
-
-
-by_namespace = colony(lambda m: m.namespace)
 
 
 def _initiator(ctx: Context) -> str:
@@ -125,7 +125,7 @@ async def _submit(ctx: Context, spec: FunctionSpec) -> Process:
         initiatorname=_initiator(ctx),
         now=ctx.now(),
     )
-    return await ctx.store.processes.submit(new)
+    return await ctx.store.submissions.submit(new)
 
 
 def _cron_name(kind: str, location: str) -> str:
@@ -167,12 +167,12 @@ async def _reconcile(
 ADD_DEFINITION = "Failed to add blueprint definition"
 
 
-@registry.handles(
+@routes.handles(
     "addblueprintdefinitionmsg",
     AddBlueprintDefinitionMsg,
     Role.COLONY_OWNER,
     action=ADD_DEFINITION,
-    scope=_colony_of("blueprintdefinition"),
+    scope=blueprint_colony("blueprintdefinition"),
 )
 async def add_definition(ctx: Context, msg: AddBlueprintDefinitionMsg) -> BlueprintDefinition:
     d: BlueprintDefinition = _required(
@@ -187,7 +187,7 @@ async def add_definition(ctx: Context, msg: AddBlueprintDefinitionMsg) -> Bluepr
     return await ctx.store.blueprints.add_definition(d)
 
 
-@registry.handles(
+@routes.handles(
     "getblueprintdefinitionmsg",
     NamedInColonyMsg,
     Role.MEMBER_OR_OWNER,
@@ -199,7 +199,7 @@ async def get_definition(ctx: Context, msg: NamedInColonyMsg) -> BlueprintDefini
     return found(d, "Blueprint definition")
 
 
-@registry.handles(
+@routes.handles(
     "getblueprintdefinitionsmsg",
     ColonyNameMsg,
     Role.MEMBER_OR_OWNER,
@@ -210,7 +210,7 @@ async def get_definitions(ctx: Context, msg: ColonyNameMsg) -> list[BlueprintDef
     return await ctx.store.blueprints.definitions(msg.colonyname)
 
 
-@registry.handles(
+@routes.handles(
     "removeblueprintdefinitionmsg",
     NamespaceNameMsg,
     Role.COLONY_OWNER,
@@ -235,12 +235,12 @@ ADD = "Failed to add blueprint"
 UPDATE = "Failed to update blueprint"
 
 
-@registry.handles(
+@routes.handles(
     "addblueprintmsg",
     AddBlueprintMsg,
     Role.MEMBER_OR_OWNER,
     action=ADD,
-    scope=_colony_of("blueprint"),
+    scope=blueprint_colony("blueprint"),
 )
 async def add_blueprint(ctx: Context, msg: AddBlueprintMsg) -> Blueprint:
     b: Blueprint = _required(msg.blueprint, "blueprint", ADD)
@@ -255,7 +255,7 @@ async def add_blueprint(ctx: Context, msg: AddBlueprintMsg) -> Blueprint:
     return b
 
 
-@registry.handles(
+@routes.handles(
     "getblueprintmsg",
     NamespaceNameMsg,
     Role.MEMBER_OR_OWNER,
@@ -266,7 +266,7 @@ async def get_blueprint(ctx: Context, msg: NamespaceNameMsg) -> Blueprint:
     return found(await ctx.store.blueprints.get(msg.namespace, msg.name), "Blueprint")
 
 
-@registry.handles(
+@routes.handles(
     "getblueprintsmsg",
     GetBlueprintsMsg,
     Role.MEMBER_OR_OWNER,
@@ -277,12 +277,12 @@ async def get_blueprints(ctx: Context, msg: GetBlueprintsMsg) -> list[Blueprint]
     return await ctx.store.blueprints.list(msg.namespace, msg.kind, msg.locationname)
 
 
-@registry.handles(
+@routes.handles(
     "updateblueprintmsg",
     UpdateBlueprintMsg,
     Role.MEMBER_OR_OWNER,
     action=UPDATE,
-    scope=_colony_of("blueprint"),
+    scope=blueprint_colony("blueprint"),
 )
 async def update_blueprint(ctx: Context, msg: UpdateBlueprintMsg) -> Blueprint:
     b: Blueprint = _required(msg.blueprint, "blueprint", UPDATE)
@@ -304,7 +304,7 @@ async def update_blueprint(ctx: Context, msg: UpdateBlueprintMsg) -> Blueprint:
     return b
 
 
-@registry.handles(
+@routes.handles(
     "removeblueprintmsg",
     NamespaceNameMsg,
     Role.MEMBER_OR_OWNER,
@@ -327,26 +327,18 @@ async def remove_blueprint(ctx: Context, msg: NamespaceNameMsg) -> None:
         await _submit(ctx, spec)
 
 
-async def history_scope(ctx: Context, msg: GetBlueprintHistoryMsg) -> Target:
-    """The colony of a blueprint's history: it outlives the blueprint (the "delete" row)."""
-    colonyname = await ctx.store.blueprints.history_colony(msg.blueprintid)
-    if colonyname is None:
-        raise RpcError(404, "Blueprint not found")
-    return Target(colonyname)
-
-
-@registry.handles(
+@routes.handles(
     "getblueprinthistorymsg",
     GetBlueprintHistoryMsg,
     Role.MEMBER_OR_OWNER,
     action="Failed to get blueprint history",
-    scope=history_scope,
+    scope=blueprint_history_scope,
 )
 async def get_history(ctx: Context, msg: GetBlueprintHistoryMsg) -> list[BlueprintHistory]:
     return await ctx.store.blueprints.history(msg.blueprintid, msg.limit)
 
 
-@registry.handles(
+@routes.handles(
     "updateblueprintstatusmsg",
     UpdateBlueprintStatusMsg,
     Role.MEMBER,
@@ -358,7 +350,7 @@ async def update_status(ctx: Context, msg: UpdateBlueprintStatusMsg) -> None:
     removed(ok, "Blueprint")
 
 
-@registry.handles(
+@routes.handles(
     "reconcileblueprintmsg",
     ReconcileBlueprintMsg,
     Role.MEMBER,

@@ -1,8 +1,10 @@
-"""Channels: append and read (PROTOCOL.md §6.17, §7.12); subscriptions are in ``pubsub``."""
+"""Channels: append, read and subscribe (docs/protocol.md §6.17, §6.18, §7.12)."""
 
 from __future__ import annotations
 
+import asyncio
 import binascii
+import contextlib
 import time
 from base64 import b64decode
 from collections import OrderedDict
@@ -11,29 +13,15 @@ from typing import Any
 from colonies.core import ChannelEntry
 from colonies.core.scheduling import CHANNEL_BURST, CHANNEL_RATE, MAX_CHANNEL_PAYLOAD
 from colonies.rpc import RpcError
-from colonies.rpc.messages import ChannelAppendMsg, ChannelReadMsg
+from colonies.rpc.messages import ChannelAppendMsg, ChannelReadMsg, SubscribeChannelMsg
 from colonies.server.context import Context
-from colonies.server.registry import Role, Scope, Target, registry
+from colonies.server.registry import Registry, Role
+from colonies.server.scopes import channel_scope
 from colonies.store.channels import ChannelStore
 
+routes = Registry()
+
 _KINDS = {"": "data", "data": "data", "end": "end", "error": "error"}
-
-
-def channel_scope(verb: str) -> Scope:
-    """The process's colony; its initiator and assigned executor are the parties."""
-
-    async def scope(ctx: Context, msg: Any) -> Target:
-        brief = await ctx.store.processes.brief(msg.processid)
-        if brief is None:
-            raise RpcError(404, "Process not found")
-        return Target(
-            brief.colonyname,
-            brief,
-            parties=(brief.initiatorid, brief.assignedexecutorid),
-            denied=f"Not authorized to {verb} channel",
-        )
-
-    return scope
 
 
 def channel_id(msg: Any) -> str:
@@ -97,7 +85,7 @@ class _RateLimiter:
 _limiter = _RateLimiter(CHANNEL_RATE, CHANNEL_BURST)
 
 
-@registry.handles(
+@routes.handles(
     "channelappendmsg",
     ChannelAppendMsg,
     Role.MEMBER_PARTY,
@@ -126,7 +114,7 @@ async def append(ctx: Context, msg: ChannelAppendMsg) -> None:
     ctx.state.metrics.channel_messages.inc()
 
 
-@registry.handles(
+@routes.handles(
     "channelreadmsg",
     ChannelReadMsg,
     Role.MEMBER_PARTY,
@@ -139,3 +127,42 @@ async def read(ctx: Context, msg: ChannelReadMsg) -> list[ChannelEntry]:
     channelid = channel_id(msg)
     await require_channel(ctx.store.channels, channelid)
     return entries(await ctx.store.channels.read(channelid, msg.afterseq, msg.limit))
+
+
+CHANNEL_PUSH_TYPE = "subscribechannelmsg"
+_DEFAULT_CHANNEL_TIMEOUT = 30
+
+
+@routes.handles(
+    "subscribechannelmsg",
+    SubscribeChannelMsg,
+    Role.MEMBER_PARTY,
+    action="Failed to subscribe to channel",
+    scope=channel_scope("read from"),
+    subscription=True,
+)
+async def subscribe(ctx: Context, msg: SubscribeChannelMsg) -> None:
+    """The backlog after ``afterseq``, then each new entry; a final ``[]`` at the timeout."""
+    channels = ctx.store.channels
+    channelid = channel_id(msg)
+    await require_channel(channels, channelid)
+    subscriptions = ctx.state.channel_subscriptions
+    woken = subscriptions.add(channelid)  # before reading, so no append is missed
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (msg.timeout if msg.timeout > 0 else _DEFAULT_CHANNEL_TIMEOUT)
+    position = max(msg.afterseq, 0)
+    try:
+        while True:
+            woken.clear()
+            rows = await channels.read(channelid, position, 0)
+            if rows:
+                await ctx.push(CHANNEL_PUSH_TYPE, entries(rows))
+                position = rows[-1]["position"] + 1
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(woken.wait(), remaining)
+        await ctx.push(CHANNEL_PUSH_TYPE, [])  # the end of the stream for pycolonies
+    finally:
+        subscriptions.remove(channelid, woken)

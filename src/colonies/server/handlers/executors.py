@@ -13,14 +13,16 @@ from colonies.rpc.messages import (
 )
 from colonies.server.context import Context
 from colonies.server.handlers._common import found, removed, require_id, require_name
-from colonies.server.registry import Role, registry
+from colonies.server.registry import Registry, Role
 from colonies.server.scopes import by_colonyname, colony, named_executor
+
+routes = Registry()
 
 ADD = "Failed to add executor"
 _named = named_executor(lambda m: (m.colonyname, m.executorname))
 
 
-@registry.handles(
+@routes.handles(
     "addexecutormsg",
     AddExecutorMsg,
     Role.COLONY_OWNER,
@@ -45,7 +47,7 @@ async def _set_state(ctx: Context, msg: ExecutorNameMsg, state: ExecutorState) -
     removed(ok, f"Executor with name {msg.executorname}")
 
 
-@registry.handles(
+@routes.handles(
     "approveexecutormsg",
     ExecutorNameMsg,
     Role.COLONY_OWNER,
@@ -57,7 +59,7 @@ async def approve_executor(ctx: Context, msg: ExecutorNameMsg) -> None:
     await _set_state(ctx, msg, ExecutorState.APPROVED)
 
 
-@registry.handles(
+@routes.handles(
     "rejectexecutormsg",
     ExecutorNameMsg,
     Role.COLONY_OWNER,
@@ -69,7 +71,7 @@ async def reject_executor(ctx: Context, msg: ExecutorNameMsg) -> None:
     await _set_state(ctx, msg, ExecutorState.REJECTED)
 
 
-@registry.handles(
+@routes.handles(
     "removeexecutormsg",
     ExecutorNameMsg,
     Role.COLONY_OWNER,
@@ -82,7 +84,7 @@ async def remove_executor(ctx: Context, msg: ExecutorNameMsg) -> None:
     removed(ok, f"Executor with name {msg.executorname}")
 
 
-@registry.handles(
+@routes.handles(
     "getexecutorsmsg",
     ColonyNameMsg,
     Role.MEMBER_ANY,
@@ -93,7 +95,7 @@ async def get_executors(ctx: Context, msg: ColonyNameMsg) -> list[Executor]:
     return await ctx.store.executors.list(msg.colonyname)
 
 
-@registry.handles(
+@routes.handles(
     "getexecutormsg",
     ExecutorNameMsg,
     Role.MEMBER,
@@ -105,7 +107,7 @@ async def get_executor(ctx: Context, msg: ExecutorNameMsg) -> Executor:
     return found(executor, f"Executor with name {msg.executorname}")
 
 
-@registry.handles(
+@routes.handles(
     "getexecutorbyidmsg",
     GetExecutorByIdMsg,
     Role.MEMBER,
@@ -117,7 +119,7 @@ async def get_executor_by_id(ctx: Context, msg: GetExecutorByIdMsg) -> Executor:
     return found(executor, f"Executor with id {msg.executorid}")
 
 
-@registry.handles(
+@routes.handles(
     "reportallocationmsg",
     ReportAllocationMsg,
     Role.SELF,
@@ -128,7 +130,7 @@ async def report_allocation(ctx: Context, msg: ReportAllocationMsg) -> None:
     await ctx.store.executors.set_allocations(msg.colonyname, msg.executorname, msg.allocations)
 
 
-@registry.handles(
+@routes.handles(
     "updateexecutormsg",
     UpdateExecutorMsg,
     Role.SELF,

@@ -17,8 +17,10 @@ from colonies.rpc.messages import (
 )
 from colonies.server.context import Context
 from colonies.server.handlers._common import found, removed, require_name
-from colonies.server.registry import Role, registry
+from colonies.server.registry import Registry, Role
 from colonies.server.scopes import by_colonyname, colony
+
+routes = Registry()
 
 
 def _shown_to(caller: str, file: File, creator: str) -> File:
@@ -28,7 +30,7 @@ def _shown_to(caller: str, file: File, creator: str) -> File:
     return file
 
 
-@registry.handles(
+@routes.handles(
     "addfilemsg",
     AddFileMsg,
     Role.MEMBER,
@@ -43,7 +45,7 @@ async def add_file(ctx: Context, msg: AddFileMsg) -> File:
     return await ctx.store.files.add(file, creatorid=ctx.caller)
 
 
-@registry.handles(
+@routes.handles(
     "getfilemsg", GetFileMsg, Role.MEMBER, action="Failed to get file", scope=by_colonyname
 )
 async def get_file(ctx: Context, msg: GetFileMsg) -> list[File]:
@@ -58,14 +60,14 @@ async def get_file(ctx: Context, msg: GetFileMsg) -> list[File]:
     return [_shown_to(ctx.caller, f, creator) for f, creator in rows]
 
 
-@registry.handles(
+@routes.handles(
     "getfilesmsg", GetFilesMsg, Role.MEMBER, action="Failed to get files", scope=by_colonyname
 )
 async def get_files(ctx: Context, msg: GetFilesMsg) -> list[FileData]:
     return await ctx.store.files.list_names(msg.colonyname, msg.label)
 
 
-@registry.handles(
+@routes.handles(
     "getfilelabelsmsg",
     GetFileLabelsMsg,
     Role.MEMBER,
@@ -76,7 +78,7 @@ async def get_file_labels(ctx: Context, msg: GetFileLabelsMsg) -> list[Label]:
     return await ctx.store.files.labels(msg.colonyname, msg.name, msg.exact)
 
 
-@registry.handles(
+@routes.handles(
     "removefilemsg", RemoveFileMsg, Role.MEMBER, action="Failed to remove file", scope=by_colonyname
 )
 async def remove_file(ctx: Context, msg: RemoveFileMsg) -> None:
@@ -89,7 +91,7 @@ async def remove_file(ctx: Context, msg: RemoveFileMsg) -> None:
     removed(ok, "File")
 
 
-@registry.handles(
+@routes.handles(
     "createsnapshotmsg",
     CreateSnapshotMsg,
     Role.MEMBER,
@@ -103,7 +105,7 @@ async def create_snapshot(ctx: Context, msg: CreateSnapshotMsg) -> Snapshot:
     )
 
 
-@registry.handles(
+@routes.handles(
     "getsnapshotmsg",
     SnapshotRefMsg,
     Role.MEMBER,
@@ -115,7 +117,7 @@ async def get_snapshot(ctx: Context, msg: SnapshotRefMsg) -> Snapshot:
     return found(snapshot, "Snapshot")
 
 
-@registry.handles(
+@routes.handles(
     "getsnapshotsmsg",
     ColonyNameMsg,
     Role.MEMBER,
@@ -126,7 +128,7 @@ async def get_snapshots(ctx: Context, msg: ColonyNameMsg) -> list[Snapshot]:
     return await ctx.store.files.list_snapshots(msg.colonyname)
 
 
-@registry.handles(
+@routes.handles(
     "removesnapshotmsg",
     SnapshotRefMsg,
     Role.MEMBER,
@@ -138,7 +140,7 @@ async def remove_snapshot(ctx: Context, msg: SnapshotRefMsg) -> None:
     removed(ok, "Snapshot")
 
 
-@registry.handles(
+@routes.handles(
     "removeallsnapshotmsg",
     ColonyNameMsg,
     Role.MEMBER,

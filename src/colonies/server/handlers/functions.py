@@ -7,13 +7,15 @@ from colonies.crypto import new_random_id
 from colonies.rpc.messages import AddFunctionMsg, GetFunctionsMsg, RemoveFunctionMsg
 from colonies.server.context import Context
 from colonies.server.handlers._common import removed, require_name
-from colonies.server.registry import Role, registry
+from colonies.server.registry import Registry, Role
 from colonies.server.scopes import by_colonyname, function_owner, named_executor
+
+routes = Registry()
 
 ADD = "Failed to add function"
 
 
-@registry.handles(
+@routes.handles(
     "addfunctionmsg",
     AddFunctionMsg,
     Role.MEMBER_SELF,
@@ -30,7 +32,7 @@ async def add_function(ctx: Context, msg: AddFunctionMsg) -> Function:
     return await ctx.store.functions.add(function)
 
 
-@registry.handles(
+@routes.handles(
     "getfunctionsmsg",
     GetFunctionsMsg,
     Role.MEMBER,
@@ -41,7 +43,7 @@ async def get_functions(ctx: Context, msg: GetFunctionsMsg) -> list[Function]:
     return await ctx.store.functions.list(msg.colonyname, msg.executorname)
 
 
-@registry.handles(
+@routes.handles(
     "removefunctionmsg",
     RemoveFunctionMsg,
     Role.SELF,

@@ -7,13 +7,15 @@ from colonies.crypto import new_random_id
 from colonies.rpc.messages import AddLocationMsg, ColonyNameMsg, NamedInColonyMsg
 from colonies.server.context import Context
 from colonies.server.handlers._common import found, removed, require_name
-from colonies.server.registry import Role, registry
+from colonies.server.registry import Registry, Role
 from colonies.server.scopes import by_colonyname, colony
+
+routes = Registry()
 
 ADD = "Failed to add location"
 
 
-@registry.handles(
+@routes.handles(
     "addlocationmsg",
     AddLocationMsg,
     Role.COLONY_OWNER,
@@ -27,7 +29,7 @@ async def add_location(ctx: Context, msg: AddLocationMsg) -> Location:
     return await ctx.store.locations.add(location)
 
 
-@registry.handles(
+@routes.handles(
     "removelocationmsg",
     NamedInColonyMsg,
     Role.COLONY_OWNER,
@@ -39,7 +41,7 @@ async def remove_location(ctx: Context, msg: NamedInColonyMsg) -> None:
     removed(ok, f"Location with name {msg.name}")
 
 
-@registry.handles(
+@routes.handles(
     "getlocationsmsg",
     ColonyNameMsg,
     Role.MEMBER_ANY,
@@ -50,7 +52,7 @@ async def get_locations(ctx: Context, msg: ColonyNameMsg) -> list[Location]:
     return await ctx.store.locations.list(msg.colonyname)
 
 
-@registry.handles(
+@routes.handles(
     "getlocationmsg",
     NamedInColonyMsg,
     Role.MEMBER_ANY,

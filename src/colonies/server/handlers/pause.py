@@ -5,11 +5,13 @@ from __future__ import annotations
 from colonies.rpc.messages import ColonyNameMsg, PauseStatusReply
 from colonies.server.context import Context
 from colonies.server.handlers._common import removed
-from colonies.server.registry import Role, registry
+from colonies.server.registry import Registry, Role
 from colonies.server.scopes import by_colonyname
 
+routes = Registry()
 
-@registry.handles(
+
+@routes.handles(
     "pauseassignmentsmsg",
     ColonyNameMsg,
     Role.COLONY_OWNER,
@@ -21,7 +23,7 @@ async def pause(ctx: Context, msg: ColonyNameMsg) -> None:
     removed(await ctx.store.colonies.set_paused(msg.colonyname, True), "Colony")
 
 
-@registry.handles(
+@routes.handles(
     "resumeassignmentsmsg",
     ColonyNameMsg,
     Role.COLONY_OWNER,
@@ -33,7 +35,7 @@ async def resume(ctx: Context, msg: ColonyNameMsg) -> None:
     removed(await ctx.store.colonies.set_paused(msg.colonyname, False), "Colony")
 
 
-@registry.handles(
+@routes.handles(
     "getpausestatusmsg",
     ColonyNameMsg,
     Role.MEMBER_ANY,

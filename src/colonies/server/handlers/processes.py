@@ -1,10 +1,12 @@
-"""Processes: submit, assign (long poll), close, fail, output, reads, cancel, remove (§6.6)."""
+"""Processes: submit, assign (long poll), close, fail, output, reads, cancel, remove (§6.6), and
+the subscriptions to their state changes (§6.18)."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from colonies.core import ExecutorState, Process, ProcessState
@@ -24,47 +26,27 @@ from colonies.rpc.messages import (
     ProcessIdMsg,
     SetOutputMsg,
     SubmitFuncSpecMsg,
+    SubscribeProcessesMsg,
+    SubscribeProcessMsg,
 )
 from colonies.server.context import Context
-from colonies.server.handlers._common import check_count, check_remove_all_state, found
-from colonies.server.registry import Role, Scope, Target, registry
-from colonies.server.scopes import by_colonyname
-from colonies.server.waiters import Waiter
+from colonies.server.handlers._common import STATES, check_count, check_remove_all_state, found
+from colonies.server.registry import Registry, Role
+from colonies.server.replay import Nonce, unused
+from colonies.server.scopes import (
+    by_colonyname,
+    closing_scope,
+    process_scope,
+    submitted_spec_colony,
+)
+from colonies.server.waiters import Subscription, Waiter
+
+routes = Registry()
 
 SUBMIT = "Failed to submit function spec"
 # Seconds before an executor that deferred its first claim checks the database itself.
 DEFERRED_RECHECK = 1.0
 ASSIGN = "Failed to assign process"
-
-
-async def submitted_spec_colony(ctx: Context, msg: SubmitFuncSpecMsg) -> Target:
-    if msg.spec is None:
-        raise RpcError(400, f"{SUBMIT}, spec is null")
-    return Target(msg.spec.conditions.colonyname)
-
-
-def process_of(get: Callable[[Any], str]) -> Scope:
-    """The process a message names; its assigned executor owns it."""
-
-    async def scope(ctx: Context, msg: Any) -> Target:
-        processid = get(msg)
-        brief = await ctx.store.processes.brief(processid)
-        if brief is None:
-            raise RpcError(404, f"Process with id {processid} not found")
-        return Target(brief.colonyname, brief, brief.assignedexecutorid)
-
-    return scope
-
-
-process_scope = process_of(lambda m: m.processid)
-
-
-async def closing_scope(ctx: Context, msg: Any) -> Target:
-    """A close of a process this replica assigned needs no read (server/assigned.py)."""
-    brief = ctx.state.assigned.take(msg.processid, ctx.caller)
-    if brief is None:
-        return await process_scope(ctx, msg)
-    return Target(brief.colonyname, brief, brief.assignedexecutorid)
 
 
 def initiator_name(ctx: Context, action: str) -> str:
@@ -77,15 +59,14 @@ def initiator_name(ctx: Context, action: str) -> str:
     raise RpcError(400, "Could not derive InitiatorName")
 
 
-@registry.handles(
+@routes.handles(
     "submitfuncspecmsg",
     SubmitFuncSpecMsg,
     Role.MEMBER,
     action=SUBMIT,
     scope=submitted_spec_colony,
-    nonce_in_statement=True,
 )
-async def submit(ctx: Context, msg: SubmitFuncSpecMsg) -> Process:
+async def submit(ctx: Context, msg: SubmitFuncSpecMsg, nonce: Nonce | None) -> Process:
     assert msg.spec is not None
     spec = msg.spec
     spec.args = normalize_free_form(spec.args)
@@ -100,7 +81,7 @@ async def submit(ctx: Context, msg: SubmitFuncSpecMsg) -> Process:
         )
     except SubmissionError as exc:
         raise RpcError(400, f"{SUBMIT}, {exc}") from None
-    process = await ctx.store.processes.submit(new, ctx.take_nonce())
+    process = await ctx.store.submissions.submit(new, nonce)
     ctx.state.metrics.processes_submitted.inc()
     return process
 
@@ -136,15 +117,14 @@ def _available(text: str, parse: Any) -> int:
         raise RpcError(400, f"{ASSIGN}, {exc}") from None
 
 
-@registry.handles(
+@routes.handles(
     "assignprocessmsg",
     AssignProcessMsg,
     Role.MEMBER,
     action=ASSIGN,
     scope=by_colonyname,
-    nonce_in_statement=True,  # the first claim records it
 )
-async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
+async def assign(ctx: Context, msg: AssignProcessMsg, nonce: Nonce | None) -> Process:
     if msg.timeout == 0:
         raise RpcError(400, "Invalid timeout value, timeout cannot be zero")
     access = ctx.access
@@ -155,13 +135,13 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
     mem = _available(msg.availablemem, parse_mem)
     location = (access.executor_location or "").lower()
     executortype = access.executor_type or ""
-    store = ctx.store.processes
+    claims = ctx.store.claims
     waiters = ctx.state.waiters
     recheck = ctx.state.assign_recheck_interval
     deadline = time.monotonic() + msg.timeout
 
     async def claim() -> Process | None:
-        return await store.claim(
+        return await claims.claim(
             msg.colonyname,
             executortype,
             access.executor_name or "",
@@ -170,7 +150,7 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
             mem,
             ctx.caller,
             ctx.now(),
-            ctx.take_nonce(),  # the first claim's statement records the request's nonce
+            unused(nonce),  # the first claim's statement uses the request's nonce
         )
 
     paused = access.paused
@@ -186,8 +166,8 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
     # take has been handed to a woken poll already (server/waiters.py); it waits briefly instead.
     unlimited = cpu < 0 and mem < 0
     defer_claim = unlimited and waiters.all_handed(msg.colonyname, executortype, location)
-    if paused or defer_claim:  # no claim yet: the nonce is recorded before waiting
-        await ctx.record_nonce()
+    if paused or defer_claim:  # no claim yet: the nonce is used before waiting
+        await ctx.store.nonces.use(nonce)
     ctx.state.metrics.assign_waiting.inc()
     woken: Waiter | None = None  # the previous wait's waiter (its wake-up, if any, is ours)
     waiter: Waiter | None = None
@@ -221,7 +201,7 @@ async def assign(ctx: Context, msg: AssignProcessMsg) -> Process:
                     if unlimited:
                         waiters.found_nothing(msg.colonyname, executortype, location)
                     event = waiters.release(woken)
-                    if event is not None and await store.is_waiting(event.processid):
+                    if event is not None and await ctx.store.processes.is_waiting(event.processid):
                         waiters.wake_one(event, tried_now)  # it did not fit us; maybe another
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -253,22 +233,21 @@ async def _closing_check(ctx: Context, processid: str, action: str) -> None:
     raise RpcError(400, f"{action}, process is not running")
 
 
-@registry.handles(
+@routes.handles(
     "closesuccessfulmsg",
     CloseSuccessfulMsg,
     Role.ASSIGNED_EXECUTOR,
     action="Failed to close process as successful",
     scope=closing_scope,
-    nonce_in_statement=True,
 )
-async def close_successful(ctx: Context, msg: CloseSuccessfulMsg) -> None:
-    closed = await ctx.store.processes.close_successful(
+async def close_successful(ctx: Context, msg: CloseSuccessfulMsg, nonce: Nonce | None) -> None:
+    closed = await ctx.store.closes.close_successful(
         msg.processid,
         ctx.caller,
         normalize_free_form(msg.out),
         ctx.now(),
         ctx.target.processgraphid,
-        ctx.take_nonce(),
+        nonce,
     )
     if closed is None:
         await _closing_check(ctx, msg.processid, "Failed to close process as successful")
@@ -276,7 +255,7 @@ async def close_successful(ctx: Context, msg: CloseSuccessfulMsg) -> None:
     ctx.state.metrics.observe_closed("successful", closed.ran, closed.funcname)
 
 
-@registry.handles(
+@routes.handles(
     "closefailedmsg",
     CloseFailedMsg,
     Role.ASSIGNED_EXECUTOR,
@@ -284,7 +263,7 @@ async def close_successful(ctx: Context, msg: CloseSuccessfulMsg) -> None:
     scope=closing_scope,
 )
 async def close_failed(ctx: Context, msg: CloseFailedMsg) -> None:
-    closed = await ctx.store.processes.close_failed(
+    closed = await ctx.store.closes.close_failed(
         msg.processid, ctx.caller, msg.errors, ctx.now(), ctx.target.processgraphid
     )
     if closed is None:
@@ -293,7 +272,7 @@ async def close_failed(ctx: Context, msg: CloseFailedMsg) -> None:
     ctx.state.metrics.observe_closed("failed", closed.ran, closed.funcname)
 
 
-@registry.handles(
+@routes.handles(
     "setoutputmsg",
     SetOutputMsg,
     Role.ASSIGNED_EXECUTOR,
@@ -305,13 +284,13 @@ async def set_output(ctx: Context, msg: SetOutputMsg) -> None:
         if ctx.target.state != ProcessState.RUNNING:
             raise RpcError(403, "Failed to set output, process is not running")
         return
-    if not await ctx.store.processes.set_output(
+    if not await ctx.store.closes.set_output(
         msg.processid, ctx.caller, normalize_free_form(msg.out)
     ):
         raise RpcError(403, "Failed to set output, process is not running")
 
 
-@registry.handles(
+@routes.handles(
     "getprocessmsg", ProcessIdMsg, Role.MEMBER, action="Failed to get process", scope=process_scope
 )
 async def get_process(ctx: Context, msg: ProcessIdMsg) -> Process:
@@ -319,7 +298,7 @@ async def get_process(ctx: Context, msg: ProcessIdMsg) -> Process:
     return found(process, f"Process with id {msg.processid}")
 
 
-@registry.handles(
+@routes.handles(
     "getprocessesmsg",
     GetProcessesMsg,
     Role.MEMBER,
@@ -328,7 +307,7 @@ async def get_process(ctx: Context, msg: ProcessIdMsg) -> Process:
 )
 async def get_processes(ctx: Context, msg: GetProcessesMsg) -> list[Process]:
     count = check_count(msg.count)
-    if msg.state not in (0, 1, 2, 3, 4):
+    if msg.state not in STATES:
         raise RpcError(400, "Failed to get processes, invalid msg.State")
     initiatorid = None
     if not msg.executortype and msg.initiator:
@@ -346,7 +325,7 @@ async def get_processes(ctx: Context, msg: GetProcessesMsg) -> list[Process]:
     )
 
 
-@registry.handles(
+@routes.handles(
     "getprocesshistmsg",
     GetProcessHistMsg,
     Role.MEMBER,
@@ -361,7 +340,7 @@ async def get_process_history(ctx: Context, msg: GetProcessHistMsg) -> list[Proc
     )
 
 
-@registry.handles(
+@routes.handles(
     "removeprocessmsg",
     ProcessIdMsg,
     Role.MEMBER,
@@ -378,11 +357,11 @@ async def remove_process(ctx: Context, msg: ProcessIdMsg) -> None:
         )
     if brief.state == ProcessState.RUNNING:
         raise RpcError(400, "Failed to remove process, cannot remove a running process")
-    if not await ctx.store.processes.remove(msg.processid):
+    if not await ctx.store.closes.remove(msg.processid):
         raise RpcError(400, "Failed to remove process, it changed state meanwhile")
 
 
-@registry.handles(
+@routes.handles(
     "removeallprocessesmsg",
     ColonyStateMsg,
     Role.COLONY_OWNER,
@@ -391,10 +370,10 @@ async def remove_process(ctx: Context, msg: ProcessIdMsg) -> None:
 )
 async def remove_all_processes(ctx: Context, msg: ColonyStateMsg) -> None:
     state = check_remove_all_state(msg.state, "processes")
-    await ctx.store.processes.remove_all(msg.colonyname, state)
+    await ctx.store.closes.remove_all(msg.colonyname, state)
 
 
-@registry.handles(
+@routes.handles(
     "cancelprocessmsg",
     ProcessIdMsg,
     Role.MEMBER,
@@ -411,5 +390,74 @@ async def cancel_process(ctx: Context, msg: ProcessIdMsg) -> None:
         )
     if brief.state not in (ProcessState.WAITING, ProcessState.RUNNING):
         raise RpcError(400, "Failed to cancel process, process is not waiting or running")
-    if not await ctx.store.processes.cancel(msg.processid, ctx.now()):
+    if not await ctx.store.closes.cancel(msg.processid, ctx.now()):
         raise RpcError(400, "Failed to cancel process, process is not waiting or running")
+
+
+# --- subscriptions (docs/protocol.md §6.18) ---------------------------------------------------
+PUSH_TYPE = "subscribeprocessmsg"  # also for subscribeprocessesmsg pushes (§6.18)
+
+
+async def _events(ctx: Context, sub: Subscription, timeout: float) -> AsyncIterator[Process]:
+    """Yield the Process of each matching event until ``timeout`` seconds have passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return
+        try:
+            event = await asyncio.wait_for(sub.queue.get(), remaining)
+        except asyncio.TimeoutError:
+            return
+        # The event matched; the process may have moved on since (a fast close): deliver it
+        # anyway rather than lose the event.
+        process = await ctx.store.processes.get(event.processid)
+        if process is not None:
+            yield process
+
+
+@routes.handles(
+    "subscribeprocessmsg",
+    SubscribeProcessMsg,
+    Role.MEMBER,
+    action="Failed to subscribe to process",
+    scope=process_scope,
+    subscription=True,
+)
+async def subscribe_process(ctx: Context, msg: SubscribeProcessMsg) -> None:
+    """The process once it is in ``msg.state`` (at once if it is already), then the end."""
+    subscriptions = ctx.state.subscriptions
+    sub = Subscription(msg.state, processid=msg.processid)
+    subscriptions.add(sub)  # before looking, so a change in between is not missed
+    try:
+        process = await ctx.store.processes.get(msg.processid)
+        if process is not None and process.state == msg.state:
+            await ctx.push(PUSH_TYPE, process)
+            return
+        async for process in _events(ctx, sub, msg.timeout):
+            await ctx.push(PUSH_TYPE, process)
+            return
+    finally:
+        subscriptions.remove(sub)
+
+
+@routes.handles(
+    "subscribeprocessesmsg",
+    SubscribeProcessesMsg,
+    Role.MEMBER,
+    action="Failed to subscribe to processes",
+    scope=by_colonyname,
+    subscription=True,
+)
+async def subscribe_processes(ctx: Context, msg: SubscribeProcessesMsg) -> None:
+    """Each process of the colony and executor type that enters ``msg.state``, until the
+    timeout."""
+    subscriptions = ctx.state.subscriptions
+    sub = Subscription(msg.state, colonyname=msg.colonyname, executortype=msg.executortype)
+    subscriptions.add(sub)
+    try:
+        async for process in _events(ctx, sub, msg.timeout):
+            await ctx.push(PUSH_TYPE, process)
+    finally:
+        subscriptions.remove(sub)

@@ -19,8 +19,10 @@ from colonies.rpc.messages import (
 from colonies.server.context import Context
 from colonies.server.handlers._common import check_count, found, removed, require_name
 from colonies.server.handlers.processes import initiator_name
-from colonies.server.registry import Role, Target, registry
-from colonies.server.scopes import by_colonyname, colony
+from colonies.server.registry import Registry, Role
+from colonies.server.scopes import by_colonyname, colony, cron_scope, generator_scope
+
+routes = Registry()
 
 ADD_GENERATOR = "Failed to add generator"
 ADD_CRON = "Failed to add cron"
@@ -36,22 +38,8 @@ def _workflow(text: str, action: str) -> WorkflowSpec:
     return spec
 
 
-async def generator_scope(ctx: Context, msg: GeneratorIdMsg | PackGeneratorMsg) -> Target:
-    generator = await ctx.store.schedules.get_generator(msg.generatorid)
-    if generator is None:
-        raise RpcError(404, f"Generator with id {msg.generatorid} not found")
-    return Target(generator.colonyname, generator)
-
-
-async def cron_scope(ctx: Context, msg: CronIdMsg) -> Target:
-    cron = await ctx.store.schedules.get_cron(msg.cronid)
-    if cron is None:
-        raise RpcError(404, f"Cron with id {msg.cronid} not found")
-    return Target(cron.colonyname, cron)
-
-
 # --- generators -------------------------------------------------------------------------------
-@registry.handles(
+@routes.handles(
     "addgeneratormsg",
     AddGeneratorMsg,
     Role.MEMBER,
@@ -70,7 +58,7 @@ async def add_generator(ctx: Context, msg: AddGeneratorMsg) -> Generator:
     return await ctx.store.schedules.add_generator(g)
 
 
-@registry.handles(
+@routes.handles(
     "getgeneratormsg",
     GeneratorIdMsg,
     Role.MEMBER,
@@ -82,7 +70,7 @@ async def get_generator(ctx: Context, msg: GeneratorIdMsg) -> Generator:
     return generator
 
 
-@registry.handles(
+@routes.handles(
     "resolvegeneratormsg",
     ResolveGeneratorMsg,
     Role.MEMBER,
@@ -94,7 +82,7 @@ async def resolve_generator(ctx: Context, msg: ResolveGeneratorMsg) -> Generator
     return found(generator, f"Generator with name {msg.generatorname}")
 
 
-@registry.handles(
+@routes.handles(
     "getgeneratorsmsg",
     ColonyCountMsg,
     Role.MEMBER,
@@ -105,7 +93,7 @@ async def get_generators(ctx: Context, msg: ColonyCountMsg) -> list[Generator]:
     return await ctx.store.schedules.list_generators(msg.colonyname, check_count(msg.count))
 
 
-@registry.handles(
+@routes.handles(
     "packgeneratormsg",
     PackGeneratorMsg,
     Role.MEMBER,
@@ -117,7 +105,7 @@ async def pack_generator(ctx: Context, msg: PackGeneratorMsg) -> None:
         raise RpcError(404, f"Generator with id {msg.generatorid} not found")
 
 
-@registry.handles(
+@routes.handles(
     "removegeneratormsg",
     GeneratorIdMsg,
     Role.MEMBER,
@@ -129,7 +117,7 @@ async def remove_generator(ctx: Context, msg: GeneratorIdMsg) -> None:
 
 
 # --- crons ------------------------------------------------------------------------------------
-@registry.handles(
+@routes.handles(
     "addcronmsg",
     AddCronMsg,
     Role.MEMBER,
@@ -156,30 +144,26 @@ async def add_cron(ctx: Context, msg: AddCronMsg) -> Cron:
     return await ctx.store.schedules.add_cron(c)
 
 
-@registry.handles(
-    "getcronmsg", CronIdMsg, Role.MEMBER, action="Failed to get cron", scope=cron_scope
-)
+@routes.handles("getcronmsg", CronIdMsg, Role.MEMBER, action="Failed to get cron", scope=cron_scope)
 async def get_cron(ctx: Context, msg: CronIdMsg) -> Cron:
     cron: Cron = ctx.target
     return cron
 
 
-@registry.handles(
+@routes.handles(
     "getcronsmsg", ColonyCountMsg, Role.MEMBER, action="Failed to get crons", scope=by_colonyname
 )
 async def get_crons(ctx: Context, msg: ColonyCountMsg) -> list[Cron]:
     return await ctx.store.schedules.list_crons(msg.colonyname, check_count(msg.count))
 
 
-@registry.handles(
-    "runcronmsg", CronIdMsg, Role.MEMBER, action="Failed to run cron", scope=cron_scope
-)
+@routes.handles("runcronmsg", CronIdMsg, Role.MEMBER, action="Failed to run cron", scope=cron_scope)
 async def run_cron(ctx: Context, msg: CronIdMsg) -> Cron:
     cron = await ctx.store.schedules.run_cron(msg.cronid, ctx.now())
     return found(cron, f"Cron with id {msg.cronid}")
 
 
-@registry.handles(
+@routes.handles(
     "removecronmsg", CronIdMsg, Role.MEMBER, action="Failed to remove cron", scope=cron_scope
 )
 async def remove_cron(ctx: Context, msg: CronIdMsg) -> None:

@@ -12,8 +12,10 @@ from colonies.rpc.messages import (
 )
 from colonies.server.context import Context
 from colonies.server.handlers._common import require_id
-from colonies.server.registry import Role, registry
+from colonies.server.registry import Registry, Role
 from colonies.server.scopes import by_colonyname, caller_as
+
+routes = Registry()
 
 
 def echo(msg: object) -> dict[str, object]:
@@ -24,7 +26,7 @@ def echo(msg: object) -> dict[str, object]:
     return payload
 
 
-@registry.handles(
+@routes.handles(
     "changeuseridmsg",
     ChangeUserIdMsg,
     Role.SELF,
@@ -38,7 +40,7 @@ async def change_user_id(ctx: Context, msg: ChangeUserIdMsg) -> dict[str, object
     return echo(msg)
 
 
-@registry.handles(
+@routes.handles(
     "changeexecutoridmsg",
     ChangeExecutorIdMsg,
     Role.SELF,
@@ -52,7 +54,7 @@ async def change_executor_id(ctx: Context, msg: ChangeExecutorIdMsg) -> dict[str
     return echo(msg)
 
 
-@registry.handles(
+@routes.handles(
     "changecolonyidmsg",
     ChangeColonyIdMsg,
     Role.COLONY_OWNER,
@@ -66,7 +68,7 @@ async def change_colony_id(ctx: Context, msg: ChangeColonyIdMsg) -> dict[str, ob
     return echo(msg)
 
 
-@registry.handles(
+@routes.handles(
     "changeserveridmsg",
     ChangeServerIdMsg,
     Role.SERVER_OWNER,

@@ -13,10 +13,12 @@ from colonies.rpc.messages import (
     VersionReply,
 )
 from colonies.server.context import Context
-from colonies.server.registry import Role, registry
+from colonies.server.registry import Registry, Role
+
+routes = Registry()
 
 
-@registry.handles("versionmsg", VersionMsg, Role.NONE, action="Failed to get version")
+@routes.handles("versionmsg", VersionMsg, Role.NONE, action="Failed to get version")
 async def version(ctx: Context, msg: VersionMsg) -> VersionReply:
     return VersionReply(
         buildversion=ctx.config.build_version,
@@ -24,7 +26,7 @@ async def version(ctx: Context, msg: VersionMsg) -> VersionReply:
     )
 
 
-@registry.handles(
+@routes.handles(
     "getserverinfomsg",
     GetServerInfoMsg,
     Role.NONE,
@@ -43,14 +45,14 @@ async def server_info(ctx: Context, msg: GetServerInfoMsg) -> ServerInfo:
     )
 
 
-@registry.handles(
+@routes.handles(
     "getstatisticsmsg", GetStatisticsMsg, Role.SERVER_OWNER, action="Failed to get statistics"
 )
 async def statistics(ctx: Context, msg: GetStatisticsMsg) -> Statistics:
     return await ctx.store.server.statistics()
 
 
-@registry.handles(
+@routes.handles(
     "getclustermsg", GetClusterMsg, Role.SERVER_OWNER, action="Failed to get cluster info"
 )
 async def cluster(ctx: Context, msg: GetClusterMsg) -> Cluster:
@@ -59,20 +61,14 @@ async def cluster(ctx: Context, msg: GetClusterMsg) -> Cluster:
     if leadership is None:
         raise RpcError(503, "Failed to get cluster info, leadership not started")
     try:
-        replicas, leader = await leadership.cluster()
+        view = await leadership.cluster()
     except ConnectionError as exc:
         raise RpcError(503, f"Failed to get cluster info, {exc}") from None
     etcd_port = 0
     if ctx.config.etcd_endpoints:
         etcd_port = parse_endpoints(ctx.config.etcd_endpoints)[0][1]
     nodes = [
-        Node(
-            name=str(r.get("name", "")),
-            host=str(r.get("host", "")),
-            port=etcd_port,
-            apiport=int(str(r.get("apiport", 0))),
-        )
-        for r in replicas
+        Node(name=r.name, host=r.host, port=etcd_port, apiport=r.apiport) for r in view.replicas
     ]
-    leader_node = next((n for n in nodes if n.name == leader), Node(name=leader))
+    leader_node = next((n for n in nodes if n.name == view.leader), Node(name=view.leader))
     return Cluster(nodes=nodes, leader=leader_node)

@@ -6,13 +6,15 @@ from colonies.core import User
 from colonies.rpc.messages import AddUserMsg, ColonyNameMsg, GetUserByIdMsg, NamedInColonyMsg
 from colonies.server.context import Context
 from colonies.server.handlers._common import found, removed, require_id, require_name
-from colonies.server.registry import Role, registry
+from colonies.server.registry import Registry, Role
 from colonies.server.scopes import by_colonyname, colony
+
+routes = Registry()
 
 ADD = "Failed to add user"
 
 
-@registry.handles(
+@routes.handles(
     "addusermsg",
     AddUserMsg,
     Role.COLONY_OWNER,
@@ -27,7 +29,7 @@ async def add_user(ctx: Context, msg: AddUserMsg) -> User:
     return await ctx.store.users.add(user)
 
 
-@registry.handles(
+@routes.handles(
     "removeusermsg",
     NamedInColonyMsg,
     Role.COLONY_OWNER,
@@ -39,14 +41,14 @@ async def remove_user(ctx: Context, msg: NamedInColonyMsg) -> None:
     removed(await ctx.store.users.remove(msg.colonyname, msg.name), f"User with name {msg.name}")
 
 
-@registry.handles(
+@routes.handles(
     "getusersmsg", ColonyNameMsg, Role.MEMBER_ANY, action="Failed to get users", scope=by_colonyname
 )
 async def get_users(ctx: Context, msg: ColonyNameMsg) -> list[User]:
     return await ctx.store.users.list(msg.colonyname)
 
 
-@registry.handles(
+@routes.handles(
     "getusermsg",
     NamedInColonyMsg,
     Role.MEMBER_ANY,
@@ -57,7 +59,7 @@ async def get_user(ctx: Context, msg: NamedInColonyMsg) -> User:
     return found(await ctx.store.users.get(msg.colonyname, msg.name), f"User with name {msg.name}")
 
 
-@registry.handles(
+@routes.handles(
     "getuserbyidmsg",
     GetUserByIdMsg,
     Role.MEMBER_ANY,

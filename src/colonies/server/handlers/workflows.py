@@ -16,29 +16,17 @@ from colonies.rpc.messages import (
     SubmitWorkflowSpecMsg,
 )
 from colonies.server.context import Context
-from colonies.server.handlers._common import check_count, check_remove_all_state, found
-from colonies.server.handlers.processes import initiator_name, process_of
-from colonies.server.registry import Role, Target, registry
-from colonies.server.scopes import by_colonyname
+from colonies.server.handlers._common import STATES, check_count, check_remove_all_state, found
+from colonies.server.handlers.processes import initiator_name
+from colonies.server.registry import Registry, Role
+from colonies.server.scopes import by_colonyname, graph_scope, process_of, workflow_colony
+
+routes = Registry()
 
 SUBMIT = "Failed to submit workflow"
 
 
-async def workflow_colony(ctx: Context, msg: SubmitWorkflowSpecMsg) -> Target:
-    if msg.spec is None:
-        raise RpcError(400, f"{SUBMIT}, spec is null")
-    return Target(msg.spec.colonyname)
-
-
-async def graph_scope(ctx: Context, msg: ProcessGraphIdMsg) -> Target:
-    brief = await ctx.store.processgraphs.brief(msg.processgraphid)
-    if brief is None:
-        raise RpcError(404, f"Process graph with id {msg.processgraphid} not found")
-    colonyname, state = brief
-    return Target(colonyname, state)
-
-
-@registry.handles(
+@routes.handles(
     "submitworkflowspecmsg",
     SubmitWorkflowSpecMsg,
     Role.MEMBER,
@@ -66,7 +54,7 @@ async def submit_workflow(ctx: Context, msg: SubmitWorkflowSpecMsg) -> ProcessGr
     return result
 
 
-@registry.handles(
+@routes.handles(
     "getprocessgraphmsg",
     ProcessGraphIdMsg,
     Role.MEMBER,
@@ -78,7 +66,7 @@ async def get_graph(ctx: Context, msg: ProcessGraphIdMsg) -> ProcessGraph:
     return found(graph, f"Process graph with id {msg.processgraphid}")
 
 
-@registry.handles(
+@routes.handles(
     "getprocessgraphsmsg",
     GetProcessGraphsMsg,
     Role.MEMBER,
@@ -87,12 +75,12 @@ async def get_graph(ctx: Context, msg: ProcessGraphIdMsg) -> ProcessGraph:
 )
 async def get_graphs(ctx: Context, msg: GetProcessGraphsMsg) -> list[ProcessGraph]:
     count = check_count(msg.count)
-    if msg.state not in (0, 1, 2, 3, 4):
+    if msg.state not in STATES:
         raise RpcError(400, "Failed to get process graphs, invalid state")
     return await ctx.store.processgraphs.list(msg.colonyname, msg.state, count)
 
 
-@registry.handles(
+@routes.handles(
     "removeprocessgraphmsg",
     ProcessGraphIdMsg,
     Role.MEMBER,
@@ -106,7 +94,7 @@ async def remove_graph(ctx: Context, msg: ProcessGraphIdMsg) -> None:
         raise RpcError(400, "Failed to remove process graph, cannot remove a running graph")
 
 
-@registry.handles(
+@routes.handles(
     "removeallprocessgraphsmsg",
     ColonyStateMsg,
     Role.COLONY_OWNER,
@@ -118,7 +106,7 @@ async def remove_all_graphs(ctx: Context, msg: ColonyStateMsg) -> None:
     await ctx.store.processgraphs.remove_all(msg.colonyname, state)
 
 
-@registry.handles(
+@routes.handles(
     "cancelprocessgraphmsg",
     ProcessGraphIdMsg,
     Role.MEMBER,
@@ -133,7 +121,7 @@ async def cancel_graph(ctx: Context, msg: ProcessGraphIdMsg) -> None:
 ADD_CHILD = "Failed to add child"
 
 
-@registry.handles(
+@routes.handles(
     "addchildmsg",
     AddChildMsg,
     Role.ASSIGNED_EXECUTOR,

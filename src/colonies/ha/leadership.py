@@ -1,22 +1,68 @@
-"""What this replica does while it leads: the tick loops of PROTOCOL.md §7.7 to §7.17."""
+"""Leadership: the election, and the leader's work while this replica leads.
+
+The election (ha/election.py) is etcd's when COLONIES_ETCD_ENDPOINTS is set, else the
+single-node advisory lock. While this replica leads, the tick loops (ha/ticks.py) run the
+periodic work of docs/protocol.md §7.7 to §7.17, each tick one transaction fenced by the term
+(store/ticks.py, store/schedules.py; store/fencing.py checks the term). They stop as soon as
+leadership is lost.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
+from prometheus_client import Counter, Gauge, Histogram
+
+from colonies.config import ServerConfig
 from colonies.core import utcnow
-from colonies.ha.etcd import EtcdLeadership, ReplicaInfo, parse_endpoints
-from colonies.ha.leader import SingleNodeLeadership
+from colonies.ha.advisory_lock import AdvisoryLockElection
+from colonies.ha.election import ClusterView, Election, ReplicaInfo
+from colonies.ha.etcd import EtcdElection, parse_endpoints
 from colonies.ha.ticks import Tick, TickLoops
-from colonies.server.state import ServerState
+from colonies.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def build_ticks(state: ServerState) -> list[Tick]:
-    store, config, metrics = state.store, state.config, state.metrics
+class LeaderMetrics(Protocol):
+    """The metrics the leader's work updates (server/metrics.py has them all)."""
+
+    leader: Gauge
+    leader_term: Gauge
+    leader_transitions: Counter
+    tick_duration: Histogram
+    processes_reclaimed: Counter
+    processes_expired: Counter
+    cron_fires: Counter
+    generator_packs: Counter
+    ledger_sealed: Counter
+    fleet_processes: Gauge
+    fleet_workflows: Gauge
+    fleet_executors: Gauge
+
+    def set_fleet(self, gauge: Gauge, counts: list[tuple[str, str, int]]) -> None: ...
+
+    def clear_fleet(self) -> None: ...
+
+
+def election_for(config: ServerConfig, store: Store) -> Election:
+    """etcd's election when endpoints are configured; the single-node lock otherwise."""
+    replica = ReplicaInfo(config.replica_name, config.advertised_host, config.port)
+    if config.etcd_endpoints:
+        return EtcdElection(
+            parse_endpoints(config.etcd_endpoints),
+            replica,
+            ttl=config.leader_ttl,
+            prefix=config.etcd_prefix,
+        )
+    return AdvisoryLockElection(config.db_url, replica, store.pool)
+
+
+def leader_ticks(store: Store, config: ServerConfig, metrics: LeaderMetrics) -> list[Tick]:
+    """The leader's periodic work, each a function of the term."""
 
     async def deadlines(term: int) -> None:
         result = await store.ticks.deadlines(term, utcnow())
@@ -79,29 +125,18 @@ def build_ticks(state: ServerState) -> list[Tick]:
 class Leadership:
     """Runs the election and starts or stops the tick loops with it."""
 
-    def __init__(self, state: ServerState) -> None:
-        self.state = state
-        metrics = state.metrics
+    def __init__(self, election: Election, ticks: list[Tick], metrics: LeaderMetrics) -> None:
+        self.election = election
+        self.metrics = metrics
         self.loops = TickLoops(
-            build_ticks(state),
+            ticks,
             observe=lambda name, seconds: metrics.tick_duration.labels(name).observe(seconds),
         )
-        config = state.config
-        self.election: SingleNodeLeadership | EtcdLeadership
-        if config.etcd_endpoints:
-            self.election = EtcdLeadership(
-                parse_endpoints(config.etcd_endpoints),
-                ReplicaInfo(config.replica_name, config.advertised_host, config.port),
-                ttl=config.leader_ttl,
-                prefix=config.etcd_prefix,
-            )
-        else:
-            self.election = SingleNodeLeadership(config.db_url, config.replica_name)
         self._task: asyncio.Task[None] | None = None
         self.leading = False
 
     async def _elected(self, term: int) -> None:
-        metrics = self.state.metrics
+        metrics = self.metrics
         metrics.leader.set(1)
         metrics.leader_term.set(term)
         metrics.leader_transitions.inc()
@@ -110,7 +145,7 @@ class Leadership:
 
     async def _lost(self) -> None:
         await self.loops.stop()
-        metrics = self.state.metrics
+        metrics = self.metrics
         if self.leading:
             metrics.leader_transitions.inc()
         self.leading = False
@@ -126,20 +161,14 @@ class Leadership:
     async def stop(self) -> None:
         """Resign first (a rolling restart hands over at once), then stop everything."""
         await self.loops.stop()
-        if isinstance(self.election, EtcdLeadership):
-            await self.election.resign()
+        await self.election.resign()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.loops.stop()
+        await self.loops.stop()  # in case the election was starting them meanwhile
 
-    async def cluster(self) -> tuple[list[dict[str, object]], str]:
-        """(live replicas, leader name) for ``getclustermsg``."""
-        config = self.state.config
-        if isinstance(self.election, EtcdLeadership):
-            return await self.election.cluster()
-        me = {"name": config.replica_name, "host": config.advertised_host, "apiport": config.port}
-        holder = await self.state.store.ticks.leader_name()
-        return [me], holder
+    async def cluster(self) -> ClusterView:
+        """The live replicas and the leader, for ``getclustermsg``."""
+        return await self.election.cluster()
