@@ -599,7 +599,11 @@ def test_ingress_defaults(helm: Helm) -> None:
     docs = helm.render("--set", "ingress.enabled=true")
     ingress = one(docs, "Ingress")
     paths = ingress["spec"]["rules"][0]["http"]["paths"]
-    assert [(p["path"], p["pathType"]) for p in paths] == [("/api", "Exact"), ("/pubsub", "Exact")]
+    assert [(p["path"], p["pathType"]) for p in paths] == [
+        ("/api", "Exact"),
+        ("/pubsub", "Exact"),
+        ("/ui", "Prefix"),
+    ]
     annotations = ingress["metadata"]["annotations"]
     assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
     assert int(annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"]) >= 3600
