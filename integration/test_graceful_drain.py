@@ -33,11 +33,11 @@ from aiohttp import WSCloseCode, WSMsgType
 from colonies.client import AsyncRpc, ColoniesError
 from colonies.client._transport import sign_envelope
 from colonies.crypto import PrivateKey, generate_private_key, parse_private_key
-from colonies.testing.postgres import PostgresCluster, free_port
+from tests.support import DEV_SERVER_PRVKEY, free_port
+from tests.support.postgres import PostgresCluster
 
 pytestmark = pytest.mark.drill
 
-DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
 DRAIN = 3
 PROPAGATION = 1.0  # seconds a replica that is no longer ready still gets traffic
 COLONY = "drain"

@@ -11,8 +11,8 @@ import aiohttp
 from colonies.client import AsyncRpc
 from colonies.crypto import PrivateKey
 from colonies.server.app import STATE_KEY
-from colonies.testing.postgres import free_port
-from tests.conftest import make_colony, make_config, start_server
+from tests.helpers import make_colony, make_config, start_server
+from tests.support import free_port
 
 
 async def test_a_url_with_a_dead_first_host(db_url: str, server_key: PrivateKey) -> None:

@@ -18,7 +18,7 @@ from colonies.client import AsyncRpc, ColoniesError
 from colonies.client._transport import sign_envelope
 from colonies.crypto import PrivateKey
 from colonies.server.run import serve
-from tests.conftest import make_colony, make_config
+from tests.helpers import make_colony, make_config
 
 DRAIN = 2.0
 

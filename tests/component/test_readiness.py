@@ -13,8 +13,8 @@ import asyncpg
 from colonies.crypto import PrivateKey
 from colonies.server.app import READINESS_KEY, STATE_KEY
 from colonies.server.readiness import ReadinessCheck
-from colonies.testing.postgres import free_port
-from tests.conftest import make_config, start_server
+from tests.helpers import make_config, start_server
+from tests.support import free_port
 
 
 async def _ready(session: aiohttp.ClientSession, url: str) -> tuple[int, str, float]:

@@ -18,8 +18,8 @@ from colonies.server.run import StartupError, serve
 from colonies.store import migrate
 from colonies.store.migrate import known_versions
 from colonies.store.schema import SchemaTooNew, readable_by, schema_state
-from colonies.testing.postgres import PostgresCluster
-from tests.conftest import make_config, start_server
+from tests.helpers import make_config, start_server
+from tests.support.postgres import PostgresCluster
 
 LATEST = max(known_versions())
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from colonies.testing.etcd import find_etcd
-from colonies.testing.postgres import free_port
+from tests.support import free_port
+from tests.support.etcd import find_etcd
 
 SCRIPT = Path(__file__).resolve().parents[2] / "helm" / "colonies" / "files" / "etcd-member.py"
 PREFIX = "rel-colonies-etcd"

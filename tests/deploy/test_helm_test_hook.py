@@ -9,8 +9,8 @@ import os
 import sys
 
 from colonies.crypto import PrivateKey
-from colonies.testing.postgres import free_port
-from tests.conftest import DEV_SERVER_PRVKEY, RunningServer
+from tests.helpers import DEV_SERVER_PRVKEY, RunningServer
+from tests.support import free_port
 
 from .conftest import CHART
 
