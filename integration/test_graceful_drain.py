@@ -31,8 +31,8 @@ import pytest
 from aiohttp import WSCloseCode, WSMsgType
 
 from colonies.client import AsyncRpc, ColoniesError
-from colonies.client._transport import sign_envelope
 from colonies.crypto import PrivateKey, generate_private_key, parse_private_key
+from colonies.rpc import sign_request
 from tests.support import DEV_SERVER_PRVKEY, free_port
 from tests.support.postgres import PostgresCluster
 
@@ -239,7 +239,7 @@ async def test_a_replica_stops_under_load_unnoticed(replicas: list[Replica]) -> 
             ws = await session.ws_connect(stopping.url + "/pubsub", autoping=False)
             subscription = {"colonyname": COLONY, "executortype": f"w{WORKERS}", "state": 0}
             await ws.send_str(
-                sign_envelope(
+                sign_request(
                     "subscribeprocessesmsg", {**subscription, "timeout": 60}, user
                 ).decode()
             )

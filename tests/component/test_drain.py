@@ -15,8 +15,8 @@ import pytest
 from aiohttp import WSCloseCode, WSMsgType
 
 from colonies.client import AsyncRpc, ColoniesError
-from colonies.client._transport import sign_envelope
 from colonies.crypto import PrivateKey
+from colonies.rpc import sign_request
 from colonies.server.run import serve
 from tests.helpers import make_colony, make_config
 
@@ -54,7 +54,7 @@ async def test_drain_keeps_serving_then_closes(db_url: str, server_key: PrivateK
             ws = await session.ws_connect(url + "/pubsub", autoping=False)
             subscription = {"colonyname": colony.name, "executortype": "cli", "state": 0}
             await ws.send_str(
-                sign_envelope(
+                sign_request(
                     "subscribeprocessesmsg", {**subscription, "timeout": 60}, colony.user
                 ).decode()
             )
