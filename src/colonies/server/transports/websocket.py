@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import weakref
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSMsgType, web
 
 from colonies.rpc import RpcError
 from colonies.rpc.envelope import encode_error
 from colonies.server.context import SubscriberGone
 from colonies.server.dispatch import Dispatcher
 from colonies.server.transports import DISPATCHER_KEY
-
-_SOCKETS_KEY = web.AppKey("pubsub_sockets", weakref.WeakSet[web.WebSocketResponse])
 
 
 class _SocketSink:
@@ -55,11 +52,14 @@ async def _serve(dispatcher: Dispatcher, data: str | bytes, ws: web.WebSocketRes
 
 async def pubsub(request: web.Request) -> web.WebSocketResponse:
     dispatcher = request.app[DISPATCHER_KEY]
-    ws = web.WebSocketResponse(max_msg_size=dispatcher.state.config.max_body)
+    state = dispatcher.state
+    # Pings keep proxies from closing a quiet subscription, and notice a vanished client.
+    ws = web.WebSocketResponse(
+        max_msg_size=state.config.max_body, heartbeat=state.config.pubsub_heartbeat or None
+    )
     await ws.prepare(request)
+    state.websockets.add(ws)  # closed with "going away" at the end of a drain (server/drain.py)
     tasks: set[asyncio.Task[None]] = set()
-    sockets = request.app[_SOCKETS_KEY]
-    sockets.add(ws)
     try:
         async for frame in ws:
             if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -69,7 +69,7 @@ async def pubsub(request: web.Request) -> web.WebSocketResponse:
             elif frame.type == WSMsgType.ERROR:
                 break
     finally:
-        sockets.discard(ws)
+        state.websockets.discard(ws)
         for task in tasks:
             task.cancel()
         for task in list(tasks):
@@ -78,13 +78,5 @@ async def pubsub(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _close_sockets(app: web.Application) -> None:
-    """On shutdown: a subscription may run for minutes, and aiohttp would wait for it."""
-    for ws in list(app[_SOCKETS_KEY]):
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
-
-
 def add_routes(app: web.Application) -> None:
-    app[_SOCKETS_KEY] = weakref.WeakSet()
     app.router.add_get("/pubsub", pubsub)
-    app.on_shutdown.append(_close_sockets)
