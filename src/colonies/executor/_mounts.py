@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Awaitable
 from pathlib import Path
 
 from colonies.client import AsyncClient, ColonyFS
 from colonies.config import S3Config
 from colonies.core import Process
+from colonies.core.objects import SnapshotMount, SyncDirMount
 from colonies.core.syncplan import mount_relative, substitute_processid
 
 log = logging.getLogger(__name__)
@@ -95,14 +97,15 @@ class Mounts:
         pid = process.processid
         failures: list[str] = []
         if not save:
-            for mount in [*spec.snapshots, *spec.dirs]:
+            mounts: list[SnapshotMount | SyncDirMount] = [*spec.snapshots, *spec.dirs]
+            for mount in mounts:
                 if not mount.keepfiles:
                     await self._remove(mount.dir, pid)
             return
 
-        async def step(what: str, coro: object) -> None:
+        async def step(what: str, coro: Awaitable[object]) -> None:
             try:
-                await coro  # type: ignore[misc]
+                await coro
             except Exception as exc:
                 failures.append(f"{what}: {exc}")
 

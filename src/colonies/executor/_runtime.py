@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from colonies import _aio as aio
 from colonies.client import AsyncClient, ColoniesError
@@ -27,10 +27,18 @@ log = logging.getLogger(__name__)
 _MARK = "__colonies_function__"
 
 
-def function(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+#: A decorated function keeps its own type.
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@overload
+def function(fn: F, *, name: str | None = None) -> F: ...
+@overload
+def function(fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+def function(fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
     """Mark a method of an Executor subclass (or any callable) as a colonies function."""
 
-    def mark(f: Callable[..., Any]) -> Callable[..., Any]:
+    def mark(f: F) -> F:
         setattr(f, _MARK, name or f.__name__)
         return f
 
@@ -132,10 +140,14 @@ class Executor:
             if mark is not None and callable(member):
                 self.functions[mark] = member
 
-    def function(self, fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+    @overload
+    def function(self, fn: F, *, name: str | None = None) -> F: ...
+    @overload
+    def function(self, fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+    def function(self, fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
         """Decorator registering a plain function on this executor."""
 
-        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+        def register(f: F) -> F:
             self.functions[name or f.__name__] = f
             return f
 
