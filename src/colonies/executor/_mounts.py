@@ -13,13 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Awaitable
 from pathlib import Path
 
 from colonies.client import AsyncClient, ColonyFS
 from colonies.config import S3Config
-from colonies.core import Process
-from colonies.core.objects import SnapshotMount, SyncDirMount
+from colonies.core import Process, SnapshotMount, SyncDirMount
 from colonies.core.syncplan import mount_relative, substitute_processid
 
 log = logging.getLogger(__name__)
@@ -103,9 +101,9 @@ class Mounts:
                     await self._remove(mount.dir, pid)
             return
 
-        async def step(what: str, coro: Awaitable[object]) -> None:
+        async def step(what: str, coro: object) -> None:
             try:
-                await coro
+                await coro  # type: ignore[misc]
             except Exception as exc:
                 failures.append(f"{what}: {exc}")
 

@@ -23,22 +23,15 @@ from colonies.crypto import PrivateKey, parse_private_key
 from colonies.executor._mounts import MountError, Mounts, mount_path
 
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
 
 _MARK = "__colonies_function__"
 
 
-#: A decorated function keeps its own type.
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-@overload
-def function(fn: F, *, name: str | None = None) -> F: ...
-@overload
-def function(fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
-def function(fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
+def function(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
     """Mark a method of an Executor subclass (or any callable) as a colonies function."""
 
-    def mark(f: F) -> F:
+    def mark(f: Callable[..., Any]) -> Callable[..., Any]:
         setattr(f, _MARK, name or f.__name__)
         return f
 
@@ -142,10 +135,13 @@ class Executor:
 
     @overload
     def function(self, fn: F, *, name: str | None = None) -> F: ...
+
     @overload
     def function(self, fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+
     def function(self, fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
-        """Decorator registering a plain function on this executor."""
+        """Decorator registering a plain function on this executor (``@ex.function`` or
+        ``@ex.function(name="other")``)."""
 
         def register(f: F) -> F:
             self.functions[name or f.__name__] = f
