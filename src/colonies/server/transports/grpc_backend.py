@@ -79,7 +79,7 @@ class _Subscriptions(pb_grpc.ColoniesSubscriptionsServicer):
         self.dispatcher = dispatcher
         self.stopping = asyncio.Event()  # the replica stops: every subscription ends at once
 
-    async def Subscribe(  # type: ignore[override]  # written with context.write, not yield
+    async def Subscribe(  # written with context.write, not yield
         self, request: pb.RPCRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.RPCResponse] | None:
         sink = _StreamSink(context)
