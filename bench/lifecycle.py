@@ -130,9 +130,7 @@ async def executor_loop(url: str, key, results: Results, transport=None) -> None
                 await timed(results, "closesuccessfulmsg", client.close_successful(p.processid, []))
                 if time.time() <= results.deadline:
                     results.cycles += 1
-                    results.assign_latency.append(
-                        (p.starttime - p.submissiontime).total_seconds()
-                    )
+                    results.assign_latency.append((p.starttime - p.submissiontime).total_seconds())
             except (ColoniesError, OSError, asyncio.TimeoutError):
                 results.errors += 1
 
@@ -165,9 +163,7 @@ def run_clients(args_json: str) -> dict[str, object]:
         late = time.time() - args["start_at"]
         if late > 0:
             raise RuntimeError(f"a client process started {late:.1f} s after the window opened")
-        transports = [
-            transport_for(args["backend"], endpoint) for endpoint in args["endpoints"]
-        ]
+        transports = [transport_for(args["backend"], endpoint) for endpoint in args["endpoints"]]
         for transport in transports:  # connected before the window (LibP2P dials first)
             if transport is not None:
                 await transport.health(30)
@@ -271,6 +267,41 @@ def server_cpu(procs: list[object]) -> float:
     return total
 
 
+def start_profilers(procs: list[object], directory: str | None, seconds: float) -> list[object]:
+    """py-spy sampling each replica for the measured window (``pip install py-spy``)."""
+    import subprocess
+
+    import shutil
+
+    if not directory:
+        return []
+    os.makedirs(directory, exist_ok=True)
+    beside = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    py_spy = beside if os.path.exists(beside) else shutil.which("py-spy") or "py-spy"
+    return [
+        subprocess.Popen(
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(p.pid),
+                "--duration",
+                str(int(seconds)),  # type: ignore[attr-defined]
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--output",
+                os.path.join(directory, f"replica-{i}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for i, p in enumerate(procs)
+    ]
+
+
 # Per statement: calls, total ms, ms per call, rows per call, and the statement's start.
 PG_STATS_SQL = """
 SELECT calls, round(total_exec_time::numeric, 0), round((total_exec_time / calls)::numeric, 3),
@@ -305,6 +336,11 @@ def main() -> None:
         help="the clients' transport (the replicas serve it beside HTTP)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample each replica with py-spy over the window (collapsed stacks in DIR)",
+    )
     parser.add_argument(
         "--pg-stats", action="store_true", help="print PostgreSQL's costliest statements"
     )
@@ -345,10 +381,13 @@ def main() -> None:
             # The server's and the machine's CPU over the measured window only.
             time.sleep(max(0.0, start_at - time.time()))
             cpu_before, busy_before = server_cpu(procs) if procs else 0.0, machine_busy()
+            profilers = start_profilers(procs or [], args.profile, args.seconds)
             time.sleep(max(0.0, start_at + args.seconds - time.time()))
             cpu = (server_cpu(procs) - cpu_before) if procs else float("nan")
             busy = machine_busy() - busy_before
             parts = pending.get()
+            for profiler in profilers:
+                profiler.wait(30)
         if args.pg_stats and pg is not None:
             print(pg.execute(PG_STATS_SQL, dbname="bench"), file=sys.stderr)
     finally:

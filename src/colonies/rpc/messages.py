@@ -226,6 +226,30 @@ class CloseFailedMsg(Msg):
     errors: list[str] = msgspec.field(default_factory=list)
 
 
+class CloseAndAssignMsg(Msg):
+    """The executor fast path (a project addition, docs/protocol.md §7.21): close the caller's
+    process as successful (``out``) or failed (``errors``), then claim up to ``count`` more."""
+
+    processid: str = ""
+    successful: bool = False
+    out: list[Any] = msgspec.field(default_factory=list)
+    errors: list[str] = msgspec.field(default_factory=list)
+    count: int = 1  # 0: close only
+    timeout: int = 0  # > 0: wait up to this many seconds for a process; otherwise not at all
+    availablecpu: str = ""
+    availablemem: str = ""
+
+
+class AssignProcessesMsg(Msg):
+    """Claim up to ``count`` processes at once (a project addition, docs/protocol.md §7.21)."""
+
+    colonyname: str = ""
+    count: int = 1
+    timeout: int = 0
+    availablecpu: str = ""
+    availablemem: str = ""
+
+
 class SetOutputMsg(Msg):
     processid: str = ""
     out: list[Any] = msgspec.field(default_factory=list)

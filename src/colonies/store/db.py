@@ -23,6 +23,7 @@ from colonies.store.processes import (
     Attributes,
     Claims,
     Closes,
+    Handovers,
     Logs,
     ProcessReads,
     Submissions,
@@ -154,6 +155,7 @@ class Store:
         self.submissions = Submissions(pool)
         self.claims = Claims(pool)
         self.closes = Closes(pool)
+        self.handovers = Handovers(pool)
         self.processes = ProcessReads(pool)
         self.logs = Logs(pool)
         self.attributes = Attributes(pool)
