@@ -155,7 +155,7 @@ class Store:
         self.submissions = Submissions(pool)
         self.claims = Claims(pool)
         self.closes = Closes(pool)
-        self.handovers = Handovers(pool)
+        self.handovers = Handovers(pool, self.closes)
         self.processes = ProcessReads(pool)
         self.logs = Logs(pool)
         self.attributes = Attributes(pool)

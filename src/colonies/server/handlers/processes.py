@@ -355,10 +355,16 @@ async def close_and_assign(
     access = ctx.access
     assert access is not None
     paused = access.paused  # then the process is closed, and nothing claimed
+    unlimited = claimer.available_cpu < 0 and claimer.available_mem < 0
+    # As a newly arriving poll (server/waiters.py): when every process this executor could take
+    # has been handed to a woken poll already, claiming now would only race that poll.
+    handed = unlimited and ctx.state.waiters.all_handed(
+        claimer.colonyname, claimer.executortype, claimer.location_lc
+    )
     handover = await ctx.store.handovers.close_and_claim(
         msg.processid,
         claimer,
-        0 if paused else count,
+        0 if paused or handed else count,
         successful=msg.successful,
         output=normalize_free_form(msg.out) if msg.successful else [],
         errors=msg.errors,
@@ -374,12 +380,19 @@ async def close_and_assign(
     if taken or paused or count == 0:
         _handed_out(ctx, taken, ())
         return [_assigned(ctx, p) for p in taken]
-    if claimer.available_cpu < 0 and claimer.available_mem < 0:
+    if unlimited and not handed:
         ctx.state.waiters.found_nothing(
             claimer.colonyname, claimer.executortype, claimer.location_lc
         )
     if msg.timeout <= 0:
-        return []
+        if not handed:
+            return []
+        try:  # it did not look: one attempt, as promised
+            return await _poll(ctx, claimer, count, -1, None)
+        except RpcError as exc:
+            if exc.status == 404:
+                return []
+            raise
     try:
         return await _poll(ctx, claimer, count, msg.timeout, None)
     except RpcError as exc:

@@ -23,6 +23,7 @@ from colonies.store.errors import Replayed
 from colonies.store.events import process_event
 from colonies.store.graph_resolution import member_failed, member_succeeded
 from colonies.store.nonces import Nonce, nonce_use_args, nonce_use_sql
+from colonies.store.processes.closes import Closes
 from colonies.store.processes.reads import to_process
 from colonies.store.statements import Database, Statement
 
@@ -225,8 +226,9 @@ def _claimed(rows: list[asyncpg.Record]) -> tuple[Process, ...]:
 
 
 class Handovers:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, closes: Closes) -> None:
         self.pool = pool
+        self.closes = closes
 
     async def close_and_claim(
         self,
@@ -243,7 +245,15 @@ class Handovers:
     ) -> Handover:
         """Close ``processid`` (running for ``claimer``) as successful or failed and claim up to
         ``count`` processes for it, in one statement; a graph member's close resolves its graph
-        in the same transaction. Replayed (and no effect) when ``nonce`` was used."""
+        in the same transaction. Replayed (and no effect) when ``nonce`` was used. A successful
+        close of a standalone process that claims nothing is the standard path's, shared with
+        concurrent closes (closes.py)."""
+        if count == 0 and successful and not graphid:
+            closed = await self.closes.close_successful(processid, claimer.executorid, output, now,
+                                                       nonce=nonce)  # fmt: skip
+            if closed is None:
+                return Handover(closed=False)
+            return Handover(True, closed.processgraphid, closed.funcname, closed.ran)
         if not graphid:
             rows = await self._close_and_claim(
                 self.pool, processid, claimer, count, successful, output, errors, now, nonce
