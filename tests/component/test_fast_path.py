@@ -10,7 +10,10 @@ from collections import Counter
 from click.testing import CliRunner
 
 from colonies.cli.main import cli
+from colonies.core import utcnow
 from colonies.rpc import sign_request
+from colonies.server.app import STATE_KEY
+from colonies.store.processes.handovers import Claimer, Handoff
 from tests.component.test_ledger import check, seal
 from tests.component.test_process_messages import expect
 from tests.helpers import add_executor, make_colony, submit
@@ -300,3 +303,81 @@ async def test_while_paused_the_close_is_done_and_nothing_is_claimed(server, col
     assert (await rpc.call("getprocessmsg", colony.user, processid=waiting["processid"]))[
         "state"
     ] == 0
+
+
+async def test_concurrent_close_and_assigns_share_a_statement(server, colony):
+    """Executors closing at the same moment share one statement (CLOSE_AND_CLAIM_MANY): each
+    closes its own process, gets its own next ones, and a failed close keeps its errors."""
+    rpc = server.rpc
+    executors = [colony.executor] + [await add_executor(rpc, colony, f"x-{i}") for i in range(3)]
+    running = []
+    for key in executors:
+        await submit(rpc, colony.user, colony)
+        got = await rpc.call("assignprocessmsg", key, colonyname=colony.name, timeout=-1)
+        running.append(got["processid"])
+    waiting = [(await submit(rpc, colony.user, colony))["processid"] for _ in range(7)]
+    replies = await asyncio.gather(*(
+        rpc.call("closeandassignmsg", key, processid=pid, successful=i != 1,
+                 errors=[] if i != 1 else ["bad"], count=2)
+        for i, (key, pid) in enumerate(zip(executors, running, strict=True))
+    ))  # fmt: skip
+    claimed = [p["processid"] for reply in replies for p in reply]
+    assert sorted(claimed) == sorted(waiting[: len(claimed)]) and len(claimed) == 7
+    assert len(set(claimed)) == 7
+    for key, reply in zip(executors, replies, strict=True):
+        assert all(p["assignedexecutorid"] == key.id for p in reply)
+    states = [
+        (await rpc.call("getprocessmsg", colony.user, processid=pid))["state"] for pid in running
+    ]
+    assert states == [2, 3, 2, 2]
+    failed = await rpc.call("getprocessmsg", colony.user, processid=running[1])
+    assert failed["errors"] == ["bad"]
+
+
+async def test_the_shared_statement_closes_and_claims_for_each_in_order(server, colony):
+    """CLOSE_AND_CLAIM_MANY itself (the batcher decides when requests share it): the requests,
+    in order, get the waiting processes in priority order; while a process aimed at an executor
+    by name waits, the shared claim steps aside and each claims alone, in turn."""
+    rpc = server.rpc
+    store = server.app[STATE_KEY].store
+    names = ["exec-1", "y-0", "y-1"]
+    executors = [colony.executor] + [await add_executor(rpc, colony, n) for n in names[1:]]
+    held = []
+    for key in executors:
+        await submit(rpc, colony.user, colony)
+        got = await rpc.call("assignprocessmsg", key, colonyname=colony.name, timeout=-1)
+        held.append(got["processid"])
+
+    def handoffs(counts: list[int]) -> list[Handoff]:
+        return [
+            Handoff(held[i], Claimer(colony.name, "cli", names[i], "", executors[i].id), count,
+                    i != 2, [i], ["e"], utcnow())
+            for i, count in enumerate(counts)
+        ]  # fmt: skip
+
+    waiting = [(await submit(rpc, colony.user, colony))["processid"] for _ in range(4)]
+    results = await store.handovers.close_and_claim_many(handoffs([1, 1, 2]))
+    assert [[p.processid for p in r.claimed] for r in results] == [
+        [waiting[0]],
+        [waiting[1]],
+        [waiting[2], waiting[3]],
+    ]
+    assert [r.closed for r in results] == [True, True, True]
+    failed = await rpc.call("getprocessmsg", colony.user, processid=held[2])
+    assert failed["state"] == 3 and failed["errors"] == ["e"]
+    closed = await rpc.call("getprocessmsg", colony.user, processid=held[0])
+    assert closed["state"] == 2 and closed["out"] == [0]
+
+    held = [r.claimed[0].processid for r in results]
+    later = [(await submit(rpc, colony.user, colony))["processid"] for _ in range(2)]
+    named = await submit(rpc, colony.user, colony, conditions={"executornames": ["y-1"]})
+    results = await store.handovers.close_and_claim_many(handoffs([1, 1, 1]))
+    assert [[p.processid for p in r.claimed] for r in results] == [
+        [later[0]],
+        [later[1]],
+        [named["processid"]],
+    ]
+    # The same process twice in one batch: each alone, the second finds it closed.
+    held = [r.claimed[0].processid for r in results]
+    results = await store.handovers.close_and_claim_many([handoffs([1])[0], handoffs([1])[0]])
+    assert [r.closed for r in results] == [True, False]
