@@ -69,6 +69,8 @@ class ServerConfig:
     leader_ttl: int = 5
     require_fresh: bool = False
     freshness_window: int = 300
+    # /metrics has no authentication: colony names appear in it only when asked for.
+    metrics_colony_names: bool = False
     # The server owner's key, when given: signs ledger checkpoints. Never printed.
     server_prvkey: str = field(default="", repr=False)
     log_format: str = "text"
@@ -137,6 +139,7 @@ class ServerConfig:
             timezone=env.get("TZ", "").strip() or "UTC",
             etcd_endpoints=env.get("COLONIES_ETCD_ENDPOINTS", "").strip(),
             require_fresh=env_bool(env.get("COLONIES_REQUIRE_FRESH")),
+            metrics_colony_names=env_bool(env.get("COLONIES_METRICS_COLONY_NAMES")),
             server_prvkey=prvkey,
             freshness_window=_int(env, "COLONIES_FRESHNESS_WINDOW", 300),
             leader_ttl=leader_ttl,

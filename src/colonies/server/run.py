@@ -15,6 +15,7 @@ from aiohttp import web
 from colonies._aio import run
 from colonies.config import ServerConfig
 from colonies.server.app import create_app
+from colonies.server.transports import http
 from colonies.store import store_error
 
 log = logging.getLogger("colonies.server")
@@ -78,12 +79,13 @@ def server_ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
 
 
 def make_runner(app: web.Application) -> web.AppRunner:
-    """The runner every replica (and the test fixtures) use.
+    """The runner every replica (and the test fixtures) use, with the HTTP transport's
+    connection handling (server/transports/http.py: read timeouts, no decompression).
 
     ``handler_cancellation``: when a long-polling executor goes away, its assign handler is
     cancelled instead of claiming a process nobody will receive.
     """
-    return web.AppRunner(
+    return http.AppRunner(
         app,
         keepalive_timeout=120,
         handle_signals=False,
