@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from colonies.store.server import ColonyAccess
 
@@ -36,11 +37,12 @@ class AccessCache:
             self._changed.set()
             self._changed = None
 
-    async def changed(self) -> None:
-        """Return at the next change of access (the next :meth:`clear`)."""
+    def changed(self) -> Coroutine[Any, Any, bool]:
+        """An awaitable that returns at the next change of access (the next :meth:`clear`
+        after this call, even if it comes before the awaitable runs)."""
         if self._changed is None:
             self._changed = asyncio.Event()
-        await self._changed.wait()
+        return self._changed.wait()
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
