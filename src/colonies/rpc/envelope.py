@@ -1,4 +1,4 @@
-"""Request, reply and error envelopes (PROTOCOL.md §3).
+"""Request, reply and error envelopes (docs/protocol.md §3).
 
 Decoding a request is the pipeline's door: the envelope, then the payload with its limits
 (core/limits.py). Anything a client can send ends here as a 400 at worst, however deep or
