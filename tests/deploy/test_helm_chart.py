@@ -63,7 +63,10 @@ EVERYTHING: dict[str, Any] = {
     "dashboards": {"enabled": True, "annotations": {"grafana_folder": "Colonies"}},
     "etcd": {"bundled": {"enabled": True, "persistence": {"size": "3Gi", "storageClass": "fast"}}},
     "tls": {"enabled": True, "existingSecret": "colonies-server-tls"},
-    "config": {"retention": {"enabled": True, "policySeconds": 604800}},
+    "config": {
+        "retention": {"enabled": True, "policySeconds": 604800},
+        "metricsColonyNames": True,
+    },
     # ColonyFS with the bundled SeaweedFS (tests/deploy/test_helm_colonyfs.py checks it).
     "seaweedfs": {"enabled": True},
     "colonyfs": {"s3": {"existingSecret": "colonies-s3"}},
@@ -248,6 +251,7 @@ def test_default_render(helm: Helm) -> None:
     assert config["COLONIES_LEADER_TTL"] == "5"
     assert "COLONIES_TLSCERT" not in config
     assert "COLONIES_RETENTION_POLICY" not in config
+    assert config["COLONIES_METRICS_COLONY_NAMES"] == "false"  # /metrics names no colony
 
     service = one(docs, "Service")
     assert service["spec"]["type"] == "ClusterIP"
@@ -376,6 +380,7 @@ def test_everything_enabled(helm: Helm, everything_file: Path) -> None:
     assert config["COLONIES_TLSKEY"] == "/etc/colonies/tls/tls.key"
     assert config["COLONIES_RETENTION"] == "true"
     assert config["COLONIES_RETENTION_POLICY"] == "604800"
+    assert config["COLONIES_METRICS_COLONY_NAMES"] == "true"
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         assert server[probe]["httpGet"]["scheme"] == "HTTPS"
     volumes = deployment["spec"]["template"]["spec"]["volumes"]
