@@ -17,6 +17,7 @@ What reaches the dispatcher is the body as sent, read in time:
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +25,8 @@ from aiohttp.web_protocol import RequestHandler
 
 from colonies.rpc.envelope import encode_error
 from colonies.server.transports import DISPATCHER_KEY
+
+log = logging.getLogger(__name__)
 
 BACKEND = "http"  # the transport's name in the metrics
 
@@ -134,8 +137,18 @@ class _Connection(RequestHandler):
         super().connection_lost(exc)
 
 
+# The parts of aiohttp's handler that _Connection reads; without them it is not used (and the
+# keep-alive timeout alone bounds a connection whose headers never end).
+_READS = {"_request_count", "_current_request", "_messages", "_upgraded", "_waiter", "_loop"}
+HEADER_TIMEOUT_SUPPORTED = _READS <= {
+    name for cls in RequestHandler.__mro__ for name in getattr(cls, "__slots__", ())
+}
+
+
 class _Server(web.Server):
     """aiohttp's server, making :class:`_Connection` handlers."""
+
+    __slots__ = ()
 
     def __call__(self) -> RequestHandler:
         return _Connection(self, loop=self._loop, **self._kwargs)
@@ -150,6 +163,9 @@ class AppRunner(web.AppRunner):
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
-        # aiohttp builds the server itself; it is ours but for the handlers it makes.
-        server.__class__ = _Server
+        if HEADER_TIMEOUT_SUPPORTED:
+            # aiohttp builds the server itself; it is ours but for the handlers it makes.
+            server.__class__ = _Server
+        else:
+            log.warning("this aiohttp has no read-header timeout: upgrade it (setup.cfg)")
         return server
