@@ -21,15 +21,14 @@ import asyncpg
 import pytest
 from aiohttp import WSMsgType
 
-from colonies.client._transport import sign_envelope
 from colonies.core import utcnow
 from colonies.core.limits import MAX_NAME
 from colonies.crypto import generate_private_key, new_random_id
+from colonies.rpc.envelope import sign_request
 from colonies.server.app import STATE_KEY
 from colonies.server.transports import http as http_transport
 from colonies.store.migrate import available_migrations, migrate
-from tests.component._util import expect_error
-from tests.conftest import function_spec, make_colony, make_config, start_server
+from tests.helpers import expect_error, function_spec, make_colony, make_config, start_server
 
 BIG = "x" * (1 << 20)
 
@@ -400,7 +399,7 @@ async def test_a_compressed_body_is_refused_with_415(server, encoding, body):
 
 
 async def test_identity_encoding_is_accepted(server, colony):
-    body = sign_envelope("getcolonymsg", {"colonyname": colony.name}, colony.user)
+    body = sign_request("getcolonymsg", {"colonyname": colony.name}, colony.user)
     status, payload = await post(server.url, body, {"Content-Encoding": "identity"})
     assert status == 200 and payload["name"] == colony.name
 
@@ -444,7 +443,7 @@ async def test_a_body_that_pauses_is_a_408(server, monkeypatch):
 
 async def test_a_slow_but_steady_body_is_read(server, colony, monkeypatch):
     monkeypatch.setattr(http_transport, "BODY_IDLE_TIMEOUT", 0.5)
-    body = sign_envelope("getcolonymsg", {"colonyname": colony.name}, colony.user)
+    body = sign_request("getcolonymsg", {"colonyname": colony.name}, colony.user)
     reader, writer = await _connect(server)
     writer.write(b"POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
     for i in range(0, len(body), len(body) // 4 + 1):
@@ -482,7 +481,7 @@ async def test_an_unexpected_failure_is_still_an_envelope(server, colony, monkey
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(dispatch, "decode_payload", broken)
-    body = sign_envelope("getcolonymsg", {"colonyname": colony.name}, colony.user)
+    body = sign_request("getcolonymsg", {"colonyname": colony.name}, colony.user)
     status, payload = await post(server.url, body)
     assert (status, payload["message"]) == (500, "internal server error")
 
@@ -492,7 +491,7 @@ async def _subscribed(session, server, key, **fields: Any):  # type: ignore[no-u
     subscriptions = server.app[STATE_KEY].subscriptions
     before = len(subscriptions)
     ws = await session.ws_connect(server.url + "/pubsub")
-    await ws.send_str(sign_envelope("subscribeprocessesmsg", fields, key).decode())
+    await ws.send_str(sign_request("subscribeprocessesmsg", fields, key).decode())
     for _ in range(200):
         if len(subscriptions) > before:
             return ws

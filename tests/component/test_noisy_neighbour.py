@@ -20,11 +20,11 @@ import aiohttp
 from aiohttp import WSMsgType
 
 from colonies.client import AsyncRpc, ColoniesError
-from colonies.client._transport import sign_envelope
 from colonies.crypto import generate_private_key
+from colonies.rpc.envelope import sign_request
 from colonies.server.app import STATE_KEY
 from tests.component.test_hostile_input import _bad_legacy_schedules, long_named, nested
-from tests.conftest import function_spec, make_colony
+from tests.helpers import function_spec, make_colony
 
 DURATION = 12.0  # seconds of load
 CRON_SLACK = 3.0  # the most seconds between two firings of V's 1-second cron
@@ -49,7 +49,7 @@ class Victim:
 
     async def call(self, payloadtype: str, key, **payload: Any) -> Any:  # type: ignore[no-untyped-def]
         try:
-            result = await self.rpc.post(sign_envelope(payloadtype, payload, key), timeout=30)
+            result = await self.rpc.post(sign_request(payloadtype, payload, key), timeout=30)
         except ColoniesError as exc:
             if payloadtype == "assignprocessmsg" and exc.status == 404:
                 self.ok["assign-none"] += 1  # nothing to do: an answer, not a failure
@@ -91,7 +91,7 @@ class Victim:
 
     async def subscriber(self, until: float) -> None:
         c = self.colony
-        body = sign_envelope(
+        body = sign_request(
             "subscribeprocessesmsg",
             {"colonyname": c.name, "executortype": "cli", "state": 2, "timeout": 600},
             c.user,
@@ -136,7 +136,7 @@ class Mallory:
             self.bad_answers.append(f"{status}: {raw[:200]!r}")
 
     def signed(self, payloadtype: str, key, **payload: Any) -> bytes:  # type: ignore[no-untyped-def]
-        return sign_envelope(payloadtype, payload, key)
+        return sign_request(payloadtype, payload, key)
 
     def hostile_bodies(self) -> list[tuple[bytes, dict[str, str]]]:
         c, user = self.colony, self.colony.user

@@ -26,9 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from colonies.client import AsyncRpc
-from colonies.client._transport import sign_envelope
+from colonies.rpc.envelope import sign_request
 from colonies.server.routes import registry
-from tests.conftest import (
+from tests.fuzz.test_decoding_properties import EXAMPLES
+from tests.helpers import (
     TEMPLATE_DB,
     Colony,
     function_spec,
@@ -36,7 +37,6 @@ from tests.conftest import (
     make_config,
     start_server,
 )
-from tests.fuzz.test_decoding_properties import EXAMPLES
 
 # 25 per payload type by default (about 2,000 signed requests); `make fuzz` runs 625.
 EXAMPLES_PER_TYPE = max(EXAMPLES // 8, 10)
@@ -293,7 +293,7 @@ async def test_hostile_messages_get_a_4xx_envelope(
     nonce = data.draw(st.one_of(st.none(), bad_nonce) if hostile else st.none(), label="nonce")
     if nonce is not None:
         payload = {**payload, "nonce": nonce}
-    body = sign_envelope(payloadtype, payload, key)
+    body = sign_request(payloadtype, payload, key)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         async with session.post(world.url + "/api", data=body) as reply:
             status, raw = reply.status, await reply.read()
