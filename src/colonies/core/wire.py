@@ -8,7 +8,6 @@ then convert strictly, so a value of the wrong JSON type is still an error.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, TypeVar
 
 import msgspec
@@ -135,8 +134,8 @@ class _Str(_Scalar):
         self.max_length = max_length
 
     def apply(self, value: Any) -> Any:
-        if type(value) is str:
-            _check_text(value, self.max_length)
+        if type(value) is str and (len(value) > self.max_length or "\x00" in value):
+            _check_text(value, self.max_length)  # raises
         return value
 
 
@@ -185,11 +184,11 @@ class _List(_Plan):
             return value  # strict conversion reports the type error
         if self.max_length is not None and len(value) > self.max_length:
             raise LimitError(f"List longer than {self.max_length} items")
-        item = self.item
+        apply, zero = self.item.apply, self.item.zero()
         try:
-            return [item.zero() if v is None else item.apply(v) for v in value]
+            return [zero if v is None else apply(v) for v in value]
         except LimitError as exc:
-            raise exc.within(_failing_index(item, value)) from None
+            raise exc.within(_failing_index(self.item, value)) from None
 
     def zero(self) -> Any:
         return []
@@ -234,16 +233,17 @@ class _Dict(_Plan):
 
 
 class _Struct(_Plan):
-    __slots__ = ("exact", "folded")
+    __slots__ = ("appliers", "exact", "folded")
 
     def __init__(self) -> None:
         self.exact: dict[str, _Plan] = {}
         self.folded: dict[str, str] = {}
+        self.appliers: dict[str, Any] = {}  # each field's plan's ``apply``, looked up once
 
     def apply(self, value: Any) -> Any:
         if not isinstance(value, dict):
             return value
-        exact = self.exact
+        exact = self.appliers
         out: dict[str, Any] = {}
         folded_hits: list[tuple[str, Any]] = []
         key = ""
@@ -251,14 +251,14 @@ class _Struct(_Plan):
             for key, v in value.items():
                 if key in exact:
                     if v is not None:
-                        out[key] = exact[key].apply(v)
+                        out[key] = exact[key](v)
                 else:
                     name = self.folded.get(key.lower()) if isinstance(key, str) else None
                     if name is not None and v is not None:
                         folded_hits.append((name, v))
             for key, v in folded_hits:  # an exact match wins over a case-insensitive one
                 if key not in out:
-                    out[key] = exact[key].apply(v)
+                    out[key] = exact[key](v)
         except LimitError as exc:
             raise exc.within(key) from None
         return out
@@ -275,12 +275,12 @@ _ZEROS: dict[type, Any] = {
 
 
 def _plan_for_info(
-    info: mi.Type, seen: dict[type, _Struct], limits: bool, declared: Limit | None = None
+    info: mi.Type, seen: dict[type, _Struct], checks: bool, declared: Limit | None = None
 ) -> _Plan:
-    """The plan of one type; with ``limits``, checking a request's values (core/limits.py)
+    """The plan of one type; with ``checks``, checking a request's values (core/limits.py)
     against the ``declared`` limit of the field or, where none is declared, its type's."""
     if isinstance(info, mi.Metadata):
-        return _plan_for_info(info.type, seen, limits, limit_of(info.extra) or declared)
+        return _plan_for_info(info.type, seen, checks, limit_of(info.extra) or declared)
     if isinstance(info, mi.StructType):
         cached = seen.get(info.cls)
         if cached is not None:
@@ -288,24 +288,25 @@ def _plan_for_info(
         plan = _Struct()
         seen[info.cls] = plan
         for field in info.fields:
-            plan.exact[field.encode_name] = _plan_for_info(field.type, seen, limits)
+            plan.exact[field.encode_name] = _plan_for_info(field.type, seen, checks)
             plan.folded.setdefault(field.encode_name.lower(), field.encode_name)
+        plan.appliers = {name: p.apply for name, p in plan.exact.items()}
         return plan
-    max_length = declared.max_length if limits and declared is not None else None
+    max_length = declared.max_length if checks and declared is not None else None
     if isinstance(info, (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
-        return _List(_plan_for_info(info.item_type, seen, limits), max_length)
+        return _List(_plan_for_info(info.item_type, seen, checks), max_length)
     if isinstance(info, mi.DictType):
-        key = _plan_for_info(info.key_type, seen, limits)
-        return _Dict(key, _plan_for_info(info.value_type, seen, limits), max_length)
+        key = _plan_for_info(info.key_type, seen, checks)
+        return _Dict(key, _plan_for_info(info.value_type, seen, checks), max_length)
     if isinstance(info, mi.AnyType):
-        return _FreeForm(MAX_DEPTH if limits else None)
+        return _FreeForm(MAX_DEPTH if checks else None)
     if isinstance(info, mi.IntType):
-        if limits and declared is not None:
+        if checks and declared is not None:
             low = declared.ge if declared.ge is not None else -(2**63)
             high = declared.le if declared.le is not None else 2**63 - 1
             return _Int(low, high)
         return _Int()
-    if isinstance(info, mi.StrType) and limits:
+    if isinstance(info, mi.StrType) and checks:
         return _Str(max_length if max_length is not None else MAX_TEXT)
     if isinstance(info, mi.DateTimeType):
         return _Scalar("0001-01-01T00:00:00Z")
@@ -313,20 +314,22 @@ def _plan_for_info(
         # Optional[X]: normalise as X (``null`` already fell back to the default).
         for member in info.types:
             if not isinstance(member, mi.NoneType):
-                return _plan_for_info(member, seen, limits, declared)
+                return _plan_for_info(member, seen, checks, declared)
     return _Scalar(_ZEROS.get(type(info)))
 
 
-@cache
-def _plan(tp: Any, limits: bool) -> _Plan:
-    return _plan_for_info(mi.type_info(tp), {}, limits)
+# The plans of each type, compiled once: without the request limits, and with them.
+_plans: tuple[dict[Any, _Plan], dict[Any, _Plan]] = ({}, {})
 
 
 def decode_value(value: Any, tp: type[T], *, limits: bool = False) -> T:
     """Convert an already-parsed JSON value to ``tp`` with Go semantics; with ``limits`` (a
     request), values beyond core/limits.py's raise :class:`LimitError`."""
+    plans = _plans[limits]
+    plan = plans.get(tp)
+    if plan is None:
+        plan = plans[tp] = _plan_for_info(mi.type_info(tp), {}, limits)
     try:
-        plan = _plan(tp, limits)  # type: ignore[arg-type]  # types are hashable
         return msgspec.convert(plan.apply(value), tp, strict=True)
     except msgspec.ValidationError as exc:
         raise DecodeError(str(exc)) from None

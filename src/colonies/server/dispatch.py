@@ -50,11 +50,10 @@ from colonies.store import (
 
 log = logging.getLogger(__name__)
 
-# A payload longer than this (base64 characters) is decoded only for a key the server knows:
-# decoding a large payload costs more than the look-up, a small one less.
-KNOWN_KEY_PAYLOAD = 64 * 1024
-# The most a message that needs no signature may carry (versionmsg's payload is tiny).
-MAX_UNSIGNED_PAYLOAD = 64 * 1024
+# A payload longer than this (base64 characters) is decoded only for a key the server knows
+# (decoding a large payload costs more than the look-up, a small one less), and is refused for a
+# message that needs no signature (versionmsg's payload is tiny).
+LARGE_PAYLOAD = 64 * 1024
 # Seconds between a subscription's re-checks of its role when no change was heard.
 ACCESS_RECHECK_SECONDS = 30.0
 
@@ -106,7 +105,9 @@ class Dispatcher:
             caller = self.authenticate(envelope)
             if route is None or not route.subscription:
                 return None
-            msg = await self._decode(envelope, route, caller)
+            if len(envelope.payload) > LARGE_PAYLOAD:
+                await self._admit_large(route, caller)
+            msg = decode_payload(envelope, route.msg_type, route.action)
             await self.replay.use(self.replay.nonce(caller, msg))
         except RpcError:
             raise
@@ -121,27 +122,19 @@ class Dispatcher:
         except SignatureError as exc:
             raise RpcError(403, str(exc)) from None
 
-    async def _decode(self, envelope: RequestEnvelope, route: Route[Any], caller: str) -> Any:
-        """The request's message: decoded within the request limits, and, when large, only
-        for a caller the server knows (anyone can sign, but only the server's keys may make it
-        parse megabytes)."""
-        if route.payload_ignored:
-            return route.msg_type()
-        size = len(envelope.payload)
+    async def _admit_large(self, route: Route[Any], caller: str) -> None:
+        """A payload above :data:`LARGE_PAYLOAD` is decoded only for a caller the server knows:
+        anyone can sign, but only the server's keys may make it parse megabytes."""
         if route.role is Role.NONE:
-            if size > MAX_UNSIGNED_PAYLOAD:
-                raise RpcError(413, f"{route.action}, payload too large for an unsigned message")
-        elif size > KNOWN_KEY_PAYLOAD and not await self._known(caller):
-            raise RpcError(403, "Access denied, the signing key is not known to this server")
-        return decode_payload(envelope, route.msg_type, route.action)
-
-    async def _known(self, caller: str) -> bool:
+            raise RpcError(413, f"{route.action}, payload too large for an unsigned message")
         try:
-            return await self.state.store.server.is_known_key(caller)
+            known = await self.state.store.server.is_known_key(caller)
         except Exception as exc:
             if isinstance(store_error(exc), Unavailable):
                 raise RpcError(503, "database unavailable") from None
             raise
+        if not known:
+            raise RpcError(403, "Access denied, the signing key is not known to this server")
 
     async def _process(self, envelope: RequestEnvelope, route: Route[Any] | None) -> bytes:
         if route is not None and route.role is Role.NONE:
@@ -151,7 +144,12 @@ class Dispatcher:
         if route is None:
             shown = envelope.payloadtype or "empty"
             raise RpcError(403, f"invalid rpcMsg.PayloadType: {shown}")
-        msg = await self._decode(envelope, route, caller)
+        if route.payload_ignored:
+            msg = route.msg_type()
+        else:
+            if len(envelope.payload) > LARGE_PAYLOAD:
+                await self._admit_large(route, caller)
+            msg = decode_payload(envelope, route.msg_type, route.action)
         ctx = Context(self.state, caller)
         if route.role is Role.NONE:
             result = await self.run(ctx, route, msg)
@@ -171,12 +169,28 @@ class Dispatcher:
     async def run(
         self, ctx: Context, route: Route[Any], msg: Any, nonce: Nonce | None = None
     ) -> Any:
-        """Authorize and run a route's handler, turning store failures into error replies."""
-        await self.authorized(ctx, route, msg)
-        return await self.run_authorized(ctx, route, msg, nonce)
+        """Authorize and run a route's handler, turning store failures into error replies.
+        (The steps of :meth:`authorized` and :meth:`run_authorized`, in one coroutine: this
+        is every RPC's path.)"""
+        try:
+            target = await route.scope(ctx, msg) if route.scope is not None else None
+            await authorize(ctx, route.role, target)
+            ctx.target = target.obj if target is not None else None
+            if route.uses_nonce:
+                result = await route.handler(ctx, msg, nonce)
+            else:
+                result = await route.handler(ctx, msg)
+            if route.changes_access:  # other replicas hear of it through NOTIFY
+                self.state.access_cache.clear()
+            return result
+        except (RpcError, SubscriberGone):
+            raise
+        except Exception as exc:
+            raise _error_reply(route, exc) from None
 
     async def authorized(self, ctx: Context, route: Route[Any], msg: Any) -> Target | None:
-        """The request's target, once its caller has the route's role there."""
+        """The request's target, once its caller has the route's role there (a subscription
+        keeps it to check the role again)."""
         try:
             target = await route.scope(ctx, msg) if route.scope is not None else None
             await authorize(ctx, route.role, target)
