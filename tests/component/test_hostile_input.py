@@ -28,6 +28,7 @@ from colonies.rpc.envelope import sign_request
 from colonies.server.app import STATE_KEY
 from colonies.server.transports import http as http_transport
 from colonies.store.migrate import available_migrations, migrate
+from colonies.store.schema import readable_by
 from tests.helpers import expect_error, function_spec, make_colony, make_config, start_server
 
 BIG = "x" * (1 << 20)
@@ -638,6 +639,9 @@ async def test_migration_012_keeps_duplicates_but_takes_their_id(pg, server_key)
             ]
             users = await conn.fetch("SELECT name, userid FROM users ORDER BY name")
             assert [tuple(r) for r in users] == [("u1", key), ("u2", "duplicate:u2")]
+            # The previous release runs on this schema: it declares so (store/schema.py).
+            sql = {v: text for v, _, text in available_migrations()}[12]
+            assert readable_by(12, sql) == 11
         finally:
             await conn.close()
     finally:
