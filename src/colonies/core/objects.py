@@ -22,6 +22,7 @@ from colonies.core.limits import (
     limit,
 )
 from colonies.core.timeutil import ZERO_TIME, Time
+from colonies.core.wire import ONE_OR_MANY
 
 __all__ = [
     "GPU",
@@ -126,9 +127,13 @@ class Software(WireObject):
     version: Name = ""
 
 
+# v1.9.4's clients send one object each, later ones arrays (docs/protocol.md §12.4): both decode.
+_OneOrMany = msgspec.Meta(extra={ONE_OR_MANY: True})
+
+
 class Capabilities(WireObject):
-    hardware: list[Hardware] = _list()
-    software: list[Software] = _list()
+    hardware: Annotated[list[Hardware], _OneOrMany] = _list()
+    software: Annotated[list[Software], _OneOrMany] = _list()
 
 
 class Project(WireObject):
@@ -554,6 +559,8 @@ class ServerBackend(WireObject, omit_defaults=True):
     host: str = ""
     tls: bool = False
     insecure: bool = False
+    # A project addition for libp2p: the full multiaddrs (with /p2p/<peer ID>) to dial.
+    multiaddrs: list[str] = _list()
 
 
 class ServerInfo(WireObject):

@@ -16,6 +16,7 @@ from msgspec import inspect as mi
 from colonies.core.limits import MAX_DEPTH, MAX_TEXT, Limit, limit_of
 
 __all__ = [
+    "ONE_OR_MANY",
     "DecodeError",
     "LimitError",
     "decode",
@@ -25,6 +26,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: ``msgspec.Meta(extra={ONE_OR_MANY: True})`` on a list type: a single object decodes as a
+#: one-item list.
+ONE_OR_MANY = "one_or_many"
 
 _json_decoder = msgspec.json.Decoder()
 _json_encoder = msgspec.json.Encoder()
@@ -205,6 +210,21 @@ def _failing_index(item: _Plan, values: list[Any]) -> int:
     return -1
 
 
+class _OneOrList(_List):
+    """A list where one object may stand for a one-item list (``ONE_OR_MANY`` in the type's
+    metadata): v1.9.4's clients send ``capabilities.hardware`` and ``software`` so."""
+
+    __slots__ = ()
+
+    def apply(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            try:
+                return [self.item.apply(value)]
+            except LimitError as exc:
+                raise exc.within(0) from None
+        return super().apply(value)
+
+
 class _Dict(_Plan):
     __slots__ = ("item", "key", "max_length")
 
@@ -280,7 +300,10 @@ def _plan_for_info(
     """The plan of one type; with ``checks``, checking a request's values (core/limits.py)
     against the ``declared`` limit of the field or, where none is declared, its type's."""
     if isinstance(info, mi.Metadata):
-        return _plan_for_info(info.type, seen, checks, limit_of(info.extra) or declared)
+        inner = _plan_for_info(info.type, seen, checks, limit_of(info.extra) or declared)
+        if info.extra and info.extra.get(ONE_OR_MANY) and isinstance(inner, _List):
+            return _OneOrList(inner.item, inner.max_length)
+        return inner
     if isinstance(info, mi.StructType):
         cached = seen.get(info.cls)
         if cached is not None:

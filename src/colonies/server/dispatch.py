@@ -67,9 +67,12 @@ class Dispatcher:
         # The labelled metric children of each (backend, payloadtype, status): looked up once.
         self._observed: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    async def handle(self, body: bytes, backend: str) -> tuple[int, bytes]:
+    async def handle(
+        self, body: bytes, backend: str, max_wait: float | None = None
+    ) -> tuple[int, bytes]:
         """Answer one RPC request envelope with (HTTP status, reply envelope); ``backend``
-        names the transport in the metrics."""
+        names the transport in the metrics; ``max_wait`` caps a long poll's wait (seconds)
+        where the transport's clients give up sooner than a request may ask."""
         started = time.perf_counter()
         label = "invalid"
         try:
@@ -79,7 +82,7 @@ class Dispatcher:
                 route = None  # subscriptions are served on /pubsub only
             if route is not None:
                 label = envelope.payloadtype
-            reply = await self._process(envelope, route)
+            reply = await self._process(envelope, route, max_wait)
             status = 200
         except RpcError as exc:
             status, reply = exc.status, encode_error(exc.status, exc.message)
@@ -136,7 +139,9 @@ class Dispatcher:
         if not known:
             raise RpcError(403, "Access denied, the signing key is not known to this server")
 
-    async def _process(self, envelope: RequestEnvelope, route: Route[Any] | None) -> bytes:
+    async def _process(
+        self, envelope: RequestEnvelope, route: Route[Any] | None, max_wait: float | None
+    ) -> bytes:
         if route is not None and route.role is Role.NONE:
             caller = ""
         else:
@@ -150,7 +155,7 @@ class Dispatcher:
             if len(envelope.payload) > LARGE_PAYLOAD:
                 await self._admit_large(route, caller)
             msg = decode_payload(envelope, route.msg_type, route.action)
-        ctx = Context(self.state, caller)
+        ctx = Context(self.state, caller, max_wait=max_wait)
         if route.role is Role.NONE:
             result = await self.run(ctx, route, msg)
         elif route.uses_nonce:
