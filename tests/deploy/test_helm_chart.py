@@ -229,6 +229,16 @@ def test_no_values_install_is_a_fleet(helm: Helm) -> None:
     )
 
 
+def test_metrics_colony_names_is_a_boolean_option(helm: Helm) -> None:
+    """/metrics names colonies only when the operator says so (issue 16); anything but a
+    boolean is refused by the schema."""
+    docs = helm.render("--set", "config.metricsColonyNames=true")
+    assert server_config(docs)["COLONIES_METRICS_COLONY_NAMES"] == "true"
+    assert "metricsColonyNames" in helm.render_error(
+        "--set-string", "config.metricsColonyNames=yes"
+    )
+
+
 def test_probes_and_scheduling(helm: Helm) -> None:
     docs = helm.render()
     server = server_container(docs)
