@@ -177,7 +177,10 @@ def _value(
         item = _value(info.item_type, name, world, depth, hostile)
         typed = st.lists(item, max_size=3)
         if hostile:
-            typed = st.one_of(typed, st.builds(lambda v: [v] * 1001, item), st.just([None]))
+            # One more item than any list limit, each a plain one: 1,001 copies of a hostile
+            # item (a 1 MiB string, a list of them) would make one request of gigabytes.
+            plain = _value(info.item_type, name, world, depth, False)
+            typed = st.one_of(typed, st.builds(lambda v: [v] * 1001, plain), st.just([None]))
     elif isinstance(info, mi.DictType):
         value = _value(info.value_type, name, world, depth, hostile)
         typed = st.dictionaries(_text("", world, hostile), value, max_size=3)
