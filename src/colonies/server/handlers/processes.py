@@ -363,7 +363,7 @@ async def close_and_assign(
         claimer,
         0 if paused or handed else count,
         successful=msg.successful,
-        output=normalize_free_form(msg.out) if msg.successful else [],
+        output=msg.out if msg.successful else [],  # normalised when decoded (core/wire.py)
         errors=msg.errors,
         now=ctx.now(),
         graphid=brief.processgraphid,
