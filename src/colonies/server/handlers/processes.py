@@ -157,12 +157,8 @@ async def _poll(
     one (< 0: one attempt) as assignprocessmsg does (docs/protocol.md §7.5); at least one."""
     access = ctx.access
     assert access is not None
-    colonyname, executortype, location = (
-        claimer.colonyname,
-        claimer.executortype,
-        claimer.location_lc,
-    )
-    cpu, mem = claimer.available_cpu, claimer.available_mem
+    colonyname, executortype = claimer.colonyname, claimer.executortype
+    location, cpu, mem = claimer.location_lc, claimer.available_cpu, claimer.available_mem
     claims = ctx.store.claims
     waiters = ctx.state.waiters
     recheck = ctx.state.assign_recheck_interval
@@ -181,7 +177,7 @@ async def _poll(
             mem,
             ctx.caller,
             ctx.now(),
-            unused(nonce),
+            unused(nonce),  # the first claim's statement uses the request's nonce
         )
         return () if process is None else (process,)
 

@@ -492,7 +492,12 @@ class Handovers:
                 by_key.setdefault(row["key"], []).append(row)
             for i, h in zip(members, group, strict=True):
                 handed = _handover(by_key[h.processid])
-                if isinstance(handed, Handover) and handed.closed and not handed.claimed:
+                if (
+                    isinstance(handed, Handover)
+                    and handed.closed
+                    and h.count
+                    and not handed.claimed
+                ):
                     # Closed, nothing claimed by the shared claim: this executor claims alone.
                     alone = await self.claim_up_to(h.claimer, h.count, h.now)
                     handed = dataclasses.replace(handed, claimed=alone)
