@@ -2,7 +2,9 @@
 
 Events are sent with NOTIFY inside the transaction that changes state, so a replica hears of a
 change only once it is committed, whichever replica made it. After a lost connection the bus
-calls ``on_reconnect`` so waiters re-check the database for anything they missed.
+calls ``on_reconnect`` so waiters re-check the database for anything they missed. The
+connection follows the primary: it goes to a host that accepts writes (of a several-host URL,
+the first), and is replaced when its server went away or turned read-only (a failover).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 import asyncpg
 
 from colonies.ha._connect import connect
+from colonies.store.db import read_only
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,8 @@ class EventBus:
                         await asyncio.wait_for(lost.wait(), self.ping_interval)
                     if not lost.is_set():
                         await conn.fetchval("SELECT 1", timeout=self.ping_interval)
+                        if read_only(conn):  # no longer the primary: writers NOTIFY elsewhere
+                            raise ConnectionError("the database turned read-only")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

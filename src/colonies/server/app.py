@@ -46,9 +46,11 @@ async def ready(request: web.Request) -> web.Response:
     if request.app[STATE_KEY].draining:
         return web.Response(status=503, text="shutting down\n")
     try:
-        await request.app[STATE_KEY].store.server.ping()
+        writable = await request.app[STATE_KEY].store.server.accepts_writes()
     except Exception as exc:  # any failure means "not ready"
         return web.Response(status=503, text=f"database unavailable: {type(exc).__name__}\n")
+    if not writable:  # the pool replaces its connections on release (store/db.py)
+        return web.Response(status=503, text="database read-only\n")
     return web.Response(status=200, text="ok\n")
 
 
@@ -75,6 +77,9 @@ def create_app(config: ServerConfig) -> web.Application:
             min_size=config.db_pool_min,
             max_size=config.db_pool_max,
             max_inactive_connection_lifetime=float(config.db_conn_max_idle_time),
+            # A transaction of ours never waits on us for long, unless the replica is frozen:
+            # then its row locks (the leader term's) go within the TTL, as the leader does.
+            idle_in_transaction_timeout=float(config.leader_ttl),
         )
         store = Store(
             pool,

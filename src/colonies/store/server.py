@@ -91,7 +91,9 @@ INSERT INTO server_owner (serverid) VALUES (:serverid)
 ON CONFLICT (singleton) DO UPDATE SET serverid = EXCLUDED.serverid
 """)
 
-PING = Statement("SELECT 1")
+# Whether the server accepts writes: off on a primary; on on a standby (in recovery) or where
+# default_transaction_read_only is set (a fenced or demoted primary).
+ACCEPTS_WRITES = Statement("SELECT current_setting('transaction_read_only') = 'off'")
 
 
 def _state_names(states: type[ProcessState] | type[ExecutorState]) -> dict[int, str]:
@@ -145,5 +147,7 @@ class ServerStore:
             ]
         return result
 
-    async def ping(self) -> None:
-        await PING.fetchval(self.pool)
+    async def accepts_writes(self) -> bool:
+        """Whether the database answers and takes writes (``/ready``)."""
+        writable: bool = await ACCEPTS_WRITES.fetchval(self.pool)
+        return writable
