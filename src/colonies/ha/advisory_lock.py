@@ -19,6 +19,7 @@ next heartbeat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import asyncpg
@@ -90,8 +91,13 @@ class AdvisoryLockElection:
         """Keep the lock's session busy, and so alive; raise once it cannot be proven alive
         within half the TTL, or its server no longer accepts writes (a failover: the lock that
         counts is the new primary's)."""
+        lost = asyncio.Event()  # the connection closed: step down now, not at the heartbeat
+        conn.add_termination_listener(lambda _conn: lost.set())
         while True:
-            await asyncio.sleep(self.heartbeat)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(lost.wait(), self.heartbeat)
+            if lost.is_set():
+                raise ConnectionError("the leader lock's connection closed")
             await conn.fetchval("SELECT 1", timeout=self.heartbeat)
             if read_only(conn):
                 raise ConnectionError("the database turned read-only")
