@@ -430,22 +430,19 @@ def lifecycle_problems(events: list[LedgerEvent]) -> list[str]:
 
 
 def tick_pause(evidence: list[float], reference: float, until: float) -> float | None:
-    """The longest wait for tick evidence in [reference, until]: from ``reference`` (or the
-    evidence before it, when later) to the next evidence. None when none came after it."""
+    """The longest wait for tick evidence between ``reference`` and ``until`` (a pause that
+    goes on past ``until`` counts up to it: the next fault's own). None when no evidence came
+    after ``reference`` at all."""
     longest = 0.0
     previous = reference
-    seen = False
     for t in evidence:
         if t <= reference:
             continue
-        longest = max(longest, t - previous)
-        previous = t
-        seen = True
+        longest = max(longest, min(t, until) - previous)
         if t >= until:
-            break
-    if not seen:
-        return None
-    return longest
+            return longest
+        previous = t
+    return longest if previous > reference else None
 
 
 def summary(report: Report) -> dict[str, Any]:

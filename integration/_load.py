@@ -241,23 +241,25 @@ class SteadyLoad:
                 self.record.closed.append((processid, name))
 
     # --- the steady flow ----------------------------------------------------------------------
-    async def run(self, seconds: float) -> None:
-        """Submit, submit workflows and pack for ``seconds``, each at its own rate."""
+    async def run(self, seconds: float, stop: asyncio.Event | None = None) -> None:
+        """Submit, submit workflows and pack for ``seconds`` (or until ``stop`` is set), each
+        at its own rate."""
         until = time.monotonic() + seconds
-        flows = [self._paced(self.submit_rate, until, self._submit)]
+        stop = stop or asyncio.Event()
+        flows = [self._paced(self.submit_rate, until, stop, self._submit)]
         if self.workflow_rate > 0:
-            flows.append(self._paced(self.workflow_rate, until, self._submit_workflow))
+            flows.append(self._paced(self.workflow_rate, until, stop, self._submit_workflow))
         if self.with_generator and self.pack_rate > 0:
-            flows.append(self._paced(self.pack_rate, until, self._pack))
+            flows.append(self._paced(self.pack_rate, until, stop, self._pack))
         await asyncio.gather(*flows)
 
     @staticmethod
-    async def _paced(rate: float, until: float, send: Any) -> None:
+    async def _paced(rate: float, until: float, stop: asyncio.Event, send: Any) -> None:
         """Start one ``send`` every 1/rate seconds until ``until``; each runs on its own, so a
         hanging request does not slow the flow (at most 50 are in flight)."""
         in_flight: set[asyncio.Task[None]] = set()
         next_at = time.monotonic()
-        while next_at < until:
+        while next_at < until and not stop.is_set():
             if len(in_flight) < 50:
                 task = asyncio.create_task(send())
                 in_flight.add(task)
