@@ -119,7 +119,17 @@ async def seal(conn: asyncpg.Connection) -> tuple[int, bytes, int]:
 
 
 async def verify(conn: asyncpg.Connection, batch: int = 10_000) -> Verification:
-    """Walk the whole chain; report the first position whose link or hash does not hold."""
+    """Walk the whole chain; report the first position whose link or hash does not hold.
+
+    The chain and its head are read in one snapshot: a leader sealing meanwhile would
+    otherwise move the head past the entries already walked."""
+    if conn.is_in_transaction():
+        return await _verify(conn, batch)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _verify(conn, batch)
+
+
+async def _verify(conn: asyncpg.Connection, batch: int) -> Verification:
     prev, expected_pos, count = GENESIS, 1, 0
     after = 0
     while True:
