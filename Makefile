@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test fuzz bench venv system-deps lint typecheck clean
+.PHONY: run test fuzz bench venv system-deps lint typecheck clean ui-screenshots ui-bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ DEV_ARGS ?=
 FUZZ_EXAMPLES ?= 5000
 fuzz: venv system-deps
 	COLONIES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
+
+# The web page's screenshots in docs/images/ui (README.md, docs/ui.md), taken by its tests.
+ui-screenshots: venv system-deps
+	COLONIES_UI_SCREENSHOTS=$(CURDIR)/docs/images/ui $(BIN)/python -m pytest tests/ui/test_screenshots.py $(PYTEST_ARGS)
+
+# The process list's load time in a real browser with 10,000 processes in the colony.
+ui-bench: venv system-deps
+	$(BIN)/python bench/ui_process_list.py
 
 run: venv
 	$(BIN)/colonies dev $(DEV_ARGS)

@@ -1,4 +1,5 @@
-"""A fresh clone, `make run`, and the three commands it prints: they must work as printed.
+"""A fresh clone, `make run`, and the commands it prints: they must work as printed (the
+function round trip and a ColonyFS sync to the embedded SeaweedFS).
 
 The clone reuses this checkout's virtualenv (VENV=...) so the test does not reinstall the world;
 everything else — the Makefile target, `colonies dev`, the embedded PostgreSQL, the printed
@@ -60,26 +61,33 @@ def _descendants(pid: int) -> list[int]:
 def test_fresh_clone_make_run_and_the_printed_commands(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    port = free_port()
+    port, s3_port = free_port(), free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name in [n for n in env if n.startswith(("AWS_S3_", "COLONIES_"))]:
+        del env[name]  # only what the printed `source` line sets
     # `make run`, with the port moved off 50080 so a developer's own colony is not disturbed;
     # -o: the shared virtualenv counts as installed, never re-pointed at the clone.
     proc = subprocess.Popen(
-        ["make", "run", f"VENV={VENV}", "-o", f"{VENV}/.installed", f"DEV_ARGS=--port {port}"],
+        ["make", "run", f"VENV={VENV}", "-o", f"{VENV}/.installed",
+         f"DEV_ARGS=--port {port} --s3-port {s3_port}"],
         cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip
     try:
         banner = _read_until(proc, "Ctrl-C stops everything", timeout=120)
         commands = re.findall(r"^  (source .+|colonies .+)$", banner, flags=re.M)
-        assert len(commands) == 3, banner
+        assert len(commands) == 5, banner
+        assert any(c.startswith("colonies fs sync ") for c in commands), banner
         script = "\n".join(["set -e", f"export PATH={VENV}/bin:$PATH", *commands])
         result = subprocess.run(
-            ["bash", "-c", script], cwd=clone, capture_output=True, text=True, timeout=60
-        )
+            ["bash", "-c", script], cwd=clone, env=env, capture_output=True, text=True,
+            timeout=90,
+        )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
         assert result.stdout.splitlines()[0] == "hello", result.stdout
         assert "SUCCESS" in result.stdout and "echo" in result.stdout
+        assert "synced " in result.stdout and "1 files moved" in result.stdout, result.stdout
+        assert re.search(r"^hello\.txt\s+21 B\s", result.stdout, flags=re.M), result.stdout
     finally:
         before = _descendants(proc.pid)
         with contextlib.suppress(ProcessLookupError):  # it may have failed on its own

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system services the tests start themselves (PostgreSQL, etcd, HAProxy, Prometheus) when missing.
+# Installs the system services the tests start themselves (PostgreSQL, etcd, HAProxy, Prometheus)
+# and the browser the web page's tests drive (Chromium) when missing.
 # Only Debian's packages; needs root (or sudo) only when something is actually missing.
 set -euo pipefail
 
@@ -15,6 +16,9 @@ if ! command -v haproxy >/dev/null 2>&1; then
 fi
 if ! command -v promtool >/dev/null 2>&1; then
     missing+=(prometheus)  # the dashboards' and alert rules' checks (integration/)
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+    missing+=(chromium fonts-liberation)  # tests/ui drives it through Playwright (never a downloaded browser)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

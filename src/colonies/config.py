@@ -1,4 +1,5 @@
-"""Every COLONIES_* setting, read from the environment in this one place (PROTOCOL.md §9)."""
+"""Every COLONIES_* setting, read from the environment in this one place (PROTOCOL.md §9), and
+the AWS_S3_* settings of ColonyFS clients (docs/protocol.md §13)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-__all__ = ["ClientConfig", "ConfigError", "ServerConfig", "env_bool"]
+__all__ = ["ClientConfig", "ConfigError", "S3Config", "ServerConfig", "env_bool"]
 
 
 class ConfigError(ValueError):
@@ -216,4 +217,59 @@ class ClientConfig:
             colony_name=env.get("COLONIES_COLONY_NAME", "").strip(),
             executor_name=env.get("COLONIES_EXECUTOR_NAME", "").strip(),
             executor_type=env.get("COLONIES_EXECUTOR_TYPE", "").strip(),
+        )
+
+
+_S3_REQUIRED = ("AWS_S3_ENDPOINT", "AWS_S3_ACCESSKEY", "AWS_S3_SECRETKEY", "AWS_S3_BUCKET")
+
+
+@dataclass(frozen=True)
+class S3Config:
+    """Where ColonyFS clients (SDK, CLI, executors) keep file bytes: upstream's ``AWS_S3_*``
+    variables (docs/protocol.md §13). Path-style addressing; the server never sees these."""
+
+    endpoint: str  # host:port, no scheme
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    bucket: str
+    region: str = ""
+    tls: bool = False
+    skip_verify: bool = False
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.rpartition(":")[0] or self.endpoint
+
+    @property
+    def port(self) -> int:
+        """The endpoint's port; the scheme's default when it names none."""
+        host, sep, port = self.endpoint.rpartition(":")
+        if sep and host and port.isdigit():
+            return int(port)
+        return 443 if self.tls else 80
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> S3Config:
+        env = os.environ if env is None else env
+        missing = [name for name in _S3_REQUIRED if not env.get(name, "").strip()]
+        if missing:
+            raise ConfigError(
+                "ColonyFS needs S3 settings: set " + ", ".join(missing)
+                + " (see docs/colonyfs.md)"
+            )  # fmt: skip
+        endpoint = env["AWS_S3_ENDPOINT"].strip()
+        if "://" in endpoint or "/" in endpoint:
+            raise ConfigError(
+                f"AWS_S3_ENDPOINT must be host:port without a scheme or path, got {endpoint!r} "
+                "(AWS_S3_TLS=true selects HTTPS)"
+            )
+        # Upstream's rule: each flag is true only when it is exactly "true".
+        return cls(
+            endpoint=endpoint,
+            access_key=env["AWS_S3_ACCESSKEY"].strip(),
+            secret_key=env["AWS_S3_SECRETKEY"].strip(),
+            bucket=env["AWS_S3_BUCKET"].strip(),
+            region=env.get("AWS_S3_REGION", "").strip(),
+            tls=env.get("AWS_S3_TLS", "").strip() == "true",
+            skip_verify=env.get("AWS_S3_SKIPVERIFY", "").strip() == "true",
         )

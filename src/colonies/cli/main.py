@@ -50,6 +50,7 @@ def _register_commands() -> None:
     from colonies.cli import admin, work
     from colonies.cli.blueprint import blueprint
     from colonies.cli.dev import dev
+    from colonies.cli.fs import fs
     from colonies.cli.ledger import ledger
 
     admin.server.add_command(server_start, "start")
@@ -67,6 +68,7 @@ def _register_commands() -> None:
     cli.add_command(blueprint)
     cli.add_command(ledger)
     cli.add_command(dev)
+    cli.add_command(fs)
 
 
 @click.command("start")

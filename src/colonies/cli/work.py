@@ -8,6 +8,7 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -27,6 +28,8 @@ from colonies.cli._common import (
 from colonies.cli._output import Column, emit, no_headers_option, output_option, state_name, when
 from colonies.client import AsyncClient
 from colonies.core import Conditions, Function, FunctionSpec, Process, ProcessState
+from colonies.core.wire import DecodeError, decode
+from colonies.crypto import new_random_id
 
 PROCESS_COLUMNS: list[Column] = [
     ("ID", lambda p: p.processid),
@@ -139,9 +142,55 @@ async def _submit_and_wait(env: Env, spec: FunctionSpec, timeout: float) -> Proc
                 click.echo("\r" + " " * 50 + "\r", nl=False, err=True)
 
 
+# Options that describe the function; a --spec file describes it instead.
+_SPEC_OPTIONS = (
+    "funcname", "args", "args_json", "kwargs_json", "executortype", "priority", "maxexectime",
+    "maxwaittime", "maxretries",
+)  # fmt: skip
+
+
+def _spec_from_file(env: Env, spec_file: Path, label: str) -> FunctionSpec:
+    ctx = click.get_current_context()
+    given = [
+        name
+        for name in _SPEC_OPTIONS
+        if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+    ]
+    if given:
+        options = ", ".join(
+            "--" + n.removesuffix("_json").replace("funcname", "func") for n in given
+        )
+        fail(f"--spec describes the whole function: drop {options}")
+    try:
+        spec = decode(spec_file.read_bytes(), FunctionSpec)
+    except (OSError, DecodeError) as exc:
+        fail(f"cannot read the function spec {spec_file}: {exc}")
+    if not spec.funcname:
+        fail(f"the function spec {spec_file} has no funcname")
+    if not spec.conditions.colonyname:
+        spec.conditions.colonyname = env.colony()
+    if label:
+        spec.label = label
+    return spec
+
+
+def _create_snapshots(env: Env, spec: FunctionSpec) -> None:
+    """``--snapshot``: freeze each snapshot mount's label under a random name, as upstream."""
+    if not spec.fs.snapshots:
+        fail("--snapshot: the function spec has no fs.snapshots to create")
+    with env.client() as client:
+        for mount in spec.fs.snapshots:
+            if not mount.label:
+                fail("--snapshot: a snapshot mount has no label")
+            created = client.create_snapshot(
+                spec.conditions.colonyname, mount.label, new_random_id()
+            )
+            mount.snapshotid = created.snapshotid
+
+
 def _submit(
     env: Env,
-    funcname: str,
+    funcname: str | None,
     args: tuple[str, ...],
     args_json: str | None,
     kwargs_json: str | None,
@@ -154,27 +203,20 @@ def _submit(
     wait: bool,
     timeout: float,
     output: str,
+    spec_file: Path | None = None,
+    snapshot: bool = False,
 ) -> None:
-    etype = executortype or env.config.executor_type
-    if not etype:
-        fail("no executor type: set COLONIES_EXECUTOR_TYPE or pass --type")
-    extra = parse_json(args_json, "--args", [])
-    if not isinstance(extra, list):
-        raise click.BadParameter("--args must be a JSON list, e.g. '[1, \"a\"]'")
-    kwargs = parse_json(kwargs_json, "--kwargs", {})
-    if not isinstance(kwargs, dict):
-        raise click.BadParameter("--kwargs must be a JSON object, e.g. '{\"n\": 1}'")
-    spec = FunctionSpec(
-        funcname=funcname,
-        args=list(args) + extra,
-        kwargs=kwargs,
-        priority=priority,
-        maxexectime=maxexectime,
-        maxwaittime=maxwaittime,
-        maxretries=maxretries,
-        label=label,
-        conditions=Conditions(colonyname=env.colony(), executortype=etype),
-    )
+    if spec_file is not None:
+        spec = _spec_from_file(env, spec_file, label)
+    elif not funcname:
+        fail("give --func, or a function spec with --spec")
+    else:
+        spec = _spec_from_options(
+            env, funcname, args, args_json, kwargs_json, executortype, priority,
+            maxexectime, maxwaittime, maxretries, label,
+        )  # fmt: skip
+    if snapshot:
+        _create_snapshots(env, spec)
     if not wait:
         with env.client() as client:
             emit(client.submit(spec), PROCESS_COLUMNS, output)
@@ -195,9 +237,44 @@ def _submit(
         fail(f"process {process.processid} {state_name(process.state).lower()}: {detail}")
 
 
+def _spec_from_options(
+    env: Env,
+    funcname: str,
+    args: tuple[str, ...],
+    args_json: str | None,
+    kwargs_json: str | None,
+    executortype: str | None,
+    priority: int,
+    maxexectime: int,
+    maxwaittime: int,
+    maxretries: int,
+    label: str,
+) -> FunctionSpec:
+    etype = executortype or env.config.executor_type
+    if not etype:
+        fail("no executor type: set COLONIES_EXECUTOR_TYPE or pass --type")
+    extra = parse_json(args_json, "--args", [])
+    if not isinstance(extra, list):
+        raise click.BadParameter("--args must be a JSON list, e.g. '[1, \"a\"]'")
+    kwargs = parse_json(kwargs_json, "--kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise click.BadParameter("--kwargs must be a JSON object, e.g. '{\"n\": 1}'")
+    return FunctionSpec(
+        funcname=funcname,
+        args=list(args) + extra,
+        kwargs=kwargs,
+        priority=priority,
+        maxexectime=maxexectime,
+        maxwaittime=maxwaittime,
+        maxretries=maxretries,
+        label=label,
+        conditions=Conditions(colonyname=env.colony(), executortype=etype),
+    )
+
+
 def _submit_options(fn: Any) -> Any:
     options = [
-        click.option("--func", "funcname", required=True, help="Function name."),
+        click.option("--func", "funcname", help="Function name (or give --spec)."),
         click.option("--arg", "args", multiple=True, help="A string argument (repeatable)."),
         click.option("--args", "args_json", help="Arguments as a JSON list, e.g. '[1, \"a\"]'."),
         click.option("--kwargs", "kwargs_json", help="Keyword arguments as a JSON object."),
@@ -208,8 +285,17 @@ def _submit_options(fn: Any) -> Any:
         click.option("--maxretries", type=int, default=-1, show_default=True),
         click.option("--label", default=""),
         click.option("--timeout", type=float, default=600, show_default=True, help="For --wait."),
+        click.option(
+            "--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path),
+            help="A function spec as JSON (upstream's format, with an fs section for ColonyFS) "
+            "instead of --func and the options describing the function.",
+        ),
+        click.option(
+            "--snapshot", is_flag=True,
+            help="Create a snapshot for each fs.snapshots mount and fill in its snapshotid.",
+        ),
         output_option,
-    ]
+    ]  # fmt: skip
     for option in reversed(options):
         fn = option(fn)
     return fn

@@ -437,6 +437,21 @@ class AsyncClient:
             list[Label], "getfilelabelsmsg", key, colonyname=colony, name=name, exact=exact
         )
 
+    async def remove_file(
+        self,
+        colony: str,
+        *,
+        fileid: str = "",
+        label: str = "",
+        name: str = "",
+        key: KeyArg = None,
+    ) -> None:
+        """Remove one revision (``fileid``) or every revision of (``label``, ``name``): the
+        metadata only; :class:`colonies.client.ColonyFS` removes the S3 objects too."""
+        await self.call(
+            "removefilemsg", key, colonyname=colony, fileid=fileid, label=label, name=name
+        )
+
     async def create_snapshot(
         self, colony: str, label: str, name: str, *, key: KeyArg = None
     ) -> Snapshot:
@@ -444,8 +459,25 @@ class AsyncClient:
             Snapshot, "createsnapshotmsg", key, colonyname=colony, label=label, name=name
         )
 
+    async def get_snapshot(
+        self, colony: str, *, snapshotid: str = "", name: str = "", key: KeyArg = None
+    ) -> Snapshot:
+        return await self._typed(
+            Snapshot, "getsnapshotmsg", key, colonyname=colony, snapshotid=snapshotid, name=name
+        )
+
     async def get_snapshots(self, colony: str, *, key: KeyArg = None) -> list[Snapshot]:
         return await self._typed(list[Snapshot], "getsnapshotsmsg", key, colonyname=colony)
+
+    async def remove_snapshot(
+        self, colony: str, *, snapshotid: str = "", name: str = "", key: KeyArg = None
+    ) -> None:
+        await self.call(
+            "removesnapshotmsg", key, colonyname=colony, snapshotid=snapshotid, name=name
+        )
+
+    async def remove_all_snapshots(self, colony: str, *, key: KeyArg = None) -> None:
+        await self.call("removeallsnapshotmsg", key, colonyname=colony)
 
     # --- blueprints ----------------------------------------------------------------------------
     async def add_blueprint_definition(

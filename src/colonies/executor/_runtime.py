@@ -7,16 +7,20 @@ import contextlib
 import inspect
 import logging
 import signal
+import tempfile
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from colonies import _aio as aio
 from colonies.client import AsyncClient, ColoniesError
+from colonies.config import ConfigError, S3Config
 from colonies.core import Executor as ExecutorObject
 from colonies.core import Function, Process
 from colonies.crypto import PrivateKey, parse_private_key
+from colonies.executor._mounts import MountError, Mounts, mount_path
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,14 @@ class ProcessContext:
     client: AsyncClient
     loop: asyncio.AbstractEventLoop
     logs: list[str] = field(default_factory=list)
+    #: The executor's ColonyFS directory: a spec's ``fs`` dirs are below it.
+    fs_dir: Path | None = None
+
+    def path(self, dir: str) -> Path:
+        """Where a mount's ``dir`` of the spec's ``fs`` section is (``{processid}`` filled)."""
+        if self.fs_dir is None:
+            raise ValueError("this executor has no ColonyFS directory")
+        return mount_path(self.fs_dir, dir, self.process.processid)
 
     @property
     def input(self) -> list[Any]:
@@ -94,6 +106,8 @@ class Executor:
         poll_timeout: int = 10,
         grace_seconds: float = 30.0,
         ca_file: str = "",
+        fs_dir: Path | str | None = None,
+        s3: S3Config | None = None,
     ) -> None:
         self.key = parse_private_key(key) if isinstance(key, str) else key
         self.colony_key = (
@@ -109,6 +123,9 @@ class Executor:
         self.functions: dict[str, Callable[..., Any]] = {}
         self.current: Process | None = None
         self.stopping = asyncio.Event()
+        # ColonyFS mounts land here; S3 settings default to the AWS_S3_* variables.
+        self.fs_dir = Path(fs_dir) if fs_dir else Path(tempfile.gettempdir()) / "colonies-fs" / name
+        self.mounts = Mounts(self.client, colony, self.fs_dir, s3)
         for attr in dir(type(self)):
             member = getattr(self, attr, None)
             mark = getattr(member, _MARK, None)
@@ -175,11 +192,24 @@ class Executor:
                 if process is not None:
                     await self._execute(process)
         finally:
+            await self.mounts.close()
             await self.client.close()
 
     async def _execute(self, process: Process) -> None:
         self.current = process
+        mounted = bool(process.spec.fs.mount)
         try:
+            if mounted:
+                try:
+                    await self.mounts.before(process)
+                except (MountError, ConfigError) as exc:
+                    # Never run without the inputs the spec asked for.
+                    log.warning("process %s: inputs not fetched: %s", process.processid, exc)
+                    await self._cleanup_quietly(process)
+                    await self.client.close_failed(
+                        process.processid, [f"ColonyFS: could not fetch the inputs: {exc}"]
+                    )
+                    return
             work = asyncio.create_task(self._run_function(process))
             stop = asyncio.create_task(self.stopping.wait())
             done, _ = await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -192,6 +222,12 @@ class Executor:
             else:
                 work.cancel()
                 output, error = None, "executor shut down before the process finished"
+            if mounted:
+                try:
+                    await self.mounts.after(process)
+                except (MountError, ConfigError) as exc:
+                    if error is None:
+                        output, error = None, f"ColonyFS: could not save the results: {exc}"
             if error is None:
                 await self.client.close_successful(process.processid, output)
             else:
@@ -202,13 +238,19 @@ class Executor:
         finally:
             self.current = None
 
+    async def _cleanup_quietly(self, process: Process) -> None:
+        try:
+            await self.mounts.after(process, save=False)
+        except (MountError, OSError) as exc:
+            log.info("process %s: clean-up after failed inputs: %s", process.processid, exc)
+
     async def _run_function(self, process: Process) -> tuple[list[Any] | None, str | None]:
         """(output, None) on success, (None, error text) on failure."""
         funcname = process.spec.funcname
         fn = self.functions.get(funcname)
         if fn is None:
             return None, f"function {funcname!r} is not registered on executor {self.name}"
-        ctx = ProcessContext(process, self.client, asyncio.get_running_loop())
+        ctx = ProcessContext(process, self.client, asyncio.get_running_loop(), fs_dir=self.fs_dir)
         args = list(process.spec.args)
         kwargs = dict(process.spec.kwargs)
         if _wants_context(fn):

@@ -26,6 +26,7 @@ from colonies.server.dispatch import Dispatcher
 from colonies.server.routes import registry
 from colonies.server.state import ServerState, load_timezone
 from colonies.server.transports import DISPATCHER_KEY, http, websocket
+from colonies.server.ui import add_ui_routes
 from colonies.server.waiters import RemoteWakes
 from colonies.store import Store, connect, migrate
 from colonies.store.events import EVENTS_CHANNEL, parse_event
@@ -67,6 +68,7 @@ def create_app(config: ServerConfig) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)
+    add_ui_routes(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         # The PostgreSQL backends of our pool: events they send are this replica's own.

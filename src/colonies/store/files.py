@@ -75,7 +75,8 @@ INSERT INTO snapshots (snapshotid, colonyname, label, name, fileids, added)
 SELECT :snapshotid, :colonyname, :label, :name,
        coalesce(array_agg(fileid ORDER BY label, name), '{}'), :added
   FROM (SELECT DISTINCT ON (label, name) fileid, label, name FROM files
-         WHERE colonyname = :colonyname AND starts_with(label, :label)
+         WHERE colonyname = :colonyname
+           AND (label = :label OR starts_with(label, :label || '/'))
          ORDER BY label, name, sequencenr DESC) newest
 RETURNING snapshotid, colonyname, label, name, fileids, added
 """)
@@ -198,7 +199,12 @@ class FileStore:
     async def create_snapshot(
         self, snapshotid: str, colonyname: str, label: str, name: str, added: datetime
     ) -> Snapshot:
-        """Freeze the newest revision of every file whose label starts with ``label``."""
+        """Freeze the newest revision of every file in ``label`` and the labels below it.
+
+        A trailing ``/`` is dropped (upstream's CLI sends ``/data/``); ``/data`` takes ``/data``
+        and ``/data/...`` but not ``/data2``, as upstream's server does.
+        """
+        label = label.rstrip("/")
         try:
             row = await ADD_SNAPSHOT.fetchrow(
                 self.pool,
