@@ -47,6 +47,12 @@ def _get(url: str, timeout: float = 0.5) -> str | None:
         return None
 
 
+def _leader_again(fault: Fault) -> str:
+    if fault.leader_after is None:
+        return ""
+    return f", a leader again after {fault.leader_after:.1f} s"
+
+
 def is_leader(replica: Replica) -> bool:
     metrics = _get(replica.url + "/metrics")
     return metrics is not None and "\ncolonies_leader 1.0" in metrics
@@ -89,7 +95,7 @@ class FaultScheduler:
             self.log(
                 f"fault {len(self.faults)}: {fault.kind} of {fault.target}"
                 f"{' (leader)' if fault.was_leader else ''}, held {fault.healed - fault.start:.1f}"
-                f" s, a leader again after {fault.leader_after or 0:.1f} s {fault.note}"
+                f" s{_leader_again(fault)} {fault.note}"
             )
             await asyncio.sleep(self.rng.uniform(1.0, 2.0))
         return self.faults
@@ -107,8 +113,8 @@ class FaultScheduler:
         return self.rng.choice(self.fleet.members)
 
     async def _watch_leader(self, fault: Fault, deposed: Replica | None) -> None:
-        """Note when a replica (another than a deposed leader) reports leading after ``fault``
-        started: how long the fleet was without a leader that could tick."""
+        """Note when a replica (other than ``deposed``) reports leading after ``fault`` took
+        the leader out: how long the fleet was without a leader."""
         while True:
             others = [r for r in self.fleet.members if r is not deposed and r.alive()]
             flags = await asyncio.gather(*(asyncio.to_thread(is_leader, r) for r in others))
@@ -125,13 +131,15 @@ class FaultScheduler:
         if kind in ("replica-sigkill", "replica-sigstop", "etcd-cut"):
             replica = self._pick_replica(leader)
             fault = Fault(kind, replica.name, replica is leader, time.time())
-            watch = asyncio.create_task(
-                self._watch_leader(fault, replica if replica is leader else None)
-            )
+            if fault.was_leader and kind != "replica-sigkill":
+                # Frozen or cut off, the old leader may still say it leads: not it.
+                watch = asyncio.create_task(self._watch_leader(fault, replica))
             assert replica.proc is not None
             if kind == "replica-sigkill":
                 replica.proc.send_signal(signal.SIGKILL)
                 await asyncio.to_thread(replica.proc.wait, 10)
+                if fault.was_leader:  # any replica leading from now on, itself restarted too
+                    watch = asyncio.create_task(self._watch_leader(fault, None))
                 await asyncio.sleep(1.0)
                 fault.healed = time.time()
                 fleet.start_replica(replica)
@@ -148,7 +156,6 @@ class FaultScheduler:
         elif kind in ("etcd-sigkill", "etcd-sigstop"):
             member = self.rng.choice(fleet.etcd.members)
             fault = Fault(kind, f"etcd {member.name}", False, time.time())
-            watch = asyncio.create_task(self._watch_leader(fault, None))
             if kind == "etcd-sigkill":
                 await asyncio.to_thread(fleet.etcd.kill_member, member)
                 await asyncio.sleep(1.0)
@@ -160,7 +167,6 @@ class FaultScheduler:
             fault.healed = time.time()
         elif kind == "postgres-restart":
             fault = Fault(kind, "postgres", False, time.time())
-            watch = asyncio.create_task(self._watch_leader(fault, None))
             await asyncio.to_thread(fleet.pg.stop, "immediate")
             await asyncio.sleep(self.rng.uniform(0.5, 1.5))
             await asyncio.to_thread(fleet.pg.start)

@@ -84,6 +84,8 @@ class Fault:
     ticks_after: float | None = None  # filled in by check(): the longest pause it caused
     requests_after: float | None = None  # filled in by check(): first success after it
     note: str = ""
+    # What the Grafana panels showed over it (integration/_dashboards.py), when Prometheus ran.
+    dashboards: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +135,23 @@ class Report:
             "leader: until a replica reported itself leader again; ticks: the longest pause of "
             "the leader's work it caused, from the fault (from PostgreSQL's return, for its "
             "restart); requests: until the first submission started after the fault succeeded.",
-            "",
-            "## Operations",
-            "",
         ]
+        panels = sorted({name for f in self.faults for name in f.dashboards}, key=_panel_order)
+        if panels:
+            lines += [
+                "",
+                "## What the dashboards showed",
+                "",
+                "Each panel before → its lowest..highest during the fault and its recovery → "
+                "after (Prometheus scraping every second; rates over 4 s).",
+                "",
+                "| # | fault | " + " | ".join(panels) + " |",
+                "|---|---|" + "---|" * len(panels),
+            ]
+            for i, f in enumerate(self.faults, 1):
+                cells = " | ".join(f.dashboards.get(name, "") for name in panels)
+                lines.append(f"| {i} | {f.kind} | {cells} |")
+        lines += ["", "## Operations", ""]
         for kind, counts in sorted(self.operations.items()):
             lines.append(f"- {kind}: {counts['ok']} ok, {counts['failed']} failed")
         lines += ["", "## Checked", ""]
@@ -155,6 +170,12 @@ class Report:
         data = asdict(self)
         data["ok"] = self.ok
         path.with_suffix(".json").write_text(json.dumps(data, indent=2))
+
+
+def _panel_order(name: str) -> int:
+    from integration._dashboards import PANELS
+
+    return list(PANELS).index(name) if name in PANELS else len(PANELS)
 
 
 def _seconds(value: float | None) -> str:
