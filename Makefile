@@ -61,8 +61,8 @@ run: venv
 	$(BIN)/colonies dev $(DEV_ARGS)
 
 lint: venv
-	$(BIN)/ruff check src tests integration
-	$(BIN)/ruff format --check src tests integration
+	$(BIN)/ruff check src tests integration scripts
+	$(BIN)/ruff format --check src tests integration scripts
 
 typecheck: venv
 	$(BIN)/mypy

@@ -27,7 +27,7 @@ from colonies.testing.postgres import PostgresCluster, free_port
 DATA = Path(__file__).parent / "data"
 VECTORS = json.loads((DATA / "test-vectors.json").read_text())
 
-# The development server-owner key every SDK test suite uses (PROTOCOL.md §11).
+# The development server-owner key every SDK test suite uses (docs/protocol.md §11).
 DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
 TEMPLATE_DB = "colonies_template"
 

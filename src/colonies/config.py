@@ -1,4 +1,4 @@
-"""Every COLONIES_* setting, read from the environment in this one place (PROTOCOL.md §9), and
+"""Every COLONIES_* setting, read from the environment in this one place (docs/protocol.md §9), and
 the AWS_S3_* settings of ColonyFS clients (docs/protocol.md §13)."""
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def _db_url_from_parts(env: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """What the SDK, CLI and executors read (PROTOCOL.md §9, "Client")."""
+    """What the SDK, CLI and executors read (docs/protocol.md §9, "Client")."""
 
     host: str = "localhost"
     port: int = 50080

@@ -25,7 +25,7 @@ from pycolonies import Colonies
 
 from colonies.testing.postgres import PostgresCluster, free_port
 
-# The development server-owner key (PROTOCOL.md §11) and the migrated template database that
+# The development server-owner key (docs/protocol.md §11) and the migrated template database that
 # the session fixture ``pg`` of tests/conftest.py prepares.
 DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
 DEV_SERVER_ID = "039231c7644e04b6895471dd5335cf332681c54e27f81fac54f9067b3f2c0103"

@@ -1,4 +1,4 @@
-"""Blueprints and channels with the real pycolonies client (PROTOCOL.md §6.16, §6.17, §6.18)."""
+"""Blueprints and channels with the real pycolonies client (protocol.md §6.16, §6.17, §6.18)."""
 
 from __future__ import annotations
 

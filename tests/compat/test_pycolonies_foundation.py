@@ -1,5 +1,5 @@
 """Colonies, executors, users, functions, file labels and snapshots with the real pycolonies
-1.0.25 client against the real server started as a subprocess (PROTOCOL.md §4, §6.1-6.5,
+1.0.25 client against the real server started as a subprocess (docs/protocol.md §4, §6.1-6.5,
 §6.12-6.13, §11).
 
 Every key is made by pycolonies' own ``crypto.Crypto`` (secp256k1), so each passing call also

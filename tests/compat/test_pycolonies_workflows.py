@@ -1,4 +1,4 @@
-"""Workflows, crons and generators with the real pycolonies client (PROTOCOL.md §7.9-§7.11)."""
+"""Workflows, crons and generators with the real pycolonies client (docs/protocol.md §7.9-§7.11)."""
 
 from __future__ import annotations
 

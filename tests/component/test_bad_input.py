@@ -1,4 +1,4 @@
-"""Bad input on the wire (PROTOCOL.md §1, §2, §3): raw bodies, broken signatures, wrong types.
+"""Bad input on the wire (docs/protocol.md §1, §2, §3): raw bodies, broken signatures, wrong types.
 
 Every error reply must be a JSON error envelope whose inner status equals the HTTP status, and
 the server must keep serving afterwards. Also the Go decoding rules (§3.3) and the operational

@@ -1,4 +1,4 @@
-"""Every message of PROTOCOL.md §6.1-6.5 and §6.12-6.15 against a real server and database."""
+"""Every message of docs/protocol.md §6.1-6.5 and §6.12-6.15 against a real server and database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The process messages' rules and error cases (PROTOCOL.md §6.6, §6.8, §6.9, §7.1-§7.8)."""
+"""The process messages' rules and error cases (docs/protocol.md §6.6, §6.8, §6.9, §7.1-§7.8)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Every process, attribute and log message with its error cases, against a real server
-(PROTOCOL.md §3.8, §4.2, §5.3, §6.6, §6.8, §6.9, §7.1-§7.8, §7.18, §7.20)."""
+(docs/protocol.md §3.8, §4.2, §5.3, §6.6, §6.8, §6.9, §7.1-§7.8, §7.18, §7.20)."""
 
 from __future__ import annotations
 

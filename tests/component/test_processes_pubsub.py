@@ -1,4 +1,4 @@
-"""WebSocket process subscriptions on ``GET /pubsub`` (PROTOCOL.md §6.18, §7.6, §7.19, §8 items
+"""WebSocket process subscriptions on ``GET /pubsub`` (docs/protocol.md §6.18, §7.6, §7.19, §8 items
 4 and 5), also across two replicas sharing one database."""
 
 from __future__ import annotations

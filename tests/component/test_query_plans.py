@@ -1,5 +1,5 @@
 """Query-plan regression: the claim must use the waiting-processes index, never a sequential
-scan, however much finished history the table holds (DESIGN.md invariant 6)."""
+scan, however much finished history the table holds (docs/architecture.md §9, invariant 6)."""
 
 from __future__ import annotations
 

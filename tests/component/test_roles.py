@@ -1,4 +1,4 @@
-"""Authorization of every registered payloadtype against PROTOCOL.md §4.2.
+"""Authorization of every registered payloadtype against docs/protocol.md §4.2.
 
 Two layers:
 
@@ -37,7 +37,7 @@ module_loop = pytest.mark.asyncio(loop_scope="module")
 
 # ----------------------------------------------------------------------- §4.2, as a table
 
-# Every payloadtype of PROTOCOL.md §4.2 with its role, spelled as ``Role.value``. Roles with
+# Every payloadtype of docs/protocol.md §4.2 with its role, spelled as ``Role.value``. Roles with
 # extra conditions map onto the registry's roles: "M + self" (addfunctionmsg), "AE of the
 # parent" → AE, "M of colonyname" → M; the channel messages keep "M + (initiator or AE)",
 # a registry role of its own.

@@ -1,4 +1,4 @@
-"""Unit tests of the signature layer against the public test vectors (PROTOCOL.md §2, §10)."""
+"""Unit tests of the signature layer against the public test vectors (docs/protocol.md §2, §10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Signed RPC over HTTP: one envelope per request (PROTOCOL.md §3), retried only where safe."""
+"""Signed RPC over HTTP: one envelope per request (docs/protocol.md §3), retried only where safe."""
 
 from __future__ import annotations
 

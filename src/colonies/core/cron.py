@@ -1,4 +1,4 @@
-"""Cron expressions as upstream (robfig/cron v3) reads them, without I/O (PROTOCOL.md §7.11).
+"""Cron expressions as upstream (robfig/cron v3) reads them, without I/O (docs/protocol.md §7.11).
 
 Six fields, seconds first: ``second minute hour day-of-month month day-of-week``, with ``*``,
 ``?``, lists, ranges, steps and month/weekday names; or a descriptor (``@daily``, ``@every 1h30m``

@@ -29,7 +29,7 @@ __all__ = [
 
 
 class GraphError(ValueError):
-    """The workflow breaks a rule of PROTOCOL.md §7.9."""
+    """The workflow breaks a rule of docs/protocol.md §7.9."""
 
 
 def plan_workflow(

@@ -1,4 +1,4 @@
-"""Wire objects of PROTOCOL.md §5.3 as msgspec Structs with their exact key names.
+"""Wire objects of docs/protocol.md §5.3 as msgspec Structs with their exact key names.
 
 Every field has a default (Go's zero value), so a payload may omit any key. Lists and maps
 default to empty containers and are emitted as ``[]``/``{}``, never ``null`` (§5.1).

@@ -1,4 +1,4 @@
-"""CPU and memory quantities of conditions and assign requests (PROTOCOL.md §7.2)."""
+"""CPU and memory quantities of conditions and assign requests (docs/protocol.md §7.2)."""
 
 from __future__ import annotations
 

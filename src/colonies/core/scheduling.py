@@ -1,4 +1,4 @@
-"""Scheduling rules without I/O: priority time (PROTOCOL.md §7.4) and submission limits."""
+"""Scheduling rules without I/O: priority time (docs/protocol.md §7.4) and submission limits."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The JSON-schema subset of blueprint definitions: type, properties, required, enum, items.
 
 A blueprint's ``spec`` is validated against its definition's ``schema`` on add and update
-(PROTOCOL.md §7.14); the first violation is reported with its path.
+(docs/protocol.md §7.14); the first violation is reported with its path.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Enumerations of PROTOCOL.md §5.2."""
+"""Enumerations of docs/protocol.md §5.2."""
 
 from enum import IntEnum
 

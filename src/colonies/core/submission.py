@@ -1,4 +1,4 @@
-"""Turning a submitted FunctionSpec into a new Process (PROTOCOL.md §7.1 to §7.4). No I/O."""
+"""Turning a submitted FunctionSpec into a new Process (docs/protocol.md §7.1 to §7.4). No I/O."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ __all__ = ["NewProcess", "SubmissionError", "attribute_id", "new_process"]
 
 
 class SubmissionError(ValueError):
-    """The spec breaks a rule of PROTOCOL.md §7.1 or §7.2."""
+    """The spec breaks a rule of docs/protocol.md §7.1 or §7.2."""
 
 
 @dataclass(frozen=True, slots=True)

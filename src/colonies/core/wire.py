@@ -1,4 +1,4 @@
-"""JSON decoding with Go ``encoding/json`` semantics (PROTOCOL.md §3.3) and encoding (§5.1).
+"""JSON decoding with Go ``encoding/json`` semantics (docs/protocol.md §3.3) and encoding (§5.1).
 
 Go clients and pycolonies send payloads that msgspec's strict decoding alone would refuse or
 misread: keys match case-insensitively, ``null`` means the zero value, unknown keys are ignored.

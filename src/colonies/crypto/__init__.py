@@ -1,4 +1,4 @@
-"""Identity and signatures (PROTOCOL.md §2): hashing, caller-ID recovery and private keys."""
+"""Identity and signatures (docs/protocol.md §2): hashing, caller-ID recovery and private keys."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ __all__ = ["SignatureError"]
 
 
 class SignatureError(ValueError):
-    """A request signature could not be decoded, verified or recovered (PROTOCOL.md §2).
+    """A request signature could not be decoded, verified or recovered (docs/protocol.md §2).
 
     The message is short and safe to return to the caller (HTTP 403).
     """

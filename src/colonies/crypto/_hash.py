@@ -1,4 +1,4 @@
-"""SHA3-256 helpers (PROTOCOL.md §2.1)."""
+"""SHA3-256 helpers (docs/protocol.md §2.1)."""
 
 from __future__ import annotations
 

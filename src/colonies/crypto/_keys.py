@@ -1,4 +1,4 @@
-"""Private keys for the project's clients and CLI (PROTOCOL.md §2.2-2.4).
+"""Private keys for the project's clients and CLI (docs/protocol.md §2.2-2.4).
 
 The server itself never needs a private key; these are used to sign requests and to derive IDs
 from configured keys.
@@ -33,7 +33,7 @@ __all__ = [
 Scheme = Literal["secp256k1", "ed25519"]
 SECP256K1: Final = "secp256k1"
 ED25519: Final = "ed25519"
-#: Prefix marking an Ed25519 seed in configuration (PROTOCOL.md §2.4).
+#: Prefix marking an Ed25519 seed in configuration (docs/protocol.md §2.4).
 ED25519_PREFIX: Final = "ed25519:"
 
 _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
@@ -118,7 +118,7 @@ class PrivateKey(ABC):
 
 
 class Secp256k1PrivateKey(PrivateKey):
-    """A secp256k1 private key (upstream-compatible scheme, PROTOCOL.md §2.2)."""
+    """A secp256k1 private key (upstream-compatible scheme, docs/protocol.md §2.2)."""
 
     __slots__ = ("_key",)
 
@@ -146,7 +146,7 @@ class Secp256k1PrivateKey(PrivateKey):
 
 
 class Ed25519PrivateKey(PrivateKey):
-    """An Ed25519 private key given by its 32-byte seed (project scheme, PROTOCOL.md §2.3)."""
+    """An Ed25519 private key given by its 32-byte seed (project scheme, docs/protocol.md §2.3)."""
 
     __slots__ = ("_public", "_signing_key")
 
@@ -182,7 +182,7 @@ def generate_private_key(scheme: str = ED25519) -> PrivateKey:
 
 
 def parse_private_key(text: str) -> PrivateKey:
-    """Parse a configured private key (PROTOCOL.md §2.4).
+    """Parse a configured private key (docs/protocol.md §2.4).
 
     ``ed25519:<64 hex>`` is an Ed25519 seed; plain ``<64 hex>`` is a secp256k1 key. Surrounding
     whitespace is ignored and hex is case-insensitive. Raises ``ValueError`` (which never contains

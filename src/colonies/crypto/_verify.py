@@ -1,4 +1,4 @@
-"""Server-side signature verification: derive the caller ID (PROTOCOL.md §2.1-2.3).
+"""Server-side signature verification: derive the caller ID (docs/protocol.md §2.1-2.3).
 
 This is the hot path of every request. All failures raise :class:`SignatureError`.
 """

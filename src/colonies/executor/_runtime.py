@@ -56,7 +56,7 @@ class ProcessContext:
 
     @property
     def input(self) -> list[Any]:
-        """The parents' outputs, for a workflow member (PROTOCOL.md §7.9)."""
+        """The parents' outputs, for a workflow member (docs/protocol.md §7.9)."""
         return self.process.input
 
     async def alog(self, message: str) -> None:

@@ -1,4 +1,4 @@
-"""Request, reply and error envelopes (PROTOCOL.md §3)."""
+"""Request, reply and error envelopes (docs/protocol.md §3)."""
 
 from __future__ import annotations
 

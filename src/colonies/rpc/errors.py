@@ -2,7 +2,7 @@
 
 
 class RpcError(Exception):
-    """An error reply: HTTP status and the message clients match on (PROTOCOL.md §3.5, §3.8)."""
+    """An error reply: HTTP status and the message clients match on (protocol.md §3.5, §3.8)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)

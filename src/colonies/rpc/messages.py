@@ -1,4 +1,4 @@
-"""One message type per payloadtype (PROTOCOL.md §6). Field names are the exact wire keys."""
+"""One message type per payloadtype (docs/protocol.md §6). Field names are the exact wire keys."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""The role check of the dispatcher (PROTOCOL.md §4): runs before any handler side effect."""
+"""The role check of the dispatcher (docs/protocol.md §4): runs before any handler side effect."""
 
 from __future__ import annotations
 

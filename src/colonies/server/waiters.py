@@ -1,7 +1,7 @@
 """In-memory waiters of one replica: assign long polls and WebSocket process subscriptions.
 
 Each new waiting process wakes exactly one matching long poll, the longest-waiting first
-(PROTOCOL.md §7.6); a woken poll that claims nothing passes the wake-up on. Every matching
+(docs/protocol.md §7.6); a woken poll that claims nothing passes the wake-up on. Every matching
 WebSocket subscriber receives every event.
 
 The waiters also count the waiting processes nobody was woken for ("unhanded"), by colony,

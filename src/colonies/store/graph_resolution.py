@@ -1,4 +1,4 @@
-"""Graph resolution inside the transaction that changes a member (PROTOCOL.md §7.9).
+"""Graph resolution inside the transaction that changes a member (docs/protocol.md §7.9).
 
 A member that succeeds releases the children whose parents have all succeeded; a member that
 fails fails every WAITING or RUNNING member; the graph's state follows its members' states.

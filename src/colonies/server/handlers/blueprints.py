@@ -1,4 +1,4 @@
-"""Blueprints: definitions, instances, status, reconciliation (PROTOCOL.md §6.16, §7.14).
+"""Blueprints: definitions, instances, status, reconciliation (docs/protocol.md §6.16, §7.14).
 
 Adding or updating a blueprint submits a reconcile process to the definition's handler and
 keeps one periodic reconcile cron per kind and location; removing the last blueprint of a kind

@@ -1,4 +1,4 @@
-"""Colonies (PROTOCOL.md §6.1)."""
+"""Colonies (docs/protocol.md §6.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Executors (PROTOCOL.md §6.2)."""
+"""Executors (docs/protocol.md §6.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ColonyFS metadata: files and snapshots (PROTOCOL.md §6.12, §6.13, §7.13)."""
+"""ColonyFS metadata: files and snapshots (docs/protocol.md §6.12, §6.13, §7.13)."""
 
 from __future__ import annotations
 

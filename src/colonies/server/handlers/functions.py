@@ -1,4 +1,4 @@
-"""Functions (PROTOCOL.md §6.5)."""
+"""Functions (docs/protocol.md §6.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Locations (PROTOCOL.md §6.4)."""
+"""Locations (docs/protocol.md §6.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Attributes and logs (PROTOCOL.md §6.8, §6.9)."""
+"""Attributes and logs (docs/protocol.md §6.8, §6.9)."""
 
 from __future__ import annotations
 

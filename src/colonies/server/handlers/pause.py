@@ -1,4 +1,4 @@
-"""Pause and resume assignments per colony (PROTOCOL.md §6.6, §7.16)."""
+"""Pause and resume assignments per colony (docs/protocol.md §6.6, §7.16)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Generators and crons (PROTOCOL.md §6.10, §6.11, §7.10, §7.11)."""
+"""Generators and crons (docs/protocol.md §6.10, §6.11, §7.10, §7.11)."""
 
 from __future__ import annotations
 

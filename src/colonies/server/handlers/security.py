@@ -1,4 +1,4 @@
-"""ID rotation (PROTOCOL.md §6.14): the reply echoes the request payload."""
+"""ID rotation (docs/protocol.md §6.14): the reply echoes the request payload."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Server information and statistics (PROTOCOL.md §6.15)."""
+"""Server information and statistics (docs/protocol.md §6.15)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Users (PROTOCOL.md §6.3)."""
+"""Users (docs/protocol.md §6.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Workflows (process graphs), PROTOCOL.md §6.7 and §7.9."""
+"""Workflows (process graphs), docs/protocol.md §6.7 and §7.9."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ CREATE TABLE processes (
     assignedexecutorid text NOT NULL DEFAULT '',
     initiatorid        text NOT NULL,
     initiatorname      text NOT NULL,
-    -- Matching keys copied out of the spec (PROTOCOL.md §7.3).
+    -- Matching keys copied out of the spec (docs/protocol.md §7.3).
     executortype       text NOT NULL,
     executornames      text[] NOT NULL DEFAULT '{}',
     location_lc        text NOT NULL DEFAULT '',

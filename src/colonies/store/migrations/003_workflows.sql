@@ -62,7 +62,7 @@ CREATE TABLE crons (
 CREATE INDEX crons_due ON crons (nextrun);
 
 -- Fencing: every leader tick first raises this to its own term, or finds a newer one and
--- refuses to act (DESIGN.md).
+-- refuses to act (docs/architecture.md §5.3).
 CREATE TABLE leader_term (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     term      bigint NOT NULL,

@@ -1,4 +1,4 @@
--- Channels: append-only message logs attached to a process (PROTOCOL.md §7.12), in PostgreSQL
+-- Channels: append-only message logs attached to a process (docs/protocol.md §7.12), in PostgreSQL
 -- so every replica sees them; deleted when the process ends.
 
 CREATE TABLE channels (
