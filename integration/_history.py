@@ -22,8 +22,10 @@ import asyncio
 import collections
 import itertools
 import json
+import statistics
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +84,7 @@ class Fault:
     resume_from: float = 0.0
     leader_after: float | None = None  # seconds from the start until a leader ticked again
     ticks_after: float | None = None  # filled in by check(): the longest pause it caused
-    requests_after: float | None = None  # filled in by check(): first success after it
+    requests_after: float | None = None  # filled in by check(): first success after resume_from
     note: str = ""
     # What the Grafana panels showed over it (integration/_dashboards.py), when Prometheus ran.
     dashboards: dict[str, str] = field(default_factory=dict)
@@ -133,9 +135,29 @@ class Report:
         lines += [
             "",
             "leader: until a replica reported itself leader again; ticks: the longest pause of "
-            "the leader's work it caused, from the fault (from PostgreSQL's return, for its "
-            "restart); requests: until the first submission started after the fault succeeded.",
+            "the leader's work it caused; requests: until a submission started after the fault "
+            "succeeded. Ticks and requests count from the fault, or from PostgreSQL's return "
+            "for its restart or failover.",
         ]
+        lines += [
+            "",
+            "## By kind",
+            "",
+            "Seconds, median and largest: until a leader again (for faults that took it out), "
+            "the longest pause of the ticks, until requests succeeded.",
+            "",
+            "| fault | count | leader | ticks | requests |",
+            "|---|---|---|---|---|",
+        ]
+        kinds: dict[str, list[Fault]] = collections.defaultdict(list)
+        for f in self.faults:
+            kinds[f.kind + (" (leader)" if f.was_leader else "")].append(f)
+        for kind, group in sorted(kinds.items()):
+            lines.append(
+                f"| {kind} | {len(group)} | {_spread(f.leader_after for f in group)} | "
+                f"{_spread(f.ticks_after for f in group)} | "
+                f"{_spread(f.requests_after for f in group)} |"
+            )
         panels = sorted({name for f in self.faults for name in f.dashboards}, key=_panel_order)
         if panels:
             lines += [
@@ -176,6 +198,13 @@ def _panel_order(name: str) -> int:
     from integration._dashboards import PANELS
 
     return list(PANELS).index(name) if name in PANELS else len(PANELS)
+
+
+def _spread(values: Iterable[float | None]) -> str:
+    known = sorted(v for v in values if v is not None)
+    if not known:
+        return "—"
+    return f"{statistics.median(known):.1f} / {known[-1]:.1f}"
 
 
 def _seconds(value: float | None) -> str:
@@ -391,8 +420,8 @@ def check(
             anomaly("ticks", f"{f.kind} of {f.target}: no tick evidence after it")
         elif delay > bound:
             anomaly("ticks", f"{f.kind} of {f.target}: ticks resumed after {delay:.1f} s")
-        first_ok = record.first_success_after(f.start)
-        f.requests_after = first_ok - f.start if first_ok != float("inf") else None
+        first_ok = record.first_success_after(reference)
+        f.requests_after = first_ok - reference if first_ok != float("inf") else None
     for a, b in itertools.pairwise(evidence):
         if b - a > bound and not any(s <= b and a <= e for s, e in explained):
             anomaly("ticks", f"a pause of {b - a:.1f} s without a fault ({a:.0f}-{b:.0f})")
