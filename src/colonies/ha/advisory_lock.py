@@ -53,7 +53,10 @@ class AdvisoryLockElection:
         self.heartbeat = ttl / 4  # a missed one is noticed after half the TTL
         self.poll_interval = min(0.5, ttl / 4)  # a follower's try for the lock
         # The server ends the lock's session after this long without a statement from us.
-        self.session_settings = {"idle_session_timeout": str(int(ttl * 1000))}
+        self.session_settings = {
+            "idle_session_timeout": str(int(ttl * 1000)),
+            "application_name": "colonies leader lock",  # as pg_stat_activity shows it
+        }
         self._conn: asyncpg.Connection | None = None
         self._warned = False
 

@@ -21,6 +21,9 @@ from colonies.store.db import read_only
 
 log = logging.getLogger(__name__)
 
+# How the LISTEN connection shows in pg_stat_activity.
+APP_NAME = "colonies events"
+
 
 class EventBus:
     def __init__(
@@ -66,7 +69,7 @@ class EventBus:
         while True:
             conn: asyncpg.Connection | None = None
             try:
-                conn = await connect(self.dsn)
+                conn = await connect(self.dsn, server_settings={"application_name": APP_NAME})
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(self.channel, self._listener)
