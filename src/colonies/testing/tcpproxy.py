@@ -1,6 +1,6 @@
 """A TCP forwarder to put between a replica and etcd, so a drill can cut that link alone.
 
-``python -m colonies.testing.tcpproxy 127.0.0.1:LISTEN=127.0.0.1:TARGET ...`` forwards each
+``python tcpproxy.py 127.0.0.1:LISTEN=127.0.0.1:TARGET ...`` (this file) forwards each
 listening port to its target and prints ``ready`` once all of them listen. Network namespaces
 may be unavailable (CI containers), so a partition is made with real signals instead:
 SIGSTOP the proxy and nothing passes either way (established connections hang without a reset,
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> None:
         listen, _, target = item.partition("=")
         routes.append((_address(listen), _address(target)))
     if not routes:
-        sys.exit("usage: python -m colonies.testing.tcpproxy HOST:PORT=HOST:PORT ...")
+        sys.exit("usage: python tcpproxy.py HOST:PORT=HOST:PORT ...")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     asyncio.run(_serve(routes))
 
@@ -87,7 +87,7 @@ class TcpProxy:
         log = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "colonies.testing.tcpproxy", *args],
+                [sys.executable, __file__, *args],  # standard library only: runs anywhere
                 stdout=subprocess.PIPE,
                 stderr=log,
                 stdin=subprocess.DEVNULL,
