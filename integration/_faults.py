@@ -26,8 +26,8 @@ import time
 import urllib.request
 from collections.abc import Callable
 
-from colonies.testing.fleet import Fleet, Replica
 from integration._history import Fault
+from tests.support.fleet import Fleet, Replica
 
 KINDS = (
     "replica-sigkill",

@@ -14,17 +14,14 @@ use the SDK's retries, as real ones do.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-
-from colonies.client import AsyncClient, AsyncRpc, ColoniesError
+from colonies.client import AsyncClient, AsyncRpc, ColoniesError, TransportError
 from colonies.core import Colony, Executor, User
 from colonies.crypto import PrivateKey, generate_private_key
 
@@ -38,7 +35,7 @@ GENERATOR_TRIGGER = 3
 GENERATOR_TIMEOUT = 1  # seconds: a partial pack goes after this long
 
 # What a client sees when the fleet cannot answer: refused, reset, timed out, or an error reply.
-CLIENT_FAILURES = (ColoniesError, OSError, asyncio.TimeoutError, aiohttp.ClientError)
+CLIENT_FAILURES = (ColoniesError, TransportError, OSError, asyncio.TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,23 +81,6 @@ class LoadRecord:
         wanted = set(kinds)
         ends = [o.end for o in self.ops if o.ok and o.kind in wanted and o.start >= moment]
         return min(ends, default=float("inf"))
-
-
-async def eventually(
-    condition: Callable[[], Any], what: str = "the condition", *, timeout: float = 10.0
-) -> Any:
-    """Poll ``condition`` (a function, its result awaited when awaitable) until it returns a
-    truthy value, and return that; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not reached within {timeout} s")
-        await asyncio.sleep(0.05)
 
 
 def _describe(error: BaseException | None) -> str:

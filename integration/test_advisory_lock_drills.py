@@ -16,11 +16,12 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from colonies.testing.fleet import Fleet, Replica
 from integration._faults import is_leader
 from integration._history import Fault, check, snapshot
-from integration._load import SteadyLoad, eventually
+from integration._load import SteadyLoad
 from integration.test_postgres_failover import REPORTS, leader_term
+from tests.helpers import eventually
+from tests.support.fleet import Fleet, Replica
 
 TTL = 3
 TAKEOVER_BOUND = TTL + 2.0  # the stated bound: the TTL, a follower's poll, the new term

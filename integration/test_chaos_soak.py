@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from colonies.testing.fleet import Fleet
 from integration._dashboards import dashboard_view
 from integration._faults import KINDS, FaultScheduler
 from integration._history import check, snapshot, summary
 from integration._load import SteadyLoad
 from integration.test_observability import Prometheus
 from integration.test_postgres_failover import REPORTS
+from tests.support.fleet import Fleet
 
 TTL = 3
 pytestmark = pytest.mark.drill

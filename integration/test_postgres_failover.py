@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from colonies.testing.fleet import Fleet, Replica
 from integration._history import Fault, check, snapshot
-from integration._load import SteadyLoad, eventually
+from integration._load import SteadyLoad
+from tests.helpers import eventually
+from tests.support.fleet import Fleet, Replica
 
 TTL = 3
 DETECTION = 2.0  # seconds between the primary's loss and the promotion

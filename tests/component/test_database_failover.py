@@ -27,14 +27,15 @@ from colonies.ha.election import ReplicaInfo
 from colonies.ha.events import APP_NAME
 from colonies.server.app import STATE_KEY
 from colonies.store import migrate
-from colonies.testing.postgres import PostgresCluster, free_port
-from tests.conftest import (
+from tests.helpers import (
     RunningServer,
     function_spec,
     make_colony,
     make_config,
     start_server,
 )
+from tests.support import free_port
+from tests.support.postgres import PostgresCluster
 
 
 @pytest.fixture(scope="module")

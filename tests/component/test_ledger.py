@@ -15,9 +15,9 @@ from colonies.crypto import recover_caller_id
 from colonies.server.app import STATE_KEY
 from colonies.store.db import init_connection
 from colonies.store.ledger import verify
-from colonies.testing.postgres import PostgresCluster
-from tests.conftest import DEV_SERVER_PRVKEY, make_colony, make_config, start_server
-from tests.conftest import function_spec as spec
+from tests.helpers import DEV_SERVER_PRVKEY, make_colony, make_config, start_server
+from tests.helpers import function_spec as spec
+from tests.support.postgres import PostgresCluster
 
 
 async def seal(app) -> int:

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from colonies.devenv import pgdata_dir
-from colonies.testing.postgres import free_port
 from tests.docs.guide import run_guide, shell_blocks
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "colonyfs.md"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from colonies.testing.postgres import PostgresCluster, PostgresClusterError
+from tests.support.postgres import PostgresCluster, PostgresClusterError
 
 __all__ = ["DURABLE_SETTINGS", "StandbyCluster", "make_synchronous", "wait_streaming"]
 
