@@ -29,6 +29,7 @@ from colonies.server.app import STATE_KEY
 from colonies.store import migrate
 from tests.helpers import (
     RunningServer,
+    eventually,
     function_spec,
     make_colony,
     make_config,
@@ -92,10 +93,14 @@ async def test_a_server_turned_read_only_is_left_for_the_one_that_accepts_writes
             assert conn.get_server_pid() in await second_pg_pids(second_pg)
         await asyncio.to_thread(set_read_only, second_pg, True)
 
-        # The next use of each connection learns it (the reload takes effect with the next
-        # statement); /ready says so, and the pool replaces its connections on release.
-        status, text = await ready(url)
-        assert status == 503 and "read-only" in text, text
+        # Each connection learns it with its next statement once its backend has had the
+        # reload signal (the postmaster passes it on): /ready says so, and the pool replaces
+        # its connections on release, to the host that accepts writes.
+        async def says_read_only() -> bool:
+            status, text = await ready(url)
+            return status == 503 and "read-only" in text
+
+        await eventually(says_read_only, "/ready saying the database is read-only", timeout=5)
         status, text = await ready(url)
         assert status == 200, text
         async with AsyncRpc(url) as client:
