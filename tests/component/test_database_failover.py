@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit
 
@@ -93,16 +94,16 @@ async def test_a_server_turned_read_only_is_left_for_the_one_that_accepts_writes
             assert conn.get_server_pid() in await second_pg_pids(second_pg)
         await asyncio.to_thread(set_read_only, second_pg, True)
 
-        # Each connection learns it with its next statement once its backend has had the
-        # reload signal (the postmaster passes it on): /ready says so, and the pool replaces
-        # its connections on release, to the host that accepts writes.
-        async def says_read_only() -> bool:
-            status, text = await ready(url)
-            return status == 503 and "read-only" in text
+        # Each connection learns it with its next statement, once its backend has had the
+        # reload signal (the postmaster passes it on); the pool then replaces its connections,
+        # and the new ones go to the host that accepts writes. So does /ready's own.
+        async def moved() -> bool:
+            async with pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+                return conn.get_server_pid() not in await second_pg_pids(second_pg)
 
-        await eventually(says_read_only, "/ready saying the database is read-only", timeout=5)
-        status, text = await ready(url)
-        assert status == 200, text
+        await eventually(moved, "the pool on the host that accepts writes", timeout=10)
+        await eventually(lambda: _status_is(url, 200), "/ready", timeout=10)
         async with AsyncRpc(url) as client:
             colony = await make_colony(client, server_key, name="moved")
             process = await client.call(
@@ -119,6 +120,37 @@ async def test_a_server_turned_read_only_is_left_for_the_one_that_accepts_writes
         await runner.cleanup()
         await asyncio.to_thread(set_read_only, second_pg, False)
         second_pg.drop_database(path.lstrip("/"))
+
+
+async def test_a_lone_server_turned_read_only_makes_the_replica_unready(
+    second_pg, server_key
+) -> None:
+    name = "lone_" + uuid.uuid4().hex[:8]
+    second_pg.create_database(name, template="template")
+    config = make_config(second_pg.dsn(name), server_key)
+    runner, _ = await start_server(config)
+    url = f"http://127.0.0.1:{config.port}"
+    try:
+        assert (await ready(url))[0] == 200
+        await asyncio.to_thread(set_read_only, second_pg, True)
+
+        async def unready() -> bool:
+            status, text = await ready(url)
+            return status == 503 and text == "database unavailable: read-only\n"
+
+        await eventually(unready, "/ready saying the database is read-only", timeout=10)
+        await asyncio.to_thread(set_read_only, second_pg, False)
+        await eventually(
+            lambda: _status_is(url, 200), "/ready once the server takes writes", timeout=10
+        )
+    finally:
+        await runner.cleanup()
+        await asyncio.to_thread(set_read_only, second_pg, False)
+        second_pg.drop_database(name)
+
+
+async def _status_is(url: str, wanted: int) -> bool:
+    return (await ready(url))[0] == wanted
 
 
 async def second_pg_pids(pg: PostgresCluster) -> set[int]:

@@ -53,7 +53,12 @@ def election_for(config: ServerConfig, store: Store) -> Election:
     up a lost leader after COLONIES_LEADER_TTL."""
     replica = ReplicaInfo(config.replica_name, config.advertised_host, config.port)
     if config.etcd_endpoints:
-        return EtcdElection(parse_endpoints(config.etcd_endpoints), replica, ttl=config.leader_ttl)
+        return EtcdElection(
+            parse_endpoints(config.etcd_endpoints),
+            replica,
+            ttl=config.leader_ttl,
+            prefix=config.etcd_prefix,
+        )
     return AdvisoryLockElection(config.db_url, replica, store.pool, ttl=config.leader_ttl)
 
 

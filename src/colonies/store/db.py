@@ -80,7 +80,7 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 # The server's connections go to a host that accepts writes: of several hosts in the URL, the
 # first that does (whatever target_session_attrs the URL gives); a lone read-only host is
-# refused, so a replica on it is unready rather than failing every write.
+# refused, so a replica on it is unready (/ready: "read-only") rather than failing every write.
 WRITABLE = "read-write"
 
 
@@ -94,6 +94,11 @@ def read_only(conn: asyncpg.Connection) -> bool:
         getattr(settings, "in_hot_standby", "off") == "on"
         or getattr(settings, "default_transaction_read_only", "off") == "on"
     )
+
+
+def no_writable_host(exc: BaseException) -> bool:
+    """Whether connecting failed because no host of the URL accepts writes."""
+    return isinstance(exc, asyncpg.TargetServerAttributeNotMatched)
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:

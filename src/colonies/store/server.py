@@ -91,9 +91,7 @@ INSERT INTO server_owner (serverid) VALUES (:serverid)
 ON CONFLICT (singleton) DO UPDATE SET serverid = EXCLUDED.serverid
 """)
 
-# Whether the server accepts writes: off on a primary; on on a standby (in recovery) or where
-# default_transaction_read_only is set (a fenced or demoted primary).
-ACCEPTS_WRITES = Statement("SELECT current_setting('transaction_read_only') = 'off'")
+PING = Statement("SELECT 1")
 
 
 def _state_names(states: type[ProcessState] | type[ExecutorState]) -> dict[int, str]:
@@ -147,7 +145,5 @@ class ServerStore:
             ]
         return result
 
-    async def accepts_writes(self) -> bool:
-        """Whether the database answers and takes writes (``/ready``)."""
-        writable: bool = await ACCEPTS_WRITES.fetchval(self.pool)
-        return writable
+    async def ping(self) -> None:
+        await PING.fetchval(self.pool)
