@@ -15,7 +15,13 @@ from colonies.crypto import recover_caller_id
 from colonies.server.app import STATE_KEY
 from colonies.store.db import init_connection
 from colonies.store.ledger import verify
-from tests.helpers import DEV_SERVER_PRVKEY, make_colony, make_config, start_server
+from tests.helpers import (
+    DEV_SERVER_PRVKEY,
+    eventually,
+    make_colony,
+    make_config,
+    start_server,
+)
 from tests.helpers import function_spec as spec
 from tests.support.postgres import PostgresCluster
 
@@ -248,6 +254,8 @@ async def test_a_database_restored_from_an_older_backup_shows_its_gap(
             async with AsyncRpc(f"http://127.0.0.1:{app[STATE_KEY].config.port}") as rpc:
                 for _ in range(4):
                     await rpc.call("submitfuncspecmsg", colony.user, spec=spec(colony))
+            # Once it leads (a term of its own, begun on start), a seal is not fenced off.
+            await eventually(lambda: app[STATE_KEY].leadership.leading, "the restored leader")
             await seal(app)
         finally:
             await runner.cleanup()

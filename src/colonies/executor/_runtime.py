@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from colonies import _aio as aio
 from colonies.client import AsyncClient, ColoniesError
@@ -23,6 +23,7 @@ from colonies.crypto import PrivateKey, parse_private_key
 from colonies.executor._mounts import MountError, Mounts, mount_path
 
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
 
 _MARK = "__colonies_function__"
 
@@ -132,10 +133,17 @@ class Executor:
             if mark is not None and callable(member):
                 self.functions[mark] = member
 
-    def function(self, fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
-        """Decorator registering a plain function on this executor."""
+    @overload
+    def function(self, fn: F, *, name: str | None = None) -> F: ...
 
-        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+    @overload
+    def function(self, fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+
+    def function(self, fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
+        """Decorator registering a plain function on this executor (``@ex.function`` or
+        ``@ex.function(name="other")``)."""
+
+        def register(f: F) -> F:
             self.functions[name or f.__name__] = f
             return f
 

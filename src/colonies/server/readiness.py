@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
 
-from colonies.ha._connect import connect
+from colonies.ha._connect import Connection, connect
 from colonies.store.db import no_writable_host, read_only
-
-if TYPE_CHECKING:
-    import asyncpg
 
 
 class _ReadOnly(Exception):
@@ -26,7 +22,7 @@ class ReadinessCheck:
     def __init__(self, dsn: str, timeout: float = 2.0) -> None:
         self.dsn = dsn
         self.timeout = timeout
-        self._conn: asyncpg.Connection | None = None
+        self._conn: Connection | None = None
         self._lock = asyncio.Lock()
 
     async def problem(self) -> str | None:
