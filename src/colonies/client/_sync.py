@@ -20,7 +20,10 @@ class Client:
 
     @classmethod
     def from_env(cls, config: ClientConfig | None = None, **kwargs: Any) -> Client:
+        from colonies.client._backends import transport_from_config
+
         config = config or ClientConfig.from_env()
+        kwargs.setdefault("transport", transport_from_config(config))
         return cls(config.url, config.prvkey or None, ca_file=config.ca_file, **kwargs)
 
     @property

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from colonies import _aio as aio
-from colonies.client import AsyncClient, ColoniesError
+from colonies.client import AsyncClient, ColoniesError, Transport
 from colonies.config import ConfigError, S3Config
 from colonies.core import Executor as ExecutorObject
 from colonies.core import Function, Process
@@ -109,12 +109,15 @@ class Executor:
         ca_file: str = "",
         fs_dir: Path | str | None = None,
         s3: S3Config | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.key = parse_private_key(key) if isinstance(key, str) else key
         self.colony_key = (
             parse_private_key(colony_key) if isinstance(colony_key, str) else colony_key
         )
-        self.client = AsyncClient(url, self.key, ca_file=ca_file)
+        # ``transport``: gRPC, CoAP, LibP2P or a chain of them (docs/protocol.md §12); HTTP to
+        # ``url`` by default.
+        self.client = AsyncClient(url, self.key, ca_file=ca_file, transport=transport)
         self.colony = colony
         self.name = name
         self.executortype = executortype
