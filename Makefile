@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test check fuzz bench venv system-deps lint typecheck clean ui-screenshots ui-bench
+.PHONY: run test check fuzz soak bench venv system-deps lint typecheck clean ui-screenshots ui-bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ DEV_ARGS ?=
 FUZZ_EXAMPLES ?= 5000
 fuzz: venv system-deps
 	COLONIES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
+
+# The chaos soak for SOAK_SECONDS of faults (make test runs each kind of fault once); its
+# report is printed and kept in build/soak-report.md (and .json). SOAK_SEED orders the faults.
+SOAK_SECONDS ?= 300
+SOAK_SEED ?= 20
+soak: venv system-deps
+	COLONIES_SOAK_SECONDS=$(SOAK_SECONDS) COLONIES_SOAK_SEED=$(SOAK_SEED) \
+		$(BIN)/python -m pytest -s integration/test_chaos_soak.py $(PYTEST_ARGS)
 
 # The web page's screenshots in docs/images/ui (README.md, docs/ui.md), taken by its tests.
 ui-screenshots: venv system-deps

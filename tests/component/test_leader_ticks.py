@@ -275,7 +275,9 @@ async def test_retention_and_stale_executors(db_url, server_key):
     from colonies.client import AsyncRpc
     from colonies.crypto import generate_private_key
 
-    config = make_config(db_url, server_key)
+    # The server's own stale-executor tick (run at its election, which may come after the
+    # executors below are added) must leave "silent" to the call under test: a billion seconds.
+    config = make_config(db_url, server_key, stale_executor_seconds=10**9)
     runner, app = await start_server(config)
     rpc = AsyncRpc(f"http://127.0.0.1:{config.port}")
     try:

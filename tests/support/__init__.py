@@ -3,7 +3,9 @@
 - ``postgres``: a PostgreSQL cluster from the system's binaries (Debian's ``postgresql``), tuned
   for speed, that drills can kill and restart;
 - ``etcd``: a one- or three-member etcd cluster;
-- ``fleet``: PostgreSQL, etcd, N server replicas and HAProxy (``cluster/start`` runs it).
+- ``fleet``: PostgreSQL, etcd, N server replicas and HAProxy (``cluster/start`` runs it);
+- ``standby``: a synchronous streaming standby of a PostgreSQL cluster, and its promotion;
+- ``tcpproxy``: a TCP forwarder a drill stops with SIGSTOP to partition a replica from etcd.
 
 tests/ and integration/ import them as ``tests.support.*`` (pytest puts the repository root on
 the path); bench/ scripts put the root on ``sys.path`` first; ``cluster/start`` runs

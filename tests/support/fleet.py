@@ -1,5 +1,11 @@
 """A local HA fleet on loopback: PostgreSQL, a 3-member etcd, N replicas and HAProxy in front.
 
+Variants for drills: without etcd (``etcd_members=0``: the replicas elect through the advisory
+lock); with a synchronous streaming standby of PostgreSQL (``standby=True``: the replicas' URL
+lists both hosts, and :meth:`Fleet.fail_over` kills the primary and promotes the standby); with
+a TCP proxy between each replica and etcd (``etcd_proxies=True``: :meth:`Fleet.cut_from_etcd`
+partitions one replica from etcd alone).
+
 For drills and demos. ``python -m tests.support.fleet start`` runs it in the foreground (it
 writes ``fleet.json`` with the ports and pids, Ctrl-C or ``stop`` ends everything);
 ``python -m tests.support.fleet stop`` stops a running fleet from another shell.
@@ -26,6 +32,13 @@ from colonies.config import ConfigError, parse_backends
 from tests.support import DEV_SERVER_PRVKEY, free_port
 from tests.support.etcd import EtcdCluster
 from tests.support.postgres import PostgresCluster
+from tests.support.standby import (
+    DURABLE_SETTINGS,
+    StandbyCluster,
+    make_synchronous,
+    wait_streaming,
+)
+from tests.support.tcpproxy import TcpProxy
 
 
 @dataclass
@@ -34,6 +47,7 @@ class Replica:
     port: int
     log: Path
     proc: subprocess.Popen[bytes] | None = None
+    etcd_proxy: TcpProxy | None = None  # its own way to etcd, when the fleet has proxies
     # The ports of the other backends (docs/protocol.md §12), by backend name.
     backend_ports: dict[str, int] = field(default_factory=dict)
 
@@ -61,15 +75,16 @@ class Fleet:
     server_prvkey: str = DEV_SERVER_PRVKEY
     base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="colonies-fleet-")))
     extra_env: dict[str, str] = field(default_factory=dict)
+    standby: bool = False
+    etcd_proxies: bool = False
     # The transports every replica serves: http and any of grpc, coap, libp2p.
     backends: tuple[str, ...] = ("http",)
 
     def __post_init__(self) -> None:
         # Durable, unlike the unit-test clusters: the drills restart PostgreSQL with "immediate"
         # and a lost commit would look like a doubled assignment.
-        self.pg = PostgresCluster(
-            settings={"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
-        )
+        self.pg = PostgresCluster(settings=DURABLE_SETTINGS)
+        self.pg_standby: StandbyCluster | None = None
         self.etcd = EtcdCluster(self.etcd_members)
         self.members = [
             Replica(
@@ -80,11 +95,16 @@ class Fleet:
             )
             for i in range(self.replicas)
         ]
+        if self.etcd_proxies and self.etcd_members:
+            for replica in self.members:
+                routes = [(free_port(), m.client_port) for m in self.etcd.members]
+                replica.etcd_proxy = TcpProxy(routes, log=self.base / f"{replica.name}-proxy.log")
         self.lb_port = free_port()
         # gRPC through the load balancer too (TCP); CoAP (UDP) and LibP2P (peer to peer) are
         # reached replica by replica.
         self.grpc_lb_port = free_port() if "grpc" in self.backends else 0
         self.haproxy: subprocess.Popen[bytes] | None = None
+        self._db_hosts: list[PostgresCluster] = []
 
     @property
     def url(self) -> str:
@@ -93,18 +113,57 @@ class Fleet:
 
     @property
     def db_url(self) -> str:
-        return self.pg.dsn("colonies")
+        """What the replicas use: with a standby, both hosts, the one accepting writes chosen."""
+        if len(self._db_hosts) < 2:
+            return self.pg.dsn("colonies")
+        hosts = ",".join(f"{pg.host}:{pg.port}" for pg in self._db_hosts)
+        return f"postgresql://{self.pg.user}@{hosts}/colonies?target_session_attrs=read-write"
+
+    @property
+    def primary(self) -> PostgresCluster:
+        """The PostgreSQL server that takes writes now (the standby, once promoted)."""
+        if self.pg_standby is not None and not self.pg.is_running():
+            return self.pg_standby
+        return self.pg
+
+    def primary_dsn(self) -> str:
+        return self.primary.dsn("colonies")
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
         self.pg.start()
+        self._db_hosts = [self.pg]
+        if self.standby:
+            self.pg_standby = StandbyCluster(self.pg)
+            make_synchronous(self.pg)
+            wait_streaming(self.pg, synchronous=True)
+            self._db_hosts.append(self.pg_standby)
         self.pg.create_database("colonies")
-        self.etcd.start()
+        if self.etcd_members:
+            self.etcd.start()
+        for replica in self.members:
+            if replica.etcd_proxy is not None:
+                replica.etcd_proxy.start()
         for replica in self.members:
             self.start_replica(replica)
         for replica in self.members:
             self.wait_healthy(replica)
         self._start_haproxy()
+
+    def fail_over(self) -> float:
+        """The primary's host is lost (SIGKILL of every PostgreSQL process), and the standby is
+        promoted; returns the seconds the promotion took."""
+        if self.pg_standby is None:
+            raise RuntimeError("the fleet has no standby (Fleet(standby=True))")
+        self.pg.kill()
+        return self.pg_standby.promote()
+
+    def cut_from_etcd(self, replica: Replica, cut: bool = True) -> None:
+        """Partition ``replica`` from etcd (or heal it): its proxy stops (or resumes) passing
+        anything either way; the other replicas keep their own links."""
+        if replica.etcd_proxy is None:
+            raise RuntimeError("the fleet has no etcd proxies (Fleet(etcd_proxies=True))")
+        replica.etcd_proxy.set_cut(cut)
 
     def env(self, replica: Replica) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")}
@@ -114,7 +173,7 @@ class Fleet:
             COLONIES_SERVER_PORT=str(replica.port),
             COLONIES_SERVER_BIND="127.0.0.1",
             COLONIES_SERVER_HTTP_HOST="127.0.0.1",
-            COLONIES_ETCD_ENDPOINTS=self.etcd.endpoints,
+            COLONIES_ETCD_ENDPOINTS=self.etcd_endpoints(replica),
             COLONIES_LEADER_TTL=str(self.leader_ttl),
             COLONIES_REPLICA_NAME=replica.name,
             COLONIES_DB_MAX_OPEN_CONNS="30",
@@ -125,6 +184,14 @@ class Fleet:
             env[f"COLONIES_SERVER_{backend.upper()}_PORT"] = str(port)
         env.update(self.extra_env)
         return env
+
+    def etcd_endpoints(self, replica: Replica) -> str:
+        """etcd as ``replica`` reaches it: directly, through its proxy, or not at all."""
+        if not self.etcd_members:
+            return ""
+        if replica.etcd_proxy is not None:
+            return ",".join(f"127.0.0.1:{listen}" for listen, _ in replica.etcd_proxy.routes)
+        return self.etcd.endpoints
 
     def start_replica(self, replica: Replica) -> None:
         log = replica.log.open("ab")
@@ -213,11 +280,20 @@ backend replicas
                 replica.proc.terminate()
         for replica in self.members:
             if replica.proc is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(replica.proc.pid, signal.SIGCONT)  # a stopped one cannot exit
                 try:
                     replica.proc.wait(10)
                 except subprocess.TimeoutExpired:
                     replica.proc.kill()
+                    replica.proc.wait(5)
+            if replica.etcd_proxy is not None:
+                replica.etcd_proxy.stop()
+        for member in self.etcd.members:
+            self.etcd.signal_member(member, signal.SIGCONT)  # a stopped one cannot exit
         self.etcd.stop()
+        if self.pg_standby is not None:
+            self.pg_standby.close()
         self.pg.close()
 
     def __enter__(self) -> Fleet:

@@ -42,22 +42,76 @@ def ledger() -> None:
     """The tamper-evident execution ledger (reads the database directly)."""
 
 
-@ledger.command("verify")
-@db_option
-def ledger_verify(db_url: str | None) -> None:
-    """Walk the hash chain; report the first broken link (exit 1) or that it holds."""
-    from colonies.store.ledger import verify
+def _parse_checkpoints(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> list[Any]:
+    from colonies.store.ledger import Checkpoint
 
     try:
-        result = asyncio.run(_with_connection(_db_url(db_url), verify))
+        return [Checkpoint.parse(v) for v in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@ledger.command("verify")
+@db_option
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    callback=_parse_checkpoints,
+    metavar="POS:HASH",
+    help="A checkpoint copied elsewhere (colonies ledger head): the chain must still hold it. "
+    "Repeatable.",
+)
+def ledger_verify(db_url: str | None, checkpoints: list[Any]) -> None:
+    """Walk the hash chain; report the first broken link (exit 1) or that it holds. With
+    --checkpoint, also that the chain still holds each checkpoint (a restored or rewritten
+    database does not)."""
+    from colonies.store.ledger import check_checkpoint, verify
+
+    async def work(conn: Any) -> tuple[Any, list[tuple[Any, str | None]]]:
+        result = await verify(conn)
+        return result, [(c, await check_checkpoint(conn, c)) for c in checkpoints]
+
+    try:
+        result, held = asyncio.run(_with_connection(_db_url(db_url), work))
     except OSError as exc:
         click.echo(f"error: cannot reach the database: {exc}", err=True)
         sys.exit(1)
-    if result.ok:
-        click.echo(f"ledger intact: {result.entries} entries")
-        return
-    click.echo(f"ledger broken at entry {result.broken_at}: {result.reason}", err=True)
-    sys.exit(1)
+    if not result.ok:
+        click.echo(f"ledger broken at entry {result.broken_at}: {result.reason}", err=True)
+        sys.exit(1)
+    lost = [(c, problem) for c, problem in held if problem is not None]
+    for checkpoint, problem in lost:
+        click.echo(f"checkpoint {checkpoint.chain_pos} not held: {problem}", err=True)
+    if lost:
+        sys.exit(1)
+    click.echo(
+        f"ledger intact: {result.entries} entries"
+        + (f", {len(held)} checkpoints held" if held else "")
+    )
+
+
+@ledger.command("head")
+@db_option
+def ledger_head(db_url: str | None) -> None:
+    """The newest checkpoint as POS:HASH (to keep outside the database, for verify
+    --checkpoint), with its time and signer."""
+    from colonies.store.ledger import Checkpoint, latest_checkpoint
+
+    try:
+        row = asyncio.run(_with_connection(_db_url(db_url), latest_checkpoint))
+    except OSError as exc:
+        click.echo(f"error: cannot reach the database: {exc}", err=True)
+        sys.exit(1)
+    if row is None:
+        click.echo(
+            "error: no checkpoint yet (the leader writes one once it seals entries)", err=True
+        )
+        sys.exit(1)
+    click.echo(str(Checkpoint(int(row["chain_pos"]), bytes(row["hash"]))))
+    click.echo(f"time {when(row['ts'])}, signer {row['signer'] or '(none)'}", err=True)
 
 
 HISTORY_COLUMNS: list[Column] = [

@@ -1,9 +1,9 @@
 """The election: which replica leads, so that exactly one runs the leader's ticks.
 
-Two elections implement :class:`Election`: etcd's (ha/etcd.py) for several replicas, and an
-advisory lock in PostgreSQL (ha/advisory_lock.py) for a single node without etcd, which also
-keeps a second single-node server on the same database from ticking. ha/leadership.py runs
-either. Neither can promise that a deposed leader stops at once: the term they hand out is
+Two elections implement :class:`Election`: etcd's (ha/etcd.py), and without etcd an advisory
+lock in PostgreSQL (ha/advisory_lock.py), for one replica or several on one database. Both hand
+leadership over within about the leader TTL when the leader dies or freezes. ha/leadership.py
+runs either. Neither can promise that a deposed leader stops at once: the term they hand out is
 checked by every tick (store/fencing.py).
 """
 

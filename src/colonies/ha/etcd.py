@@ -123,7 +123,7 @@ class EtcdElection:
             lease, self._replica_lease = self._replica_lease, None
             if lease is not None and self._client is not None:
                 with contextlib.suppress(Exception):  # leave the cluster view at once
-                    await asyncio.wait_for(lease.revoke(), 2)
+                    await asyncio.wait_for(self._client.revoke_lease(lease.id), 2)
             await self._drop_client()
 
     async def _campaign(self, client: aetcd.Client) -> int | None:
@@ -150,13 +150,15 @@ class EtcdElection:
             await asyncio.wait_for(client.watch_once(self.leader_key), self.ttl / 3)
 
     async def _hold(self, client: aetcd.Client) -> None:
-        """Keep the lease alive; return (step down) once it cannot be proven alive."""
+        """Keep the lease alive; return (step down) once it cannot be proven alive. The lease
+        lives in the cluster, not in one member: when a refresh fails, the next one goes
+        through another endpoint, so losing one member costs no leadership."""
         lease = self._leader_lease
         last_ok = time.monotonic()
         while True:
             await asyncio.sleep(self.ttl / 6)
             try:
-                reply = await asyncio.wait_for(lease.refresh(), self.ttl / 4)
+                reply = await asyncio.wait_for(client.refresh_lease(lease.id), self.ttl / 4)
                 if int(getattr(reply, "TTL", 1)) <= 0:
                     log.warning("leader lease expired: stepping down")
                     return
@@ -164,7 +166,11 @@ class EtcdElection:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("leader lease refresh failed: %s", exc)
+                log.warning("leader lease refresh failed: %s", exc or type(exc).__name__)
+                await self._drop_client()  # the next endpoint, within what is left of TTL/2
+                budget = self.ttl / 2 - (time.monotonic() - last_ok)
+                with contextlib.suppress(Exception):
+                    client = await asyncio.wait_for(self._connect(), max(budget, 0.1))
             if time.monotonic() - last_ok > self.ttl / 2:
                 log.warning("leader lease unproven for %.1f s: stepping down", self.ttl / 2)
                 await self._drop_client()
@@ -173,9 +179,9 @@ class EtcdElection:
     async def resign(self) -> None:
         """Give up leadership at once (SIGTERM): followers see the key go and take over."""
         lease, self._leader_lease = self._leader_lease, None
-        if lease is not None and self._client is not None:
+        if lease is not None and self._client is not None:  # the client in use now
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(lease.revoke(), 2)
+                await asyncio.wait_for(self._client.revoke_lease(lease.id), 2)
 
     # --- replica registry (cluster view) ------------------------------------------------------
     async def _register_forever(self) -> None:

@@ -2,7 +2,9 @@
 
 Events are sent with NOTIFY inside the transaction that changes state, so a replica hears of a
 change only once it is committed, whichever replica made it. After a lost connection the bus
-calls ``on_reconnect`` so waiters re-check the database for anything they missed.
+calls ``on_reconnect`` so waiters re-check the database for anything they missed. The
+connection follows the primary: it goes to a host that accepts writes (of a several-host URL,
+the first), and is replaced when its server went away or turned read-only (a failover).
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from collections.abc import Callable
 import asyncpg
 
 from colonies.ha._connect import connect
+from colonies.store.db import read_only
 
 log = logging.getLogger(__name__)
+
+# How the LISTEN connection shows in pg_stat_activity.
+APP_NAME = "colonies events"
 
 
 class EventBus:
@@ -63,7 +69,7 @@ class EventBus:
         while True:
             conn: asyncpg.Connection | None = None
             try:
-                conn = await connect(self.dsn)
+                conn = await connect(self.dsn, server_settings={"application_name": APP_NAME})
                 lost = asyncio.Event()
                 conn.add_termination_listener(_setting(lost))
                 await conn.add_listener(self.channel, self._listener)
@@ -79,6 +85,8 @@ class EventBus:
                         await asyncio.wait_for(lost.wait(), self.ping_interval)
                     if not lost.is_set():
                         await conn.fetchval("SELECT 1", timeout=self.ping_interval)
+                        if read_only(conn):  # no longer the primary: writers NOTIFY elsewhere
+                            raise ConnectionError("the database turned read-only")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -1,7 +1,7 @@
 """Leadership: the election, and the leader's work while this replica leads.
 
-The election (ha/election.py) is etcd's when COLONIES_ETCD_ENDPOINTS is set, else the
-single-node advisory lock. While this replica leads, the tick loops (ha/ticks.py) run the
+The election (ha/election.py) is etcd's when COLONIES_ETCD_ENDPOINTS is set, else a PostgreSQL
+advisory lock. While this replica leads, the tick loops (ha/ticks.py) run the
 periodic work of docs/protocol.md §7.7 to §7.17, each tick one transaction fenced by the term
 (store/ticks.py, store/schedules.py; store/fencing.py checks the term). They stop as soon as
 leadership is lost.
@@ -49,7 +49,8 @@ class LeaderMetrics(Protocol):
 
 
 def election_for(config: ServerConfig, store: Store) -> Election:
-    """etcd's election when endpoints are configured; the single-node lock otherwise."""
+    """etcd's election when endpoints are configured; the advisory lock otherwise. Both give
+    up a lost leader after COLONIES_LEADER_TTL."""
     replica = ReplicaInfo(config.replica_name, config.advertised_host, config.port)
     if config.etcd_endpoints:
         return EtcdElection(
@@ -58,7 +59,7 @@ def election_for(config: ServerConfig, store: Store) -> Election:
             ttl=config.leader_ttl,
             prefix=config.etcd_prefix,
         )
-    return AdvisoryLockElection(config.db_url, replica, store.pool)
+    return AdvisoryLockElection(config.db_url, replica, store.pool, ttl=config.leader_ttl)
 
 
 def leader_ticks(store: Store, config: ServerConfig, metrics: LeaderMetrics) -> list[Tick]:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from colonies.store import Unavailable, store_error
 from colonies.store.fencing import StaleTerm
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,11 @@ class TickLoops:
                 log.warning("tick %s: term %d is stale, stopping the ticks", tick.name, term)
                 asyncio.get_running_loop().call_soon(asyncio.ensure_future, self.stop())
                 return
-            except Exception:
-                log.exception("tick %s failed", tick.name)
+            except Exception as exc:
+                if isinstance(store_error(exc), Unavailable):  # a restart, a failover: retried
+                    log.warning("tick %s: database unavailable: %s", tick.name, exc)
+                else:
+                    log.exception("tick %s failed", tick.name)
             elapsed = time.perf_counter() - started
             if self.observe is not None:
                 self.observe(tick.name, elapsed)

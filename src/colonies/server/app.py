@@ -126,6 +126,9 @@ def create_app(config: ServerConfig) -> web.Application:
             min_size=config.db_pool_min,
             max_size=config.db_pool_max,
             max_inactive_connection_lifetime=float(config.db_conn_max_idle_time),
+            # A transaction of ours never waits on us for long, unless the replica is frozen:
+            # then its row locks (the leader term's) go within the TTL, as the leader does.
+            idle_in_transaction_timeout=float(config.leader_ttl),
         )
         store = Store(
             pool,

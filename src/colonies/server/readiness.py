@@ -7,11 +7,17 @@ import asyncio
 import contextlib
 
 from colonies.ha._connect import Connection, connect
+from colonies.store.db import no_writable_host, read_only
+
+
+class _ReadOnly(Exception):
+    """The kept connection's server no longer accepts writes (a failover, a fenced primary)."""
 
 
 class ReadinessCheck:
     """``SELECT 1`` over one dedicated connection, opened on first use and again after a
-    failure; concurrent probes share one check."""
+    failure; concurrent probes share one check. Like every connection of the server it goes to
+    a host that accepts writes (ha/_connect.py): a database that accepts none is not ready."""
 
     def __init__(self, dsn: str, timeout: float = 2.0) -> None:
         self.dsn = dsn
@@ -30,10 +36,14 @@ class ReadinessCheck:
                     if self._conn is None:
                         self._conn = await connect(self.dsn, timeout=self.timeout)
                     await self._conn.fetchval("SELECT 1", timeout=self.timeout)
+                    if read_only(self._conn):  # a fresh one goes where writes are accepted
+                        raise _ReadOnly
                     return None
                 except Exception as exc:  # any failure means "not ready"
                     await self.close()
                     if not reused:
+                        if isinstance(exc, _ReadOnly) or no_writable_host(exc):
+                            return "read-only"
                         return type(exc).__name__
             return "unreachable"
 

@@ -30,16 +30,19 @@ class StartupError(Exception):
 
 
 def _db_location(db_url: str) -> str:
-    """host:port/dbname of a DSN, without the user or password."""
+    """host:port/dbname of a DSN (every host of a several-host one), without the user or
+    password."""
     try:
         parts = urlsplit(db_url)
-        host = parts.hostname or ""
-        port = parts.port or 5432
+        hosts = parts.netloc.rpartition("@")[2]
+        if "," not in hosts:
+            host = parts.hostname or ""
+            hosts = f"{host}:{parts.port or 5432}" if host else ""
     except ValueError:
         return "(the configured database)"
-    if parts.scheme not in ("postgresql", "postgres") or not host:
+    if parts.scheme not in ("postgresql", "postgres") or not hosts:
         return "(the configured database)"
-    return f"{host}:{port}{parts.path or '/'}"
+    return f"{hosts}{parts.path or '/'}"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -79,6 +79,29 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+# The server's connections go to a host that accepts writes: of several hosts in the URL, the
+# first that does (whatever target_session_attrs the URL gives); a lone read-only host is
+# refused, so a replica on it is unready (/ready: "read-only") rather than failing every write.
+WRITABLE = "read-write"
+
+
+def read_only(conn: asyncpg.Connection) -> bool:
+    """Whether the server of ``conn`` said it accepts no writes: a standby (``in_hot_standby``)
+    or a server made read-only (``default_transaction_read_only``). PostgreSQL 14 and later
+    report both on every change, so this costs no round trip; it is current as of the last
+    reply (a reload is reported with the reply to the next statement)."""
+    settings = conn.get_settings()
+    return (
+        getattr(settings, "in_hot_standby", "off") == "on"
+        or getattr(settings, "default_transaction_read_only", "off") == "on"
+    )
+
+
+def no_writable_host(exc: BaseException) -> bool:
+    """Whether connecting failed because no host of the URL accepts writes."""
+    return isinstance(exc, asyncpg.TargetServerAttributeNotMatched)
+
+
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """The reset on release: only a transaction left open is rolled back. asyncpg's default
     (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL) costs a round trip per query, and no pooled
@@ -96,10 +119,20 @@ async def connect(
     max_inactive_connection_lifetime: float = 60.0,
     command_timeout: float | None = None,
     connect_timeout: float = 10.0,
+    idle_in_transaction_timeout: float | None = None,
     backend_pids: set[int] | None = None,
 ) -> asyncpg.Pool:
     """A pool whose connections have our codecs; ``backend_pids`` collects the PostgreSQL
-    backend of each connection (to tell our own NOTIFYs from other replicas')."""
+    backend of each connection (to tell our own NOTIFYs from other replicas').
+
+    ``dsn`` may list several hosts (``postgresql://u@pg-a:5432,pg-b:5432/db?
+    target_session_attrs=read-write``): each new connection goes to the first that accepts
+    writes. Connections to a server that went away are closed by the driver and replaced on
+    the next acquire; a connection whose server turned read-only (a standby, a demoted or
+    fenced primary) makes the pool replace every connection, so the next ones go where writes
+    are accepted. ``idle_in_transaction_timeout`` (seconds): the server ends a session whose
+    transaction waits on us longer, so that a frozen replica (SIGSTOP, a paused VM) does not
+    hold row locks, such as the leader term's, until TCP keepalive notices."""
 
     async def init(conn: asyncpg.Connection) -> None:
         await init_connection(conn)
@@ -108,17 +141,33 @@ async def connect(
             backend_pids.add(pid)
             conn.add_termination_listener(lambda _conn: backend_pids.discard(pid))
 
+    async def reset(conn: asyncpg.Connection) -> None:
+        await _keep_session(conn)
+        if read_only(conn):
+            await pool.expire_connections()  # each is closed on release, replaced on acquire
+
+    server_settings = {}
+    if idle_in_transaction_timeout:
+        server_settings["idle_in_transaction_session_timeout"] = _milliseconds(
+            idle_in_transaction_timeout
+        )
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=init,
-        reset=_keep_session,
+        reset=reset,
         max_inactive_connection_lifetime=max_inactive_connection_lifetime,
         command_timeout=command_timeout,
         timeout=connect_timeout,
+        server_settings=server_settings or None,
+        target_session_attrs=WRITABLE,
     )
     return pool
+
+
+def _milliseconds(seconds: float) -> str:
+    return str(max(int(seconds * 1000), 1))
 
 
 @asynccontextmanager

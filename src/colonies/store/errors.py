@@ -35,13 +35,26 @@ class Replayed(StoreError):
     """The request's nonce was used before: a replay, refused without effect."""
 
 
-# Failures of the connection rather than of a statement. OSError includes TimeoutError.
+# Failures of the connection or of the server rather than of a statement: the same statement
+# succeeds once the pool has a connection to a writable primary again. OSError includes
+# TimeoutError. A server that is shutting down or crashed ends its sessions with an operator
+# intervention error (57P01, 57P02); an idle session ended by a server-side timeout, likewise
+# (57P05, 25P03). A server that is (or became) read-only refuses writes (25006): a standby, or a
+# demoted primary; the pool then connects anew, to the host that accepts writes (store/db.py).
+# No host accepting writes (every host of a several-host URL read-only) is the driver's
+# TargetServerAttributeNotMatched.
 _UNAVAILABLE = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.IdleSessionTimeoutError,
+    asyncpg.IdleInTransactionSessionTimeoutError,
+    asyncpg.ReadOnlySQLTransactionError,
+    asyncpg.TargetServerAttributeNotMatched,
 )
 
 

@@ -85,6 +85,17 @@ HEAD = Statement("SELECT chain_pos, hash FROM ledger_head")
 
 MOVE_HEAD = Statement("UPDATE ledger_head SET chain_pos = :chain_pos, hash = :hash")
 
+# The newest checkpoint: what an operator copies elsewhere (colonies ledger head).
+LATEST_CHECKPOINT = Statement("""
+SELECT chain_pos, hash, ts, signer, signature
+  FROM ledger_checkpoints
+ ORDER BY chain_pos DESC
+ LIMIT 1
+""")
+
+# The sealed entry at one chain position.
+ENTRY_AT = Statement("SELECT hash FROM ledger WHERE chain_pos = :chain_pos")
+
 # Every entry of one process or workflow, oldest first.
 HISTORY = Statement("""
 SELECT seq, ts, kind, event, state, actor, chain_pos
@@ -119,7 +130,17 @@ async def seal(conn: asyncpg.Connection) -> tuple[int, bytes, int]:
 
 
 async def verify(conn: asyncpg.Connection, batch: int = 10_000) -> Verification:
-    """Walk the whole chain; report the first position whose link or hash does not hold."""
+    """Walk the whole chain; report the first position whose link or hash does not hold.
+
+    The chain and its head are read in one snapshot: a leader sealing meanwhile would
+    otherwise move the head past the entries already walked."""
+    if conn.is_in_transaction():
+        return await _verify(conn, batch)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _verify(conn, batch)
+
+
+async def _verify(conn: asyncpg.Connection, batch: int) -> Verification:
     prev, expected_pos, count = GENESIS, 1, 0
     after = 0
     while True:
@@ -142,6 +163,53 @@ async def verify(conn: asyncpg.Connection, batch: int = 10_000) -> Verification:
     if head is not None and (int(head["chain_pos"]) != count or bytes(head["hash"]) != prev):
         return Verification(count, count + 1, "the chain ends before its recorded head")
     return Verification(count, None)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A chain position and the hash of its entry, as copied elsewhere: ``<position>:<hex>``."""
+
+    chain_pos: int
+    hash: bytes
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        position, _, digest = text.strip().partition(":")
+        try:
+            checkpoint = cls(int(position), bytes.fromhex(digest))
+        except ValueError:
+            checkpoint = cls(0, b"")
+        if checkpoint.chain_pos <= 0 or len(checkpoint.hash) != 32:
+            raise ValueError(f"a checkpoint is <position>:<64 hex digits>, not {text!r}")
+        return checkpoint
+
+    def __str__(self) -> str:
+        return f"{self.chain_pos}:{self.hash.hex()}"
+
+
+async def latest_checkpoint(conn: asyncpg.Connection) -> asyncpg.Record | None:
+    return await LATEST_CHECKPOINT.fetchrow(conn)
+
+
+async def check_checkpoint(conn: asyncpg.Connection, checkpoint: Checkpoint) -> str | None:
+    """None when the chain still holds ``checkpoint``; else what became of it. A database
+    restored from a backup older than the checkpoint ends before it, or (once the leader has
+    sealed new entries over the lost ones) holds another entry at its position."""
+    head = await HEAD.fetchrow(conn)
+    head_pos = int(head["chain_pos"]) if head is not None else 0
+    if head_pos < checkpoint.chain_pos:
+        return (
+            f"the chain ends at entry {head_pos}, before the checkpoint at entry "
+            f"{checkpoint.chain_pos}: entries {head_pos + 1} to {checkpoint.chain_pos} (at "
+            "least) are gone, as after a restore from an older backup"
+        )
+    found = await ENTRY_AT.fetchval(conn, chain_pos=checkpoint.chain_pos)
+    if found is None or bytes(found) != checkpoint.hash:
+        return (
+            f"entry {checkpoint.chain_pos} is not the checkpoint's: the chain was rewritten "
+            "from there or before, or restored from an older backup and sealed anew"
+        )
+    return None
 
 
 async def history(conn: asyncpg.Connection, objectid: str) -> list[asyncpg.Record]:
