@@ -204,20 +204,41 @@ class ClientConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ClientConfig:
+        return cls.from_env_with_sources(env)[0]
+
+    @classmethod
+    def from_env_with_sources(
+        cls, env: Mapping[str, str] | None = None
+    ) -> tuple[ClientConfig, dict[str, str]]:
+        """The settings and, for each field, the variable it came from ("" for the default):
+        what `colonies config` shows."""
         env = os.environ if env is None else env
-        port = _int(env, "COLONIES_SERVER_HTTP_PORT", 0) or _int(env, "COLONIES_SERVER_PORT", 50080)
-        return cls(
-            host=env.get("COLONIES_SERVER_HOST", "").strip() or "localhost",
+        sources: dict[str, str] = {}
+
+        def pick(attr: str, *names: str) -> str:
+            for name in names:
+                value = env.get(name, "").strip()
+                if value:
+                    sources[attr] = name
+                    return value
+            sources[attr] = ""
+            return ""
+
+        port_text = pick("port", "COLONIES_SERVER_HTTP_PORT", "COLONIES_SERVER_PORT")
+        port = _int({sources["port"]: port_text}, sources["port"], 50080) if port_text else 50080
+        config = cls(
+            host=pick("host", "COLONIES_SERVER_HOST") or "localhost",
             port=port,
-            tls=env_bool(env.get("COLONIES_TLS")),
-            ca_file=env.get("COLONIES_CA_FILE", "").strip(),
-            prvkey=_first(env, "COLONIES_PRVKEY", "COLONIES_EXECUTOR_PRVKEY"),
-            colony_prvkey=env.get("COLONIES_COLONY_PRVKEY", "").strip(),
-            server_prvkey=env.get("COLONIES_SERVER_PRVKEY", "").strip(),
-            colony_name=env.get("COLONIES_COLONY_NAME", "").strip(),
-            executor_name=env.get("COLONIES_EXECUTOR_NAME", "").strip(),
-            executor_type=env.get("COLONIES_EXECUTOR_TYPE", "").strip(),
+            tls=env_bool(pick("tls", "COLONIES_TLS")),
+            ca_file=pick("ca_file", "COLONIES_CA_FILE"),
+            prvkey=pick("prvkey", "COLONIES_PRVKEY", "COLONIES_EXECUTOR_PRVKEY"),
+            colony_prvkey=pick("colony_prvkey", "COLONIES_COLONY_PRVKEY"),
+            server_prvkey=pick("server_prvkey", "COLONIES_SERVER_PRVKEY"),
+            colony_name=pick("colony_name", "COLONIES_COLONY_NAME"),
+            executor_name=pick("executor_name", "COLONIES_EXECUTOR_NAME"),
+            executor_type=pick("executor_type", "COLONIES_EXECUTOR_TYPE"),
         )
+        return config, sources
 
 
 _S3_REQUIRED = ("AWS_S3_ENDPOINT", "AWS_S3_ACCESSKEY", "AWS_S3_SECRETKEY", "AWS_S3_BUCKET")

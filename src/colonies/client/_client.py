@@ -12,8 +12,14 @@ from typing import Any, TypeVar
 import aiohttp
 import msgspec
 
+from colonies.client._base import ClientBase
+from colonies.client._colonies import ColonyMethods
 from colonies.client._errors import ColoniesError
+from colonies.client._members import MemberMethods
+from colonies.client._schedules import ScheduleMethods
+from colonies.client._security import SecurityMethods
 from colonies.client._transport import AsyncRpc, parse_reply, sign_envelope
+from colonies.client._workflows import WorkflowMethods
 from colonies.config import ClientConfig
 from colonies.core import (
     Allocations,
@@ -52,7 +58,9 @@ def _builtins(obj: Any) -> Any:
     return msgspec.to_builtins(obj)
 
 
-class AsyncClient:
+class AsyncClient(
+    ColonyMethods, MemberMethods, WorkflowMethods, ScheduleMethods, SecurityMethods, ClientBase
+):
     def __init__(
         self,
         url: str,
