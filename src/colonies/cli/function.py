@@ -180,7 +180,7 @@ def parse_args(args: tuple[str, ...], args_text: str | None) -> list[Any]:
         )
     if args_text is None:
         return list(args)
-    if args_text.lstrip().startswith("["):
+    if args_text.lstrip().startswith(("[", "{")):
         try:
             value = json.loads(args_text)
         except json.JSONDecodeError as exc:
