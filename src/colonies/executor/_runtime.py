@@ -7,7 +7,9 @@ import contextlib
 import inspect
 import logging
 import signal
+import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,7 +145,11 @@ class Executor:
 
     # --- set-up -------------------------------------------------------------------------------
     async def register(self) -> None:
-        """Register (with the colony owner's key, if given) and advertise every function."""
+        """Register (with the colony owner's key, if given) and advertise every function.
+
+        Raises :class:`RegistrationError` with what to do when the name is taken by another
+        key or the key is not a member of the colony.
+        """
         if self.colony_key is not None:
             executor = ExecutorObject(
                 executorid=self.key.id,
@@ -157,20 +163,49 @@ class Executor:
             except ColoniesError as exc:
                 if exc.status != 400 or "already exists" not in exc.message:
                     raise
+                await self._check_same_key()
             await self.client.approve_executor(self.colony, self.name, key=self.colony_key)
-        existing = {f.funcname for f in await self.client.get_functions(self.colony, self.name)}
+        try:
+            registered = await self.client.get_functions(self.colony, self.name)
+        except ColoniesError as exc:
+            if exc.status != 403:
+                raise
+            raise RegistrationError(
+                f"this executor's key (ID {self.key.id}) is not a member of colony "
+                f"{self.colony!r}: have the colony owner register and approve it (colonies "
+                f"executor add --name {self.name} --type {self.executortype} --executorid "
+                f"{self.key.id}; colonies executor approve --name {self.name}), or pass "
+                "colony_key= so that it registers itself"
+            ) from None
+        existing = {f.funcname for f in registered}
         for funcname in self.functions:
             if funcname not in existing:
                 await self.client.add_function(
                     Function(executorname=self.name, colonyname=self.colony, funcname=funcname)
                 )
 
+    async def _check_same_key(self) -> None:
+        """The name is taken: by this key (a restart, fine) or by another one (say so)."""
+        holder = await self.client.get_executor(self.colony, self.name, key=self.colony_key)
+        if holder.executorid != self.key.id:
+            raise RegistrationError(
+                f"executor name {self.name!r} in colony {self.colony!r} is registered with "
+                f"another key (ID {holder.executorid[:16]}...): run with that key (keep it, "
+                f"e.g. in COLONIES_PRVKEY), choose another name, or remove the old "
+                f"registration first (colonies executor remove --name {self.name})"
+            )
+
     # --- the loop -----------------------------------------------------------------------------
     async def serve(self) -> None:
         """Long-poll and run processes until :meth:`stop` is called."""
         await self.register()
         log.info(
-            "executor %s (%s) serving %s", self.name, self.executortype, sorted(self.functions)
+            "executor %s (type %s) registered in colony %s at %s; serving %s",
+            self.name,
+            self.executortype,
+            self.colony,
+            self.client.rpc.base_url,
+            ", ".join(sorted(self.functions)) or "no functions",
         )
         try:
             while not self.stopping.is_set():
@@ -197,6 +232,8 @@ class Executor:
 
     async def _execute(self, process: Process) -> None:
         self.current = process
+        started = time.monotonic()
+        log.info("process %s: %s", process.processid, _call_text(process))
         mounted = bool(process.spec.fs.mount)
         try:
             if mounted:
@@ -228,10 +265,13 @@ class Executor:
                 except (MountError, ConfigError) as exc:
                     if error is None:
                         output, error = None, f"ColonyFS: could not save the results: {exc}"
+            elapsed = time.monotonic() - started
             if error is None:
                 await self.client.close_successful(process.processid, output)
+                log.info("process %s: succeeded in %.2f s", process.processid, elapsed)
             else:
                 await self.client.close_failed(process.processid, [error])
+                log.info("process %s: failed in %.2f s: %s", process.processid, elapsed, error)
         except ColoniesError as exc:
             # Reclaimed or cancelled meanwhile: the server refuses the late close; nothing to do.
             log.warning("closing %s failed: %s", process.processid, exc)
@@ -267,10 +307,23 @@ class Executor:
         return _as_output(result), None
 
     def stop(self) -> None:
+        if not self.stopping.is_set() and self.current is not None:
+            log.info(
+                "stopping: letting process %s finish (up to %g s)",
+                self.current.processid,
+                self.grace_seconds,
+            )
         self.stopping.set()
 
     def run(self) -> None:
-        """Serve until SIGTERM or SIGINT; the current process is finished or failed first."""
+        """Serve until SIGTERM or SIGINT; the current process is finished or failed first.
+
+        For a script's main: progress goes to stderr (unless logging is configured already),
+        and a failure to start (the server unreachable, the name taken by another key, the key
+        not a member) is one line on stderr and exit status 1 instead of a traceback.
+        """
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
         async def main() -> None:
             loop = asyncio.get_running_loop()
@@ -278,4 +331,25 @@ class Executor:
                 loop.add_signal_handler(sig, self.stop)
             await self.serve()
 
-        aio.run(main())
+        try:
+            aio.run(main())
+        except (RegistrationError, ColoniesError) as exc:
+            print(f"error: executor {self.name}: {exc}", file=sys.stderr)
+            sys.exit(1)
+        except OSError as exc:  # the SDK's transport errors are ConnectionErrors
+            url = self.client.rpc.base_url
+            print(f"error: executor {self.name}: no server at {url}: {exc}", file=sys.stderr)
+            sys.exit(1)
+        log.info("executor %s stopped", self.name)
+
+
+class RegistrationError(Exception):
+    """The executor cannot take work: its name is another key's, or its key is no member."""
+
+
+def _call_text(process: Process, limit: int = 120) -> str:
+    """``funcname(args, k=v)`` for the log, cut at ``limit`` characters."""
+    parts = [repr(a) for a in process.spec.args]
+    parts += [f"{k}={v!r}" for k, v in process.spec.kwargs.items()]
+    text = f"{process.spec.funcname}({', '.join(parts)})"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
