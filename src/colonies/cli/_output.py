@@ -28,6 +28,7 @@ Column = tuple[str, Callable[[Any], object]]
 
 FORMATS = ("table", "json", "yaml")
 _JSON_FLAG = "colonies.json"
+_NO_HEADERS = "colonies.no_headers"
 
 
 def _json_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -45,8 +46,7 @@ def _resolve_output(ctx: click.Context, param: click.Parameter, value: str | Non
     return "table"
 
 
-def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``-o/--output table|json|yaml`` and ``--json``; the command gets ``output``."""
+def _output_formats(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
         "-o",
         "--output",
@@ -66,12 +66,37 @@ def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def _no_headers_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[_NO_HEADERS] = True
+
+
+def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``-o/--output table|json|yaml``, ``--json`` and ``--no-headers``; the command gets
+    ``output`` (and ``emit`` finds ``--no-headers`` by itself)."""
+    fn = click.option(
+        "--no-headers",
+        "no_headers_flag",
+        is_flag=True,
+        expose_value=False,
+        callback=_no_headers_flag,
+        help="Tables without a header row.",
+    )(fn)
+    return _output_formats(fn)
+
+
 no_headers_option = click.option("--no-headers", is_flag=True, help="Tables without a header row.")
 
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """-o, --json and --no-headers: what every command that prints a list takes."""
-    return output_option(no_headers_option(fn))
+    """-o, --json and --no-headers; the command gets ``output`` and ``no_headers``."""
+    return _output_formats(no_headers_option(fn))
+
+
+def _headerless(no_headers: bool) -> bool:
+    """``--no-headers`` given to the command (as a parameter or through ``output_option``)."""
+    ctx = click.get_current_context(silent=True)
+    return no_headers or bool(ctx is not None and ctx.meta.get(_NO_HEADERS))
 
 
 def state_name(state: int) -> str:
@@ -122,7 +147,7 @@ def emit(data: Any, columns: Sequence[Column], output: str, no_headers: bool = F
         return
     rows = data if isinstance(data, list) else [data]
     cells = [[_cell(get(row)) for _, get in columns] for row in rows]
-    table(cells, None if no_headers else [title for title, _ in columns])
+    table(cells, None if _headerless(no_headers) else [title for title, _ in columns])
 
 
 def emit_detail(data: Any, fields: Sequence[Column], output: str, no_headers: bool = False) -> None:
@@ -131,7 +156,7 @@ def emit_detail(data: Any, fields: Sequence[Column], output: str, no_headers: bo
         dump(data, output)
         return
     rows = [[title, _cell(get(data))] for title, get in fields]
-    table(rows, None if no_headers else ["FIELD", "VALUE"])
+    table(rows, None if _headerless(no_headers) else ["FIELD", "VALUE"])
 
 
 @contextlib.contextmanager

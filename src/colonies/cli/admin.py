@@ -26,8 +26,8 @@ from colonies.cli._output import (
     Column,
     dump,
     emit,
-    no_headers_option,
     output_option,
+    output_options,
     table,
     when,
 )
@@ -131,8 +131,7 @@ async def _status(env: Env) -> dict[str, Any]:
 
 
 @server.command("status", epilog=ANONYMOUS)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def server_status(env: Env, output: str, no_headers: bool) -> None:
@@ -142,8 +141,7 @@ def server_status(env: Env, output: str, no_headers: bool) -> None:
 
 @server.command("stats", epilog=SERVER_OWNER)
 @server_key_option
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def server_stats(env: Env, server_key: str | None, output: str, no_headers: bool) -> None:
@@ -181,8 +179,7 @@ def cluster() -> None:
 
 @cluster.command("info", epilog=SERVER_OWNER)
 @server_key_option
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def cluster_info(env: Env, server_key: str | None, output: str, no_headers: bool) -> None:
@@ -234,8 +231,7 @@ def colony_remove(env: Env, name: str, server_key: str | None) -> None:
 
 @colony.command("ls", epilog=SERVER_OWNER)
 @server_key_option
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def colony_ls(env: Env, server_key: str | None, output: str, no_headers: bool) -> None:
@@ -245,8 +241,7 @@ def colony_ls(env: Env, server_key: str | None, output: str, no_headers: bool) -
 
 
 @colony.command("get", epilog=MEMBER)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def colony_get(env: Env, output: str, no_headers: bool) -> None:
@@ -256,8 +251,7 @@ def colony_get(env: Env, output: str, no_headers: bool) -> None:
 
 
 @colony.command("stats", epilog=MEMBER)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def colony_stats(env: Env, output: str, no_headers: bool) -> None:
@@ -329,8 +323,7 @@ executor.add_command(_executor_state_command("removed", "remove_executor"), "rem
 
 
 @executor.command("ls", epilog=MEMBER)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def executor_ls(env: Env, output: str, no_headers: bool) -> None:
@@ -341,8 +334,7 @@ def executor_ls(env: Env, output: str, no_headers: bool) -> None:
 
 @executor.command("get", epilog=MEMBER)
 @click.option("--name", required=True, help="Executor name.")
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def executor_get(env: Env, name: str, output: str, no_headers: bool) -> None:
@@ -400,8 +392,7 @@ def user_remove(env: Env, name: str, colony_key: str | None) -> None:
 
 
 @user.command("ls", epilog=MEMBER)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def user_ls(env: Env, output: str, no_headers: bool) -> None:
@@ -412,8 +403,7 @@ def user_ls(env: Env, output: str, no_headers: bool) -> None:
 
 @user.command("get", epilog=MEMBER)
 @click.option("--name", required=True, help="User name.")
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def user_get(env: Env, name: str, output: str, no_headers: bool) -> None:

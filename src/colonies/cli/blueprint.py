@@ -15,7 +15,6 @@ from colonies.cli._output import (
     Column,
     dump,
     emit,
-    no_headers_option,
     output_option,
     output_options,
     when,
@@ -127,8 +126,7 @@ def blueprint_set(env: Env, name: str, path: str, value: str, output: str) -> No
 
 @blueprint.command("get")
 @click.option("--name", required=True)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def blueprint_get(env: Env, name: str, output: str, no_headers: bool) -> None:
@@ -140,8 +138,7 @@ def blueprint_get(env: Env, name: str, output: str, no_headers: bool) -> None:
 @blueprint.command("ls")
 @click.option("--kind", default="")
 @click.option("--location", default="")
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def blueprint_ls(env: Env, kind: str, location: str, output: str, no_headers: bool) -> None:
@@ -179,8 +176,7 @@ def blueprint_reconcile(env: Env, name: str, force: bool, output: str) -> None:
 @blueprint.command("history")
 @click.option("--name", required=True)
 @click.option("--limit", type=int, default=20, show_default=True)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def blueprint_history(env: Env, name: str, limit: int, output: str, no_headers: bool) -> None:
@@ -215,8 +211,7 @@ def definition_add(env: Env, spec_file: str, colony_key: str | None, output: str
 
 @definition.command("get")
 @click.option("--name", required=True)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def definition_get(env: Env, name: str, output: str, no_headers: bool) -> None:
@@ -227,8 +222,7 @@ def definition_get(env: Env, name: str, output: str, no_headers: bool) -> None:
 
 
 @definition.command("ls")
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def definition_ls(env: Env, output: str, no_headers: bool) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from colonies.cli._output import Column, emit, no_headers_option, output_option, when
+from colonies.cli._output import Column, emit, output_options, when
 
 
 def _db_url(db_url: str | None) -> str:
@@ -23,15 +23,28 @@ def _db_url(db_url: str | None) -> str:
     try:
         return ServerConfig.from_env().db_url
     except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        click.echo(f"error: {exc} (colonies dev writes COLONIES_DB_URL into its dev.env)", err=True)
+        sys.exit(1)
 
 
-async def _with_connection(url: str, work: Any) -> Any:
+def _with_connection(url: str, work: Any) -> Any:
+    """Run ``work(connection)``; a database that cannot be reached or read is one line on
+    stderr and exit status 1."""
     from colonies.store.db import single_connection
+    from colonies.store.errors import store_error
 
-    async with single_connection(url) as conn:
-        return await work(conn)
+    async def run() -> Any:
+        async with single_connection(url) as conn:
+            return await work(conn)
+
+    try:
+        return asyncio.run(run())
+    except Exception as exc:
+        error = store_error(exc)
+        if error is None:
+            raise
+        click.echo(f"error: cannot read the database: {error}", err=True)
+        sys.exit(1)
 
 
 db_option = click.option("--db-url", help="PostgreSQL URL [COLONIES_DB_URL].")
@@ -48,11 +61,7 @@ def ledger_verify(db_url: str | None) -> None:
     """Walk the hash chain; report the first broken link (exit 1) or that it holds."""
     from colonies.store.ledger import verify
 
-    try:
-        result = asyncio.run(_with_connection(_db_url(db_url), verify))
-    except OSError as exc:
-        click.echo(f"error: cannot reach the database: {exc}", err=True)
-        sys.exit(1)
+    result = _with_connection(_db_url(db_url), verify)
     if result.ok:
         click.echo(f"ledger intact: {result.entries} entries")
         return
@@ -73,11 +82,10 @@ HISTORY_COLUMNS: list[Column] = [
 @ledger.command("show")
 @click.option("--process", "objectid", required=True, help="A process or workflow ID.")
 @db_option
-@output_option
-@no_headers_option
+@output_options
 def ledger_show(objectid: str, db_url: str | None, output: str, no_headers: bool) -> None:
     """Every recorded state change of a process or workflow, oldest first."""
     from colonies.store.ledger import history
 
-    rows = asyncio.run(_with_connection(_db_url(db_url), lambda c: history(c, objectid)))
+    rows = _with_connection(_db_url(db_url), lambda c: history(c, objectid))
     emit([dict(r) for r in rows], HISTORY_COLUMNS, output, no_headers)
