@@ -18,7 +18,7 @@ from typing import Any
 
 from colonies import _aio as aio
 from colonies.client import AsyncClient, ColoniesError
-from colonies.config import ConfigError, S3Config
+from colonies.config import ClientConfig, ConfigError, S3Config
 from colonies.core import Executor as ExecutorObject
 from colonies.core import Function, Process
 from colonies.crypto import PrivateKey, parse_private_key
@@ -133,6 +133,41 @@ class Executor:
             mark = getattr(member, _MARK, None)
             if mark is not None and callable(member):
                 self.functions[mark] = member
+
+    @classmethod
+    def from_env(
+        cls,
+        key: PrivateKey | str,
+        *,
+        name: str | None = None,
+        executortype: str | None = None,
+        config: ClientConfig | None = None,
+        **kwargs: Any,
+    ) -> Executor:
+        """An executor with the key ``key``, configured by the COLONIES_* variables: the
+        server (COLONIES_SERVER_HOST, COLONIES_SERVER_PORT, COLONIES_TLS, COLONIES_CA_FILE),
+        the colony (COLONIES_COLONY_NAME), its name and type unless given
+        (COLONIES_EXECUTOR_NAME, COLONIES_EXECUTOR_TYPE), and, when COLONIES_COLONY_PRVKEY is
+        set, the colony owner's key with which it registers itself. ``kwargs`` as for the
+        constructor (``location``, ``fs_dir``, ``grace_seconds``, ...)."""
+        config = config or ClientConfig.from_env()
+        name = name or config.executor_name
+        executortype = executortype or config.executor_type
+        if not (name and executortype and config.colony_name):
+            raise ConfigError(
+                "an executor needs a name, a type and a colony: pass name= and executortype=, "
+                "or set COLONIES_EXECUTOR_NAME, COLONIES_EXECUTOR_TYPE and COLONIES_COLONY_NAME"
+            )
+        kwargs.setdefault("colony_key", config.colony_prvkey or None)
+        kwargs.setdefault("ca_file", config.ca_file)
+        return cls(
+            config.url,
+            key,
+            colony=config.colony_name,
+            name=name,
+            executortype=executortype,
+            **kwargs,
+        )
 
     def function(self, fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
         """Decorator registering a plain function on this executor."""
@@ -301,8 +336,7 @@ class Executor:
             else:
                 result = await asyncio.to_thread(fn, *args, **kwargs)
         except Exception as exc:
-            log.info("process %s failed: %s", process.processid, exc)
-            log.debug("%s", traceback.format_exc())
+            log.debug("process %s: %s", process.processid, traceback.format_exc())
             return None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return _as_output(result), None
 
