@@ -44,7 +44,9 @@ class GuideRun:
     outputs: list[str]  # the standard output of each block that ran
 
     def report(self) -> str:
-        return f"exit status {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        return (
+            f"exit status {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        )
 
     def mismatches(self, path: Path) -> list[str]:
         """Blocks whose output differs from the ```text block after them."""
