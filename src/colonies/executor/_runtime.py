@@ -185,6 +185,7 @@ class Executor:
         Raises :class:`RegistrationError` with what to do when the name is taken by another
         key or the key is not a member of the colony.
         """
+        name_taken = False
         if self.colony_key is not None:
             executor = ExecutorObject(
                 executorid=self.key.id,
@@ -198,20 +199,14 @@ class Executor:
             except ColoniesError as exc:
                 if exc.status != 400 or "already exists" not in exc.message:
                     raise
-                await self._check_same_key()
+                name_taken = True  # by this key (a restart: fine) or by another one
             await self.client.approve_executor(self.colony, self.name, key=self.colony_key)
         try:
             registered = await self.client.get_functions(self.colony, self.name)
         except ColoniesError as exc:
             if exc.status != 403:
                 raise
-            raise RegistrationError(
-                f"this executor's key (ID {self.key.id}) is not a member of colony "
-                f"{self.colony!r}: have the colony owner register and approve it (colonies "
-                f"executor add --name {self.name} --type {self.executortype} --executorid "
-                f"{self.key.id}; colonies executor approve --name {self.name}), or pass "
-                "colony_key= so that it registers itself"
-            ) from None
+            raise RegistrationError(self._not_member(name_taken)) from None
         existing = {f.funcname for f in registered}
         for funcname in self.functions:
             if funcname not in existing:
@@ -219,16 +214,21 @@ class Executor:
                     Function(executorname=self.name, colonyname=self.colony, funcname=funcname)
                 )
 
-    async def _check_same_key(self) -> None:
-        """The name is taken: by this key (a restart, fine) or by another one (say so)."""
-        holder = await self.client.get_executor(self.colony, self.name, key=self.colony_key)
-        if holder.executorid != self.key.id:
-            raise RegistrationError(
+    def _not_member(self, name_taken: bool) -> str:
+        if name_taken:
+            return (
                 f"executor name {self.name!r} in colony {self.colony!r} is registered with "
-                f"another key (ID {holder.executorid[:16]}...): run with that key (keep it, "
-                f"e.g. in COLONIES_PRVKEY), choose another name, or remove the old "
-                f"registration first (colonies executor remove --name {self.name})"
+                f"another key, not this one (ID {self.key.id[:16]}...): run with that key "
+                "(keep it, e.g. in a file or COLONIES_PRVKEY), choose another name, or remove "
+                f"the old registration first (colonies executor remove --name {self.name})"
             )
+        return (
+            f"this executor's key (ID {self.key.id}) is not a member of colony "
+            f"{self.colony!r}: have the colony owner register and approve it (colonies "
+            f"executor add --name {self.name} --type {self.executortype} --executorid "
+            f"{self.key.id}; colonies executor approve --name {self.name}), or pass "
+            "colony_key= so that it registers itself"
+        )
 
     # --- the loop -----------------------------------------------------------------------------
     async def serve(self) -> None:
