@@ -1,10 +1,10 @@
-# The two commands of the README: `make run` and `make test`.
+# The commands of the README: `make run`, `make check` (the fast tier) and `make test` (all).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test fuzz bench venv system-deps lint typecheck clean ui-screenshots ui-bench
+.PHONY: run test check fuzz bench venv system-deps lint typecheck clean ui-screenshots ui-bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ system-deps:
 
 test: venv system-deps lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast tier: lint, types and the tests of tests/ but those marked in CHECK_SKIP (the
+# multi-process drills of integration/ are never collected; tests/ui starts a Chromium per
+# test), spread over CHECK_WORKERS pytest-xdist processes with a PostgreSQL each. More workers
+# than cores pays: much of a test's time is waiting on its server.
+CHECK_WORKERS ?= 4
+CHECK_SKIP ?= drill or slow or browser
+check: venv system-deps lint typecheck
+	$(BIN)/python -m pytest tests -m "not ($(CHECK_SKIP))" -n $(CHECK_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The benchmarks of bench/ (the peers need their packages and Debian's redis-server).
 bench: venv system-deps

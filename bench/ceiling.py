@@ -16,12 +16,14 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+# The package from this checkout, and tests/support (throwaway services) beside it.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 import asyncpg  # noqa: E402
 
 from colonies.store import migrate  # noqa: E402
-from colonies.testing.postgres import PostgresCluster  # noqa: E402
+from tests.support.postgres import PostgresCluster  # noqa: E402
 
 INSERT = """
 INSERT INTO processes (processid, colonyname, initiatorid, initiatorname, executortype,

@@ -24,14 +24,17 @@ import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+# The package from this checkout, and tests/support (throwaway services) beside it.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from colonies.client import AsyncClient, ColonyFS, S3Store
 from colonies.config import S3Config
 from colonies.core import Colony, User
 from colonies.crypto import generate_private_key
 from colonies.seaweedfs import SeaweedFS
-from colonies.testing.postgres import PostgresCluster, free_port
+from tests.support import free_port
+from tests.support.postgres import PostgresCluster
 
 DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
 COLONY = "bench"

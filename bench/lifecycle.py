@@ -20,7 +20,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+# The package from this checkout, and tests/support (throwaway services) beside it.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from colonies.client import AsyncClient, ColoniesError  # noqa: E402
 from colonies.core import Colony, Conditions, Executor, FunctionSpec, User  # noqa: E402
@@ -154,7 +156,8 @@ def run_clients(args_json: str) -> dict[str, object]:
 def start_fleet(replicas: int, pg_stats: bool = False) -> tuple[object, list[object], list[str]]:
     import subprocess
 
-    from colonies.testing.postgres import PostgresCluster, free_port
+    from tests.support import free_port
+    from tests.support.postgres import PostgresCluster
 
     settings: dict[str, object] = {"max_connections": 400}
     if pg_stats:

@@ -21,9 +21,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+# The package from this checkout, and tests/support (throwaway services) beside it.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from colonies.testing.postgres import PostgresCluster, free_port  # noqa: E402
+from tests.support import free_port  # noqa: E402
+from tests.support.postgres import PostgresCluster  # noqa: E402
 
 
 def summary(name: str, done: int, elapsed: float, pickups: list[float]) -> dict[str, object]:

@@ -21,7 +21,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+# The package from this checkout, and tests/support (throwaway services) beside it.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from colonies.client import AsyncRpc  # noqa: E402
 from colonies.crypto import generate_private_key, parse_private_key  # noqa: E402
@@ -41,7 +43,7 @@ CHROMIUM_ARGS = [
 
 
 def start_server(dsn: str) -> tuple[subprocess.Popen[bytes], str]:
-    from colonies.testing.postgres import free_port
+    from tests.support import free_port
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")}
@@ -141,7 +143,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=10_000)
     parser.add_argument("--loads", type=int, default=7)
     args = parser.parse_args()
-    from colonies.testing.postgres import PostgresCluster
+    from tests.support.postgres import PostgresCluster
 
     with PostgresCluster() as pg:
         pg.start()

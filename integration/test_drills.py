@@ -19,8 +19,9 @@ import asyncpg
 import pytest
 
 from colonies.client import AsyncClient, ColoniesError
-from colonies.testing.fleet import Fleet, Replica
 from integration._workload import COLONY, Workload
+from tests.helpers import eventually
+from tests.support.fleet import Fleet, Replica
 
 TTL = 3
 pytestmark = pytest.mark.drill
@@ -43,11 +44,9 @@ def _status(url: str) -> int:
 
 
 async def wait_for(predicate, timeout: float, what: str) -> float:
+    """Seconds until ``predicate`` (blocking: it asks the fleet over HTTP) holds."""
     started = time.monotonic()
-    while not await asyncio.to_thread(predicate):
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        await asyncio.sleep(0.05)
+    await eventually(lambda: asyncio.to_thread(predicate), what, timeout=timeout, interval=0.05)
     return time.monotonic() - started
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from colonies.devenv import pgdata_dir
-from colonies.testing.postgres import free_port
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(sys.prefix)  # the virtualenv running the tests

@@ -25,9 +25,9 @@ import pytest
 
 from colonies.client import AsyncClient, ColoniesError
 from colonies.core import Conditions, FunctionSpec
-from colonies.testing.fleet import Fleet
-from colonies.testing.postgres import free_port
 from integration._workload import COLONY, EXECUTOR_TYPE, Workload
+from tests.support import free_port
+from tests.support.fleet import Fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
@@ -163,7 +163,7 @@ class Prometheus:
                 up = self.query("sum(up)")
                 if up["data"]["result"] and float(up["data"]["result"][0]["value"][1]) == count:
                     return
-            except OSError:
+            except (OSError, ValueError, KeyError):  # starting: 503 "Service Unavailable" as text
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"prometheus did not scrape {count} targets in {timeout} s")

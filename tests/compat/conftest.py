@@ -21,15 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from crypto import Crypto
 from pycolonies import Colonies
 
-from colonies.testing.postgres import PostgresCluster, free_port
-
-# The development server-owner key (docs/protocol.md §11) and the migrated template database that
-# the session fixture ``pg`` of tests/conftest.py prepares.
-DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
-DEV_SERVER_ID = "039231c7644e04b6895471dd5335cf332681c54e27f81fac54f9067b3f2c0103"
-TEMPLATE_DB = "colonies_template"
+from tests.helpers import DEV_SERVER_PRVKEY, TEMPLATE_DB, free_port
+from tests.support.postgres import PostgresCluster
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
@@ -153,3 +149,23 @@ def make_client(server: ServerProcess) -> Colonies:
 @pytest.fixture
 def client(server_process: ServerProcess) -> Colonies:
     return make_client(server_process)
+
+
+@pytest.fixture
+def world(server_process):
+    """A colony with an approved executor (type ``cli``) and a user, all secp256k1 keys."""
+    crypto = Crypto()
+    client = make_client(server_process)
+    colony_key, executor_key, user_key = crypto.prvkey(), crypto.prvkey(), crypto.prvkey()
+    client.add_colony({"colonyid": crypto.id(colony_key), "name": "test"}, DEV_SERVER_PRVKEY)
+    client.add_executor(
+        {
+            "executorname": "test-executor",
+            "executorid": crypto.id(executor_key),
+            "colonyname": "test",
+            "executortype": "cli",
+        },
+        colony_key,
+    )
+    client.approve_executor("test", "test-executor", colony_key)
+    return client, colony_key, executor_key, user_key

@@ -8,8 +8,6 @@ import time
 import pytest
 from model import Conditions, FuncSpec
 
-from tests.compat.test_pycolonies_processes import world  # noqa: F401 - fixture
-
 pytestmark = pytest.mark.compat
 
 
@@ -28,7 +26,7 @@ def _definition() -> dict:
     }  # fmt: skip
 
 
-def test_blueprint_definition_and_instance_crud(world):  # noqa: F811
+def test_blueprint_definition_and_instance_crud(world):
     client, colony_key, key, _ = world
     added = client.add_blueprint_definition(_definition(), colony_key)
     assert added["metadata"]["name"] == "devices"
@@ -63,7 +61,7 @@ def test_blueprint_definition_and_instance_crud(world):  # noqa: F811
     assert client.get_blueprint_definitions("test", key) == []
 
 
-def test_channels_append_read_end_and_subscribe(world):  # noqa: F811
+def test_channels_append_read_end_and_subscribe(world):
     client, _, key, _ = world
     spec = FuncSpec(
         funcname="chat", channels=["chat"], maxexectime=-1, maxretries=-1, maxwaittime=-1,

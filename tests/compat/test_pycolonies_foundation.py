@@ -15,7 +15,7 @@ import pytest
 from crypto import Crypto
 from pycolonies import ColoniesConnectionError
 
-from tests.compat.conftest import DEV_SERVER_ID, DEV_SERVER_PRVKEY
+from tests.helpers import DEV_SERVER_ID, DEV_SERVER_PRVKEY
 
 pytestmark = pytest.mark.compat
 

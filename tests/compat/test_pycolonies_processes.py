@@ -7,35 +7,14 @@ import threading
 import time
 
 import pytest
-from crypto import Crypto
 from pycolonies import ColoniesConnectionError, func_spec
 
 from colonies.client import Client
 from colonies.core import Colony, Conditions, Executor, FunctionSpec, ProcessState, User
 from colonies.crypto import generate_private_key
-from tests.compat.conftest import DEV_SERVER_PRVKEY, make_client
+from tests.helpers import DEV_SERVER_PRVKEY
 
 pytestmark = pytest.mark.compat
-
-
-@pytest.fixture
-def world(server_process):
-    """A colony with an approved executor (type ``cli``) and a user, all secp256k1 keys."""
-    crypto = Crypto()
-    client = make_client(server_process)
-    colony_key, executor_key, user_key = crypto.prvkey(), crypto.prvkey(), crypto.prvkey()
-    client.add_colony({"colonyid": crypto.id(colony_key), "name": "test"}, DEV_SERVER_PRVKEY)
-    client.add_executor(
-        {
-            "executorname": "test-executor",
-            "executorid": crypto.id(executor_key),
-            "colonyname": "test",
-            "executortype": "cli",
-        },
-        colony_key,
-    )
-    client.approve_executor("test", "test-executor", colony_key)
-    return client, colony_key, executor_key, user_key
 
 
 def test_executor_thread_and_client_wait(world):

@@ -9,8 +9,6 @@ import pytest
 from model import Conditions, FuncSpec, Workflow
 from pycolonies import func_spec
 
-from tests.compat.test_pycolonies_processes import world  # noqa: F401 - fixture
-
 pytestmark = pytest.mark.compat
 
 
@@ -26,7 +24,7 @@ def _spec(name: str, deps: list[str] | None = None) -> FuncSpec:
     )
 
 
-def test_static_two_node_workflow(world):  # noqa: F811
+def test_static_two_node_workflow(world):
     client, _, key, _ = world
     graph = client.submit_workflow(
         Workflow(colonyname="test", functionspecs=[_spec("gen"), _spec("sum", ["gen"])]), key
@@ -42,7 +40,7 @@ def test_static_two_node_workflow(world):  # noqa: F811
     assert client.get_process(total.processid, key).output == [15]
 
 
-def test_dynamic_workflow_adds_two_children(world):  # noqa: F811
+def test_dynamic_workflow_adds_two_children(world):
     client, _, key, _ = world
     graph = client.submit_workflow(
         Workflow(colonyname="test", functionspecs=[_spec("gen"), _spec("sum", ["gen"])]), key
@@ -67,7 +65,7 @@ def test_dynamic_workflow_adds_two_children(world):  # noqa: F811
     assert client.get_processgraph(graph.processgraphid, key).state == 2
 
 
-def test_cron_every_second_spawns_a_workflow(world):  # noqa: F811
+def test_cron_every_second_spawns_a_workflow(world):
     client, _, key, _ = world
     cron = client.add_cron(
         "tick", "0/1 * * * * *", False, Workflow(colonyname="test", functionspecs=[_spec("c")]),
@@ -85,7 +83,7 @@ def test_cron_every_second_spawns_a_workflow(world):  # noqa: F811
     assert client.get_crons("test", 10, key) == []
 
 
-def test_generators(world):  # noqa: F811
+def test_generators(world):
     client, _, key, _ = world
     spec = json.dumps(
         Workflow(colonyname="test", functionspecs=[_spec("g")]).model_dump(by_alias=True)

@@ -9,14 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from colonies.testing.postgres import free_port
-from tests.compat.conftest import (
-    DEV_SERVER_PRVKEY,
-    ServerProcess,
-    server_env,
-    spawn_server,
-    stop_server,
-)
+from tests.compat.conftest import ServerProcess, server_env, spawn_server, stop_server
+from tests.helpers import DEV_SERVER_PRVKEY, free_port
 
 pytestmark = pytest.mark.compat
 

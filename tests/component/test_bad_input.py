@@ -17,10 +17,11 @@ import aiohttp
 import coincurve
 import pytest
 
+from colonies import rpc
 from colonies.crypto import PrivateKey, generate_private_key
 from colonies.crypto._verify import SECP256K1_N
-from tests.component._util import expect_error
-from tests.conftest import make_colony, make_config, start_server
+from colonies.rpc import encode_request as envelope
+from tests.helpers import expect_error, make_colony, make_config, start_server
 
 ACTION_GET_COLONY = "Failed to get colony"
 
@@ -35,16 +36,11 @@ def b64(data: bytes | str) -> str:
 
 
 def payload_text(payloadtype: str, **fields: Any) -> str:
-    return b64(json.dumps({"msgtype": payloadtype, **fields}))
-
-
-def envelope(payloadtype: str, text: str, signature: str) -> bytes:
-    return json.dumps(
-        {"signature": signature, "payloadtype": payloadtype, "payload": text}
-    ).encode()
+    return rpc.payload_text(payloadtype, fields)
 
 
 def signed(key: PrivateKey, payloadtype: str, text: str) -> bytes:
+    """``text`` (any text, even one that is no payload) signed by ``key``."""
     return envelope(payloadtype, text, key.sign(text.encode("ascii")))
 
 

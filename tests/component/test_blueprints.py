@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -11,6 +10,7 @@ from colonies.client import AsyncClient, ColoniesError
 from colonies.core import Blueprint, BlueprintDefinition, BlueprintMetadata
 from colonies.crypto import generate_private_key
 from colonies.executor import FileSetReconciler
+from tests.helpers import eventually
 
 SCHEMA = {
     "type": "object",
@@ -123,18 +123,12 @@ async def test_drift_is_detected_and_repaired(server, colony, tmp_path):
             await user.add_blueprint(blueprint(colony, "site", {"index.html": "hello", "b": "x"}))
             target = tmp_path / "site" / "index.html"
 
-            async def until(predicate, timeout=10.0):
-                deadline = time.monotonic() + timeout
-                while not predicate():
-                    assert time.monotonic() < deadline, "not reconciled in time"
-                    await asyncio.sleep(0.1)
-
-            await until(lambda: target.is_file() and target.read_text() == "hello")
+            await eventually(lambda: target.is_file() and target.read_text() == "hello")
             # Break the actual state by hand: the periodic reconcile repairs it.
             target.write_text("vandalised")
             (tmp_path / "site" / "b").unlink()
             (tmp_path / "site" / "extra").write_text("?")
-            await until(
+            await eventually(
                 lambda: (
                     target.read_text() == "hello"
                     and (tmp_path / "site" / "b").is_file()
@@ -147,7 +141,7 @@ async def test_drift_is_detected_and_repaired(server, colony, tmp_path):
             b = await user.get_blueprint(colony.name, "site")
             b.spec = {"files": {"index.html": "v2"}}
             await user.update_blueprint(b)
-            await until(
+            await eventually(
                 lambda: target.read_text() == "v2" and not (tmp_path / "site" / "b").exists()
             )
             history = await user.get_blueprint_history(b.blueprintid)

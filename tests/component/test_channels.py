@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 
 from colonies.client import ColoniesError
-from colonies.client._transport import sign_envelope
-from tests.conftest import make_config, start_server
+from colonies.rpc import sign_request
+from tests.helpers import make_config, start_server
 
 
 async def _running_process_with_channel(rpc, colony):
@@ -84,7 +84,7 @@ async def test_subscriber_on_another_replica_sees_appends(server, colony, db_url
     try:
         async with aiohttp.ClientSession() as session:
             async with session.ws_connect(other + "/pubsub") as ws:
-                body = sign_envelope(
+                body = sign_request(
                     "subscribechannelmsg",
                     {"processid": pid, "name": "chat", "afterseq": 0, "timeout": 2},
                     colony.user,
@@ -119,7 +119,7 @@ async def test_chat_between_two_subscribers_on_two_replicas(server, colony, db_u
 
     async def listen(url: str, who: str, key) -> None:
         async with aiohttp.ClientSession() as session, session.ws_connect(url + "/pubsub") as ws:
-            body = sign_envelope(
+            body = sign_request(
                 "subscribechannelmsg",
                 {"processid": pid, "name": "chat", "afterseq": 0, "timeout": 2},
                 key,

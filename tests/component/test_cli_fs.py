@@ -14,8 +14,8 @@ from colonies.cli.main import cli
 from colonies.client import AsyncClient, ColonyFS
 from colonies.config import S3Config
 from colonies.crypto import PrivateKey
-from colonies.testing.postgres import free_port
-from tests.conftest import Colony, RunningServer, make_colony
+from tests.helpers import Colony, RunningServer, make_colony
+from tests.support import free_port
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from colonies.client._s3 import PART_SIZE
 from colonies.config import S3Config
 from colonies.core import File
 from colonies.crypto import PrivateKey
-from colonies.testing.postgres import free_port
-from tests.conftest import Colony, RunningServer, make_colony
+from tests.helpers import Colony, RunningServer, make_colony
+from tests.support import free_port
 
 
 def sha(data: bytes) -> str:

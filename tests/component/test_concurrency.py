@@ -16,7 +16,7 @@ PROCESSES = 1200
 
 
 async def test_exactly_once_under_concurrency(server, server_key):
-    from tests.conftest import make_colony
+    from tests.helpers import make_colony
 
     colony = await make_colony(server.rpc, server_key, "ed25519")
     rpc = server.rpc

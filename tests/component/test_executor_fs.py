@@ -19,7 +19,7 @@ from colonies.core import Conditions, FunctionSpec, Process, ProcessState
 from colonies.core.objects import Filesystem, KeepLocal, OnConflicts, SnapshotMount, SyncDirMount
 from colonies.crypto import PrivateKey, generate_private_key
 from colonies.executor import Executor, ProcessContext
-from tests.conftest import Colony, RunningServer, make_colony
+from tests.helpers import Colony, RunningServer, make_colony
 
 
 @dataclass

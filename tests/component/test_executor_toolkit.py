@@ -12,6 +12,7 @@ from colonies.client import AsyncClient
 from colonies.core import Conditions, FunctionSpec, ProcessState
 from colonies.crypto import generate_private_key
 from colonies.executor import Executor, ProcessContext, echo_executor
+from tests.helpers import eventually
 
 
 def _spec(colony: str, funcname: str, executortype: str, *args) -> FunctionSpec:
@@ -25,13 +26,12 @@ def _spec(colony: str, funcname: str, executortype: str, *args) -> FunctionSpec:
     )
 
 
-async def _final(client: AsyncClient, processid: str, timeout: float = 10.0):
-    for _ in range(int(timeout / 0.05)):
+async def _final(client: AsyncClient, processid: str):
+    async def finished():
         p = await client.get_process(processid)
-        if p.state not in (ProcessState.WAITING, ProcessState.RUNNING):
-            return p
-        await asyncio.sleep(0.05)
-    raise AssertionError("process did not finish")
+        return p if p.state not in (ProcessState.WAITING, ProcessState.RUNNING) else None
+
+    return await eventually(finished, "the process finishing")
 
 
 async def test_functions_run_and_fail_with_exception_text(server, colony):

@@ -10,8 +10,7 @@ import pytest
 
 from colonies.client import AsyncRpc
 from colonies.crypto import generate_private_key
-from tests.component._util import ZERO_TIME, expect_error
-from tests.conftest import make_colony, make_config, start_server
+from tests.helpers import ZERO_TIME, expect_error, make_colony, make_config, start_server
 
 HEX = set("0123456789abcdef")
 

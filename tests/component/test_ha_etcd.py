@@ -8,23 +8,14 @@ import time
 import pytest
 
 from colonies.server.app import STATE_KEY
-from colonies.testing.etcd import EtcdCluster
-from tests.conftest import make_config, start_server
+from tests.helpers import eventually, make_config, start_server
+from tests.support.etcd import EtcdCluster
 
 
 @pytest.fixture
 def etcd():
     with EtcdCluster(1) as cluster:
         yield cluster
-
-
-async def _wait(predicate, timeout: float = 10.0) -> float:
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - started
 
 
 def _leading(app) -> bool:
@@ -43,7 +34,7 @@ async def test_one_leader_cluster_view_and_resignation(db_url, server_key, etcd)
         runners.append(runner)
         apps.append((config, app))
     try:
-        await _wait(lambda: any(_leading(app) for _, app in apps))
+        await eventually(lambda: any(_leading(app) for _, app in apps), "a leader")
         await asyncio.sleep(0.5)
         assert sum(_leading(app) for _, app in apps) == 1
         leader_index = next(i for i, (_, app) in enumerate(apps) if _leading(app))
@@ -51,7 +42,6 @@ async def test_one_leader_cluster_view_and_resignation(db_url, server_key, etcd)
 
         config = apps[0][0]
         async with AsyncRpc(f"http://127.0.0.1:{config.port}") as rpc:
-            await _wait(lambda: True)
             info = await rpc.call("getclustermsg", server_key)
         assert sorted(n["name"] for n in info["nodes"]) == ["r1", "r2"]
         assert info["leader"]["name"] == ("r1", "r2")[leader_index]
@@ -60,7 +50,9 @@ async def test_one_leader_cluster_view_and_resignation(db_url, server_key, etcd)
         # A clean shutdown of the leader resigns: the other replica takes over at once.
         await runners[leader_index].cleanup()
         other = apps[1 - leader_index][1]
-        took = await _wait(lambda: _leading(other), timeout=5)
+        started = time.monotonic()
+        await eventually(lambda: _leading(other), "the take-over", timeout=5)
+        took = time.monotonic() - started
         assert took < 3.0, f"take-over took {took:.2f} s"
         await asyncio.sleep(1.2)  # a tick under the new term raises the stored term
         assert await other[STATE_KEY].store.ticks.current_term() > term_before
@@ -73,14 +65,14 @@ async def test_single_node_servers_share_one_leader_lock(db_url, server_key):
     first = await start_server(make_config(db_url, server_key, replica_name="one"))
     second = await start_server(make_config(db_url, server_key, replica_name="two"))
     try:
-        await _wait(lambda: _leading(first[1]))
+        await eventually(lambda: _leading(first[1]), "a leader")
         await asyncio.sleep(0.5)
         assert not _leading(second[1]), "two single-node leaders on one database"
         term = await first[1][STATE_KEY].store.ticks.current_term()
         assert term >= 1
         # The lock holder goes away: the other server takes over with a newer term.
         await first[0].cleanup()
-        await _wait(lambda: _leading(second[1]), timeout=10)
+        await eventually(lambda: _leading(second[1]), "the take-over")
         assert await second[1][STATE_KEY].store.ticks.current_term() > term
     finally:
         await first[0].cleanup()
@@ -90,12 +82,12 @@ async def test_single_node_servers_share_one_leader_lock(db_url, server_key):
 async def test_fleet_gauges_come_from_the_leader_only(db_url, server_key):
     import aiohttp
 
-    from tests.conftest import make_colony
+    from tests.helpers import make_colony
 
     first = await start_server(make_config(db_url, server_key, replica_name="g1"))
     second = await start_server(make_config(db_url, server_key, replica_name="g2"))
     try:
-        await _wait(lambda: _leading(first[1]))
+        await eventually(lambda: _leading(first[1]), "a leader")
         url = f"http://127.0.0.1:{first[0].addresses[0][1]}"
         from colonies.client import AsyncRpc
 

@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from colonies.client import ColoniesError
-from colonies.client._transport import parse_reply, sign_envelope
 from colonies.crypto import generate_private_key
+from colonies.rpc import RpcError, decode_reply, sign_request
 from colonies.server.app import DISPATCHER_KEY, STATE_KEY
 from tests.component.inprocess_transport import InProcessTransport
-from tests.conftest import function_spec
+from tests.helpers import function_spec
 
 pytestmark = pytest.mark.parametrize("colony", ["ed25519"], indirect=True)
 
@@ -25,8 +24,8 @@ def transport(server) -> InProcessTransport:
 
 
 async def call(transport: InProcessTransport, payloadtype: str, key, **payload: Any) -> Any:
-    status, reply = await transport.call(sign_envelope(payloadtype, payload, key))
-    return parse_reply(status, reply)
+    status, reply = await transport.call(sign_request(payloadtype, payload, key))
+    return decode_reply(status, reply)
 
 
 def inprocess_requests(server, payloadtype: str, status: str) -> float:
@@ -61,30 +60,30 @@ async def test_a_process_lifecycle(server, colony, transport):
 
 async def test_error_envelopes(server, colony, transport):
     status, reply = await transport.call(b"not an envelope")
-    with pytest.raises(ColoniesError) as err:
-        parse_reply(status, reply)
+    with pytest.raises(RpcError) as err:
+        decode_reply(status, reply)
     assert err.value.status == 400 and "invalid JSON envelope" in err.value.message
 
-    status, reply = await transport.call(sign_envelope("nosuchmsg", {}, colony.user))
-    with pytest.raises(ColoniesError) as err:
-        parse_reply(status, reply)
+    status, reply = await transport.call(sign_request("nosuchmsg", {}, colony.user))
+    with pytest.raises(RpcError) as err:
+        decode_reply(status, reply)
     assert err.value.status == 403 and "invalid rpcMsg.PayloadType" in err.value.message
 
-    with pytest.raises(ColoniesError) as err:
+    with pytest.raises(RpcError) as err:
         await call(transport, "getcoloniesmsg", colony.user)  # the server owner's only
     assert err.value.status == 403 and err.value.message.startswith("Access denied")
 
-    captured = sign_envelope("getcolonymsg", {"colonyname": colony.name}, colony.user)
-    assert parse_reply(*await transport.call(captured))["name"] == colony.name
-    with pytest.raises(ColoniesError) as err:
-        parse_reply(*await transport.call(captured))
+    captured = sign_request("getcolonymsg", {"colonyname": colony.name}, colony.user)
+    assert decode_reply(*await transport.call(captured))["name"] == colony.name
+    with pytest.raises(RpcError) as err:
+        decode_reply(*await transport.call(captured))
     assert err.value.status == 403 and "Replayed request" in err.value.message
     assert inprocess_requests(server, "getcolonymsg", "403") == 1
 
 
 async def test_a_subscription_streams_through_the_sink(server, colony, transport):
     process = await call(transport, "submitfuncspecmsg", colony.user, spec=function_spec(colony))
-    request = sign_envelope(
+    request = sign_request(
         "subscribeprocessmsg",
         {
             "colonyname": colony.name,
@@ -100,19 +99,19 @@ async def test_a_subscription_streams_through_the_sink(server, colony, transport
     await asyncio.sleep(0.2)
     assert not first.done()  # waiting for the process to run
     await call(transport, "assignprocessmsg", colony.executor, colonyname=colony.name, timeout=-1)
-    pushed = parse_reply(200, await asyncio.wait_for(first, 10))
+    pushed = decode_reply(200, await asyncio.wait_for(first, 10))
     assert pushed["processid"] == process["processid"] and pushed["state"] == 1
     assert [reply async for reply in replies] == []  # delivered: the subscription ends
 
     # A refused subscription is one error envelope; an RPC is no subscription.
-    outsider = sign_envelope(
+    outsider = sign_request(
         "subscribeprocessesmsg",
         {"colonyname": colony.name, "executortype": "cli", "state": 0, "timeout": 1},
         generate_private_key("ed25519"),  # a member of no colony
     )
     (refusal,) = [reply async for reply in transport.subscribe(outsider)]
-    with pytest.raises(ColoniesError) as err:
-        parse_reply(200, refusal)
+    with pytest.raises(RpcError) as err:
+        decode_reply(200, refusal)
     assert err.value.status == 403
-    rpc = sign_envelope("getcolonymsg", {"colonyname": colony.name}, colony.user)
+    rpc = sign_request("getcolonymsg", {"colonyname": colony.name}, colony.user)
     assert [reply async for reply in transport.subscribe(rpc)] == []

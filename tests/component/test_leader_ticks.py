@@ -13,7 +13,7 @@ from colonies.client import ColoniesError
 from colonies.core import utcnow
 from colonies.server.app import STATE_KEY
 from colonies.store.ticks import StaleTerm
-from tests.conftest import make_colony, make_config, start_server
+from tests.helpers import eventually, make_colony, make_config, start_server
 
 
 def node(name, deps=(), colony="test", etype="cli", **extra):
@@ -31,17 +31,6 @@ def node(name, deps=(), colony="test", etype="cli", **extra):
 
 def workflow(*specs, colony="test") -> str:
     return json.dumps({"colonyname": colony, "functionspecs": list(specs)})
-
-
-async def until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -77,7 +66,7 @@ async def test_exec_deadline_reclaims_then_fails(fast):
         got = await rpc.call("getprocessmsg", colony.user, processid=p["processid"])
         return got if got["state"] == 0 else None
 
-    again = await until(reclaimed, 5)
+    again = await eventually(reclaimed, "the reclaim", timeout=5)
     assert again["retries"] == 1 and again["assignedexecutorid"] == ""
     with pytest.raises(ColoniesError) as err:  # the executor that lost it
         await rpc.call("closesuccessfulmsg", colony.executor, processid=first["processid"], out=[])
@@ -88,7 +77,9 @@ async def test_exec_deadline_reclaims_then_fails(fast):
         got = await rpc.call("getprocessmsg", colony.user, processid=p["processid"])
         return got if got["state"] == 3 else None
 
-    assert (await until(failed, 5))["errors"] == ["Maximum execution time limit exceeded"]
+    assert (await eventually(failed, "the failure", timeout=5))["errors"] == [
+        "Maximum execution time limit exceeded"
+    ]
 
 
 async def test_wait_deadline_fails_and_many_expire_in_one_tick(fast):
@@ -136,7 +127,7 @@ async def test_generator_by_count_and_by_timeout(fast):
         found = await graphs(rpc, colony)
         return found if len(found) == 3 else None
 
-    found = await until(three_graphs, 10)
+    found = await eventually(three_graphs, "three graphs")
     args = []
     for graph in sorted(found, key=lambda x: x["submissiontime"]):
         p = await rpc.call("getprocessmsg", colony.user, processid=graph["rootprocessids"][0])
@@ -179,7 +170,7 @@ async def test_cron_by_interval_and_expression(fast):
         ]
         return crons if all(c["prevprocessgraphid"] for c in crons) else None
 
-    fired = await until(both_fired, 6)
+    fired = await eventually(both_fired, "both crons firing", timeout=6)
     assert all(c["lastrun"] != "0001-01-01T00:00:00Z" for c in fired)
     for bad in (
         {"interval": 0},

@@ -12,8 +12,8 @@ from colonies.crypto import recover_caller_id
 from colonies.server.app import STATE_KEY
 from colonies.store.db import init_connection
 from colonies.store.ledger import verify
-from tests.conftest import DEV_SERVER_PRVKEY, make_colony, make_config, start_server
-from tests.conftest import function_spec as spec
+from tests.helpers import DEV_SERVER_PRVKEY, make_colony, make_config, start_server
+from tests.helpers import function_spec as spec
 
 
 async def seal(app) -> int:

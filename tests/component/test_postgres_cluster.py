@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from colonies.testing.postgres import (
+from tests.support.postgres import (
     BINDIR_ENV,
     PostgresCluster,
     PostgresClusterError,

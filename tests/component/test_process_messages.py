@@ -8,7 +8,7 @@ import pytest
 
 from colonies.client import ColoniesError
 from colonies.core.submission import attribute_id
-from tests.conftest import function_spec as spec
+from tests.helpers import function_spec as spec
 
 
 async def expect(call, status: int, text: str = ""):
@@ -79,7 +79,7 @@ async def test_matching_cpu_mem_and_names(server, colony):
 
 
 async def test_only_the_assigned_executor_while_running(server, colony, server_key):
-    from tests.conftest import make_colony
+    from tests.helpers import make_colony
 
     rpc = server.rpc
     p = await rpc.call("submitfuncspecmsg", colony.user, spec=spec(colony))

@@ -11,15 +11,13 @@ import pytest
 from colonies.client import AsyncRpc, ColoniesError
 from colonies.server.app import STATE_KEY
 from colonies.server.handlers import processes as processes_handlers
-from tests.component.test_processes_messages import add_executor, submit
-from tests.conftest import make_colony, make_config, start_server
+from tests.helpers import add_executor, eventually, make_colony, make_config, start_server, submit
 
 
-async def _until(condition, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
+def waiting_gauge(state) -> float:
+    """The value of the colonies_assign_waiting gauge (prometheus_client's public reading)."""
+    (metric,) = state.metrics.assign_waiting.collect()
+    return metric.samples[0].value
 
 
 async def test_disconnected_long_poll_unregisters_its_waiter(server, colony):
@@ -29,16 +27,16 @@ async def test_disconnected_long_poll_unregisters_its_waiter(server, colony):
         client.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=30)
     )
     try:
-        await _until(lambda: len(state.waiters) == 1)
-        assert state.metrics.assign_waiting._value.get() == 1
+        await eventually(lambda: len(state.waiters) == 1)
+        assert waiting_gauge(state) == 1
     finally:
         poll.cancel()
         await asyncio.gather(poll, return_exceptions=True)
         await client.close()  # the connection is gone
     # The handler is cancelled with the connection (handler_cancellation), long before the
     # 30 s timeout: its waiter and its gauge count go.
-    await _until(lambda: len(state.waiters) == 0, timeout=2)
-    await _until(lambda: state.metrics.assign_waiting._value.get() == 0, timeout=2)
+    await eventually(lambda: len(state.waiters) == 0, timeout=2)
+    await eventually(lambda: waiting_gauge(state) == 0, timeout=2)
     # A process submitted now is not claimed for the vanished client.
     p = await server.rpc.call(
         "submitfuncspecmsg",
@@ -76,7 +74,7 @@ async def test_shutdown_ends_waiting_long_polls_at_once(db_url, server_key):
             )
             for _ in range(3)
         ]
-        await _until(lambda: len(state.waiters) == 3)
+        await eventually(lambda: len(state.waiters) == 3)
         started = time.monotonic()
         cleanup = asyncio.create_task(runner.cleanup())
         for poll in polls:
@@ -126,7 +124,7 @@ async def test_a_process_aimed_at_a_busy_executor_reaches_it(server, colony):
     b_key = await add_executor(rpc, colony, "exec-b")
     c_key = await add_executor(rpc, colony, "exec-c")
     poll_a = asyncio.create_task(_long_poll(rpc, colony.executor, colony, timeout=3))
-    await _until(lambda: len(state.waiters) == 1)
+    await eventually(lambda: len(state.waiters) == 1)
     aimed = await submit(rpc, colony.user, colony, conditions={"executornames": ["exec-b"]})
     with pytest.raises(ColoniesError):  # C cannot take it either, and finds nothing
         await _long_poll(rpc, c_key, colony, timeout=1)

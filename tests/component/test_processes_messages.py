@@ -11,19 +11,14 @@ from typing import Any
 import pytest
 
 from colonies.crypto import generate_private_key
-from tests.component._util import ZERO_TIME, expect_error
-from tests.conftest import function_spec as spec
-from tests.conftest import make_colony
+from tests.helpers import ZERO_TIME, add_executor, expect_error, make_colony, submit
+from tests.helpers import function_spec as spec
 
 NS_PER_DAY = 86_400 * 10**9
 ACCESS_DENIED = "Access denied"
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-async def submit(rpc, key, colony, **extra: Any) -> dict:
-    return await rpc.call("submitfuncspecmsg", key, spec=spec(colony, **extra))
 
 
 async def assign(rpc, key, colony, **extra: Any) -> dict:
@@ -34,21 +29,6 @@ async def no_assignment(rpc, key, colony, **extra: Any) -> None:
     await expect_error(
         assign(rpc, key, colony, **extra), 404, starts="No process available for assignment"
     )
-
-
-async def add_executor(rpc, colony, name: str, executortype: str = "cli", **extra: Any):
-    """A second approved executor of the colony, keyed by the colony's scheme."""
-    key = generate_private_key(colony.owner.scheme)
-    executor = {
-        "executorid": key.id,
-        "executorname": name,
-        "executortype": executortype,
-        "colonyname": colony.name,
-        **extra,
-    }
-    await rpc.call("addexecutormsg", colony.owner, executor=executor)
-    await rpc.call("approveexecutormsg", colony.owner, colonyname=colony.name, executorname=name)
-    return key
 
 
 def ns(text: str) -> int:

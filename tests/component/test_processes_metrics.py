@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from colonies.client import ColoniesError
-from tests.conftest import function_spec as spec
+from tests.helpers import eventually
+from tests.helpers import function_spec as spec
 
 
 async def scrape(url: str) -> tuple[str, dict[tuple[str, tuple], float]]:
@@ -56,13 +56,12 @@ async def test_process_metrics_after_a_cycle(server, colony):
     poll = asyncio.create_task(
         rpc.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=10)
     )
-    deadline = time.monotonic() + 3
-    while True:
-        text, samples = await scrape(server.url)
-        if value(samples, "colonies_assign_waiting") == 1:
-            break
-        assert time.monotonic() < deadline, "the waiting long poll is not in the gauge"
-        await asyncio.sleep(0.02)
+
+    async def waiting_in_the_gauge() -> bool:
+        _, samples = await scrape(server.url)
+        return value(samples, "colonies_assign_waiting") == 1
+
+    await eventually(waiting_in_the_gauge, "the waiting long poll in the gauge", timeout=3)
     third = await rpc.call("submitfuncspecmsg", colony.user, spec=spec(colony))
     assert (await poll)["processid"] == third["processid"]
 

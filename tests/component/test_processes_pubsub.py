@@ -7,7 +7,7 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,11 +15,11 @@ import aiohttp
 from aiohttp import WSMsgType
 
 from colonies.client import AsyncRpc
-from colonies.client._transport import sign_envelope
 from colonies.crypto import generate_private_key
+from colonies.rpc import sign_request
 from colonies.server.app import STATE_KEY
-from tests.conftest import function_spec as spec
-from tests.conftest import make_colony, make_config, start_server
+from tests.helpers import eventually, make_colony, make_config, start_server
+from tests.helpers import function_spec as spec
 
 
 async def submit(rpc, colony, **extra: Any) -> dict:
@@ -39,7 +39,7 @@ async def websocket(url: str) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
 
 
 async def send(ws, payloadtype: str, key, **payload: Any) -> None:
-    await ws.send_str(sign_envelope(payloadtype, payload, key).decode())
+    await ws.send_str(sign_request(payloadtype, payload, key).decode())
 
 
 def decode(data: str) -> tuple[dict, Any]:
@@ -81,13 +81,6 @@ async def assert_quiet(ws, seconds: float = 0.3) -> None:
     raise AssertionError(f"unexpected frame: {msg}")
 
 
-async def until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
-
-
 def subscriptions(app) -> int:
     return len(app[STATE_KEY].subscriptions)
 
@@ -108,14 +101,14 @@ async def test_subscribe_process_receives_its_success(server, colony):
             state=2,
             timeout=10,
         )
-        await until(lambda: subscriptions(server.app) == 1)
+        await eventually(lambda: subscriptions(server.app) == 1)
         await assert_quiet(ws, 0.2)  # still waiting: no frame yet
         await run_to_success(rpc, colony, pid)
         process = await push(ws)
         assert process["processid"] == pid and process["state"] == 2
         assert process["out"] == ["done"]
         await assert_closed(ws)  # one frame, then the socket is closed
-    await until(lambda: subscriptions(server.app) == 0)
+    await eventually(lambda: subscriptions(server.app) == 0)
 
 
 async def test_subscribe_process_already_in_state_answers_at_once(server, colony):
@@ -218,7 +211,7 @@ async def test_two_subscribers_of_one_process_both_receive(server, colony):
                 state=2,
                 timeout=10,
             )
-        await until(lambda: subscriptions(server.app) == 2)
+        await eventually(lambda: subscriptions(server.app) == 2)
         await run_to_success(rpc, colony, p["processid"])
         for ws in (first, second):
             process = await push(ws)
@@ -239,7 +232,7 @@ async def test_subscribe_processes_receives_each_matching_event(server, colony, 
             state=0,
             timeout=10,
         )
-        await until(lambda: subscriptions(server.app) == 1)
+        await eventually(lambda: subscriptions(server.app) == 1)
         await submit(rpc, colony, conditions={"executortype": "gpu"})  # another type
         await submit(rpc, other)  # another colony (§8 item 4)
         submitted = [(await submit(rpc, colony))["processid"] for _ in range(3)]
@@ -272,7 +265,7 @@ async def test_subscribe_processes_non_member_is_refused(server, colony, server_
 async def test_bad_signature_gets_error_frame(server, colony):
     p = await submit(server.rpc, colony)
     body = json.loads(
-        sign_envelope(
+        sign_request(
             "subscribeprocessmsg",
             {"colonyname": colony.name, "processid": p["processid"], "state": 2, "timeout": 5},
             colony.user,
@@ -342,7 +335,7 @@ async def test_events_and_wake_ups_cross_replicas(server, colony, db_url, server
                     state=1,
                     timeout=10,
                 )
-                await until(lambda: subscriptions(app_b) == 2)
+                await eventually(lambda: subscriptions(app_b) == 2)
                 assert subscriptions(server.app) == 0  # nothing held on replica A
                 await rpc_a.call(
                     "assignprocessmsg", colony.executor, colonyname=colony.name, timeout=-1
@@ -362,7 +355,7 @@ async def test_events_and_wake_ups_cross_replicas(server, colony, db_url, server
             poll = asyncio.create_task(
                 rpc_b.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=10)
             )
-            await until(lambda: len(app_b[STATE_KEY].waiters) == 1)
+            await eventually(lambda: len(app_b[STATE_KEY].waiters) == 1)
             assert len(server.app[STATE_KEY].waiters) == 0
             submitted = time.monotonic()
             q = await submit(rpc_a, colony)

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import time
 
 import pytest
 
 from colonies.client import ColoniesError
-from colonies.client._transport import sign_envelope
-from tests.conftest import function_spec as _spec
-from tests.conftest import make_config, start_server
+from colonies.rpc import sign_request
+from tests.helpers import function_spec as _spec
+from tests.helpers import make_config, start_server
 
 
 def old_style(payloadtype: str, payload: dict, key) -> bytes:
     """An envelope as pycolonies and the Go SDK send it: no nonce, no timestamp."""
-    body = {**payload, "msgtype": payloadtype}
-    text = base64.b64encode(json.dumps(body).encode()).decode()
-    return json.dumps(
-        {"signature": key.sign(text.encode()), "payloadtype": payloadtype, "payload": text}
-    ).encode()
+    return sign_request(payloadtype, payload, key, replay_fields=False)
 
 
 async def test_a_captured_request_is_refused_on_every_replica(server, colony, db_url, server_key):
-    captured = sign_envelope("getcolonymsg", {"colonyname": colony.name}, colony.user)
+    captured = sign_request("getcolonymsg", {"colonyname": colony.name}, colony.user)
     assert (await server.rpc.post(captured))["name"] == colony.name
     with pytest.raises(ColoniesError) as err:
         await server.rpc.post(captured)
@@ -48,7 +42,7 @@ async def test_old_clients_work_by_default_and_stale_timestamps_are_refused(serv
     assert (await server.rpc.post(body))["name"] == colony.name  # no nonce: not tracked
     stale = {"colonyname": colony.name, "nonce": "n1", "timestamp": time.time_ns() - 10**12}
     with pytest.raises(ColoniesError) as err:
-        await server.rpc.post(sign_envelope("getcolonymsg", stale, colony.user))
+        await server.rpc.post(sign_request("getcolonymsg", stale, colony.user))
     assert err.value.status == 403 and "window" in err.value.message
     half = {"colonyname": colony.name, "nonce": "only-a-nonce"}
     with pytest.raises(ColoniesError) as err:
@@ -119,16 +113,16 @@ async def test_submit_and_close_record_their_nonce_in_the_statement_that_acts(se
     """Their replay check shares the statement that inserts or closes: a replay sent later, or
     at the same moment (one batch), is refused as a replay and changes nothing."""
     rpc = server.rpc
-    submit = sign_envelope("submitfuncspecmsg", {"spec": _spec(colony)}, colony.user)
+    submit = sign_request("submitfuncspecmsg", {"spec": _spec(colony)}, colony.user)
     await rpc.post(submit)
     await _refused_as_replay(rpc, submit)
-    twin = sign_envelope("submitfuncspecmsg", {"spec": _spec(colony)}, colony.user)
+    twin = sign_request("submitfuncspecmsg", {"spec": _spec(colony)}, colony.user)
     both = await asyncio.gather(rpc.post(twin), rpc.post(twin), return_exceptions=True)
     assert sum(isinstance(r, dict) for r in both) == 1, both
     refused = [r for r in both if isinstance(r, ColoniesError)]
     assert refused[0].status == 403 and "Replayed request" in refused[0].message
     # Through the transaction of a submission with attributes, too.
-    with_env = sign_envelope(
+    with_env = sign_request(
         "submitfuncspecmsg", {"spec": _spec(colony, env={"A": "1"})}, colony.user
     )
     await rpc.post(with_env)
@@ -136,7 +130,7 @@ async def test_submit_and_close_record_their_nonce_in_the_statement_that_acts(se
     assert await _waiting(rpc, colony) == 3
 
     got = await rpc.call("assignprocessmsg", colony.executor, colonyname=colony.name, timeout=-1)
-    close = sign_envelope(
+    close = sign_request(
         "closesuccessfulmsg", {"processid": got["processid"], "out": ["once"]}, colony.executor
     )
     await rpc.post(close)
@@ -148,12 +142,12 @@ async def test_submit_and_close_record_their_nonce_in_the_statement_that_acts(se
 @pytest.mark.parametrize("colony", ["ed25519"], indirect=True)
 async def test_a_request_refused_before_its_statement_still_uses_its_nonce(server, colony):
     rpc = server.rpc
-    close = sign_envelope("closesuccessfulmsg", {"processid": "0" * 64, "out": []}, colony.executor)
+    close = sign_request("closesuccessfulmsg", {"processid": "0" * 64, "out": []}, colony.executor)
     with pytest.raises(ColoniesError) as err:
         await rpc.post(close)
     assert err.value.status == 404
     await _refused_as_replay(rpc, close)
-    invalid = sign_envelope(
+    invalid = sign_request(
         "submitfuncspecmsg", {"spec": _spec(colony, priority=10**6)}, colony.user
     )
     with pytest.raises(ColoniesError) as err:
@@ -169,7 +163,7 @@ async def test_assign_records_its_nonce_with_its_first_claim(server, colony):
     rpc = server.rpc
     for _ in range(2):
         await rpc.call("submitfuncspecmsg", colony.user, spec=_spec(colony))
-    assign = sign_envelope(
+    assign = sign_request(
         "assignprocessmsg", {"colonyname": colony.name, "timeout": -1}, colony.executor
     )
     first = await rpc.post(assign)
@@ -179,7 +173,7 @@ async def test_assign_records_its_nonce_with_its_first_claim(server, colony):
     assert got["processid"] != first["processid"]
 
     await rpc.call("pauseassignmentsmsg", colony.owner, colonyname=colony.name)
-    poll = sign_envelope(
+    poll = sign_request(
         "assignprocessmsg", {"colonyname": colony.name, "timeout": 1}, colony.executor
     )
     with pytest.raises(ColoniesError) as err:

@@ -6,7 +6,10 @@ Two layers:
   table copied from §4.2, so the registry cannot drift from the protocol;
 * ``test_role_enforced`` runs, for every registered payloadtype, a table-driven case against a
   real server: every *allowed* caller gets through (it succeeds, or at least is not refused with
-  403) and every *denied* caller gets 403 whose message starts with ``Access denied``.
+  403) and every *denied* caller gets 403 whose message starts with ``Access denied`` (a channel's
+  member who is no party of its process: ``Not authorized to ...``). Each payloadtype runs with
+  one primary signature scheme, alternating (the object-scoped blueprint and channel cases with
+  both); every world also holds callers of the other one.
 
 The behavioural tests share one server and database per module (each test builds its own
 colonies with unique names), which keeps the whole table fast.
@@ -14,6 +17,7 @@ colonies with unique names), which keeps the whole table fast.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import uuid
@@ -21,17 +25,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import pytest
 import pytest_asyncio
 
 from colonies.client import AsyncRpc, ColoniesError
-from colonies.client._transport import parse_reply, sign_envelope
 from colonies.crypto import PrivateKey, generate_private_key
 from colonies.server.registry import Role
 from colonies.server.routes import registry
-from tests.component._util import expect_error, rpc_error
-from tests.conftest import TEMPLATE_DB, make_colony, make_config, start_server
+from tests.helpers import (
+    TEMPLATE_DB,
+    expect_error,
+    make_colony,
+    make_config,
+    rpc_error,
+    start_server,
+)
 
 module_loop = pytest.mark.asyncio(loop_scope="module")
 
@@ -280,6 +288,11 @@ class Case:
     denied: tuple[str, ...]
     succeed: bool = True  # allowed calls must succeed; False: they must only not be a 403
     colony_scoped: bool = True  # naming an unknown colony gives "... does not exists"
+    # How a denied caller's 403 starts, where it is not "Access denied".
+    refusals: tuple[tuple[str, str], ...] = ()
+
+    def refusal(self, who: str) -> str:
+        return dict(self.refusals).get(who, "Access denied")
 
 
 SO = (("server",), ("owner", "executor", "user", "other_owner", "stranger"))
@@ -303,6 +316,9 @@ M_OR_CO = (
 SELF_EXEC = (("executor",), ("exec2", "user", "owner", "server", "other_member", "stranger"))
 # The process is assigned to exec-1.
 AE = (("executor",), ("exec2", "user", "owner", "pending", "other_member", "stranger"))
+# A channel of a process the user submitted and exec-1 runs: those two are its parties; exec-2
+# is a member but no party.
+PARTY = (("user", "executor"), ("exec2", "owner", "server", "pending", "other_member", "stranger"))
 
 CALLER_SETS = {"SO": SO, "CO": CO, "M": M, "M(any)": M_ANY, "M or CO": M_OR_CO}
 
@@ -506,6 +522,77 @@ def _on_running(**extra: Any) -> Payload:
     return payload
 
 
+async def _channel(w: World, who: str) -> dict[str, Any]:
+    """A process with a channel ``chat``, submitted by the user and running on exec-1."""
+    p = await w.rpc.call("submitfuncspecmsg", w.key("user"), spec=_spec(w, channels=["chat"]))
+    running = await w.rpc.call(
+        "assignprocessmsg", w.key("executor"), colonyname=w.colony, timeout=-1
+    )
+    assert running["processid"] == p["processid"]
+    return {"processid": p["processid"], "name": "chat"}
+
+
+def _party_case(payload: Payload, verb: str) -> Case:
+    return Case(
+        payload, *PARTY, colony_scoped=False, refusals=(("exec2", f"Not authorized to {verb}"),)
+    )
+
+
+def _definition(w: World, kind: str) -> dict[str, Any]:
+    """A blueprint definition of ``kind`` whose reconciles go to executors of type cli."""
+    return {
+        "metadata": {"name": kind.lower(), "colonyname": w.colony},
+        "spec": {
+            "names": {"kind": kind},
+            "handler": {"executorType": "cli", "functionName": "reconcile"},
+        },
+    }
+
+
+async def _stored_definition(w: World, who: str) -> dict[str, Any]:
+    kind = w.uniq("Kind").replace("-", "")
+    await w.rpc.call(
+        "addblueprintdefinitionmsg", w.key("owner"), blueprintdefinition=_definition(w, kind)
+    )
+    return {"namespace": w.colony, "name": kind.lower()}
+
+
+async def _new_blueprint(w: World, who: str) -> dict[str, Any]:
+    """A blueprint (wire form, not stored) of a kind with a stored definition."""
+    definition = await _stored_definition(w, who)
+    kind = next(
+        d["spec"]["names"]["kind"]
+        for d in await w.rpc.call("getblueprintdefinitionsmsg", w.key("owner"), colonyname=w.colony)
+        if d["metadata"]["name"] == definition["name"]
+    )
+    return {
+        "kind": kind,
+        "metadata": {"name": w.uniq("bp"), "colonyname": w.colony},
+        "spec": {"replicas": 1},
+    }
+
+
+async def _stored_blueprint(w: World, who: str) -> dict[str, Any]:
+    """A stored blueprint, as the server returned it."""
+    blueprint = await _new_blueprint(w, who)
+    return await w.rpc.call("addblueprintmsg", w.key("owner"), blueprint=blueprint)
+
+
+async def _named_blueprint(w: World, who: str) -> dict[str, Any]:
+    b = await _stored_blueprint(w, who)
+    return {"namespace": w.colony, "name": b["metadata"]["name"]}
+
+
+async def _changed_blueprint(w: World, who: str) -> dict[str, Any]:
+    b = await _stored_blueprint(w, who)
+    return {"blueprint": {**b, "spec": {"replicas": 2}}}
+
+
+async def _blueprint_history(w: World, who: str) -> dict[str, Any]:
+    b = await _stored_blueprint(w, who)
+    return {"blueprintid": b["blueprintid"], "limit": 10}
+
+
 _colony = fixed(lambda w: {"colonyname": w.colony})
 _exec1 = fixed(lambda w: {"colonyname": w.colony, "executorname": "exec-1"})
 
@@ -697,9 +784,29 @@ CASES: dict[str, Case] = {
     "getcronsmsg": role_case("M", fixed(lambda w: {"colonyname": w.colony, "count": 10})),
     "runcronmsg": role_case("M", _stored_cron, succeed=False, colony_scoped=False),
     "removecronmsg": role_case("M", _stored_cron, colony_scoped=False),
-    # §6.16 blueprint (only the ones that need no stored object)
+    # §6.16 blueprint
+    "addblueprintdefinitionmsg": role_case(
+        "CO",
+        fixed(lambda w: {"blueprintdefinition": _definition(w, w.uniq("Kind").replace("-", ""))}),
+    ),
+    "removeblueprintdefinitionmsg": role_case("CO", _stored_definition),
     "getblueprintdefinitionsmsg": role_case("M or CO", _colony),
+    "addblueprintmsg": role_case(
+        "M or CO", lambda w, who: _with_key("blueprint", _new_blueprint(w, who))
+    ),
+    "getblueprintmsg": role_case("M or CO", _named_blueprint),
     "getblueprintsmsg": role_case("M or CO", fixed(lambda w: {"namespace": w.colony})),
+    "updateblueprintmsg": role_case("M or CO", _changed_blueprint),
+    "removeblueprintmsg": role_case("M or CO", _named_blueprint),
+    "getblueprinthistorymsg": role_case("M or CO", _blueprint_history, colony_scoped=False),
+    "reconcileblueprintmsg": role_case("M", _named_blueprint),
+    # §6.17 channel
+    "channelappendmsg": _party_case(
+        lambda w, who: _with(_channel(w, who), sequence=1, payload=list(b"hi")), "write to"
+    ),
+    "channelreadmsg": _party_case(
+        lambda w, who: _with(_channel(w, who), afterseq=0, limit=10), "read from"
+    ),
     # §6.18 WebSocket subscriptions (over /pubsub)
     "subscribeprocessesmsg": role_case(
         "M", fixed(lambda w: {"colonyname": w.colony, "state": 0, "timeout": 0})
@@ -709,11 +816,18 @@ CASES: dict[str, Case] = {
         lambda w, who: _with(_waiting(w, who), state=0, timeout=0),
         colony_scoped=False,
     ),
+    "subscribechannelmsg": _party_case(
+        lambda w, who: _with(_channel(w, who), afterseq=0, timeout=1), "read from"
+    ),
 }
 
 
-async def _with(payload: Awaitable[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {**await payload, **extra}
+async def _with(base: Awaitable[dict[str, Any]], /, **extra: Any) -> dict[str, Any]:
+    return {**await base, **extra}
+
+
+async def _with_key(key: str, payload: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    return {key: await payload}
 
 
 _SCOPED_ROLES = {
@@ -745,43 +859,54 @@ SIGNED = sorted(p for p, r in registry.routes.items() if r.role is not Role.NONE
 
 
 async def call(w: World, payloadtype: str, key: PrivateKey, payload: dict[str, Any]) -> Any:
-    """One request: over /api, or as one frame on /pubsub for WebSocket routes.
+    """One request: over /api, or as a subscription on /pubsub for WebSocket routes.
 
-    On /pubsub the reply frames until the server closes the socket are returned; an error
-    frame raises ColoniesError like an error reply on /api.
+    A subscription returns the replies pushed until the server ends it; an error reply raises
+    ColoniesError as it does on /api.
     """
     if not registry.routes[payloadtype].subscription:
         return await w.rpc.call(payloadtype, key, **payload)
-    frames: list[Any] = []
-    async with (
-        aiohttp.ClientSession() as session,
-        session.ws_connect(w.rpc.base_url + "/pubsub", timeout=aiohttp.ClientWSTimeout(10)) as ws,
-    ):
-        await ws.send_bytes(sign_envelope(payloadtype, payload, key))
-        async for frame in ws:
-            if frame.type is not aiohttp.WSMsgType.TEXT:
-                break
-            envelope = json.loads(frame.data)
-            frames.append(parse_reply(403 if envelope.get("error") else 200, frame.data))
-    return frames
+    async with asyncio.timeout(10):
+        return [reply async for reply in w.rpc.subscribe(payloadtype, key, **payload)]
 
 
 def _scheme(payloadtype: str) -> str:
     return "ed25519" if SIGNED.index(payloadtype) % 2 == 0 else "secp256k1"
 
 
+def _other(scheme: str) -> str:
+    return "secp256k1" if scheme == "ed25519" else "ed25519"
+
+
+# The object-scoped cases (blueprints, channels) run under both primary schemes; the others
+# under one each, alternating.
+BOTH_SCHEMES = (
+    "addblueprintdefinitionmsg",
+    "removeblueprintdefinitionmsg",
+    "addblueprintmsg",
+    "getblueprintmsg",
+    "updateblueprintmsg",
+    "removeblueprintmsg",
+    "getblueprinthistorymsg",
+    "reconcileblueprintmsg",
+    "channelappendmsg",
+    "channelreadmsg",
+    "subscribechannelmsg",
+)
+ROLE_RUNS = [(p, _scheme(p)) for p in SIGNED] + [(p, _other(_scheme(p))) for p in BOTH_SCHEMES]
+
+
 @module_loop
-@pytest.mark.parametrize("payloadtype", SIGNED)
-async def test_role_enforced(shared_rpc, server_key, payloadtype):
+@pytest.mark.parametrize(("payloadtype", "scheme"), ROLE_RUNS)
+async def test_role_enforced(shared_rpc, server_key, payloadtype, scheme):
     case = case_for(payloadtype)
-    if case is None:
-        pytest.skip(f"{payloadtype}: no behaviour case (object-scoped, not yet written)")
-    w = await build_world(shared_rpc, server_key, _scheme(payloadtype))
+    assert case is not None, f"{payloadtype}: no behaviour case"
+    w = await build_world(shared_rpc, server_key, scheme)
     for who in case.denied:
         payload = await case.payload(w, who)
         exc = await rpc_error(call(w, payloadtype, w.key(who), payload))
         assert exc.status == 403, (who, exc.status, exc.message)
-        assert exc.message.startswith("Access denied"), (who, exc.message)
+        assert exc.message.startswith(case.refusal(who)), (who, exc.message)
     for who in case.allowed:
         payload = await case.payload(w, who)
         try:

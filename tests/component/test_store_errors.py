@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from colonies.crypto import generate_private_key
-from tests.component._util import expect_error
+from tests.helpers import expect_error
 
 
 async def test_a_name_too_large_to_index_is_refused_with_413(server, server_key):

@@ -28,8 +28,8 @@ from colonies.devenv import (
     write_env_file,
 )
 from colonies.executor import Executor, RegistrationError
-from colonies.testing.postgres import free_port
-from tests.conftest import make_colony, start_server
+from tests.helpers import make_colony, start_server
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ import pytest
 from multidict import CIMultiDict
 
 from colonies.server.ui import CONTENT_SECURITY_POLICY, load_files
-from tests.conftest import RunningServer
+from tests.helpers import RunningServer
 
 UI = Path(str(files("colonies.ui")))
 OWN_SCRIPTS = sorted((UI / "js").rglob("*.js"))

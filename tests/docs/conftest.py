@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from colonies.devenv import pgdata_dir
-from colonies.testing.postgres import free_port
+from tests.support import free_port
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -20,8 +20,8 @@ from colonies.client import Client, ColoniesError
 from colonies.core import Colony, Conditions, Executor, FunctionSpec, ProcessState, User, utcnow
 from colonies.crypto import generate_private_key
 from colonies.server.app import STATE_KEY
-from tests.conftest import TEMPLATE_DB, make_config, start_server
 from tests.fuzz.test_decoding_properties import EXAMPLES
+from tests.helpers import TEMPLATE_DB, make_config, start_server
 
 
 class ServerThread:

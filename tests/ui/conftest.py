@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from colonies.crypto import PrivateKey
-from tests.conftest import Colony, RunningServer, make_colony
+from tests.helpers import Colony, RunningServer, make_colony
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -32,6 +32,15 @@ CHROMIUM_ARGS = [
 # Where the tests save a screenshot of each page: docs/images/ui with `make ui-screenshots`,
 # otherwise a folder of the test run.
 SCREENSHOTS_ENV = "COLONIES_UI_SCREENSHOTS"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here drives a real browser (marker ``browser``): ``make check`` leaves them to
+    ``make test``."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.browser)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from colonies.client import AsyncRpc
 from colonies.crypto import generate_private_key, recover_caller_id
 from colonies.rpc import decode_request
 from colonies.server.ui import CONTENT_SECURITY_POLICY
-from tests.conftest import VECTORS, Colony, RunningServer, function_spec, make_colony
+from tests.helpers import VECTORS, Colony, RunningServer, function_spec, make_colony
 from tests.ui.conftest import CHROMIUM_ARGS, Browser, new_browser
 
 pytestmark = pytest.mark.timeout(120)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from colonies.crypto import PrivateKey, generate_private_key
-from tests.conftest import Colony, RunningServer, function_spec
+from tests.helpers import Colony, RunningServer, function_spec
 from tests.ui.conftest import Browser
 from tests.ui.test_dashboard import executor_run
 

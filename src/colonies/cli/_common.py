@@ -10,11 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, TypeVar
 
-import aiohttp
 import click
 
-from colonies.client import AsyncClient, Client, ColoniesError, ColonyFSError
-from colonies.client._http import ConnectFailed
+from colonies.client import (
+    AsyncClient,
+    Client,
+    ColoniesError,
+    ColonyFSError,
+    ConnectError,
+    TLSError,
+    TransportError,
+)
 from colonies.config import ClientConfig, ConfigError
 from colonies.crypto import PrivateKey, parse_private_key
 
@@ -191,13 +197,13 @@ def describe(exc: BaseException, url: str) -> str | None:
         return f"{exc.message} (status {exc.status})"
     if isinstance(exc, ColonyFSError):  # S3 side of ColonyFS: its message says where and why
         return str(exc)
-    if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
+    if isinstance(exc, (TLSError, ssl.SSLError)):
         return f"TLS with {url} failed: {exc}"
-    if isinstance(exc, (aiohttp.ClientConnectorError, ConnectFailed, ConnectionRefusedError)):
+    if isinstance(exc, (ConnectError, ConnectionRefusedError)):
         return f"cannot reach server at {url}"
-    if isinstance(exc, TimeoutError):  # asyncio.TimeoutError is TimeoutError since 3.11
+    if isinstance(exc, TimeoutError):  # the SDK's Timeout, asyncio's (TimeoutError since 3.11)
         return f"no reply from server at {url} in time"
-    if isinstance(exc, (aiohttp.ClientError, OSError)):
+    if isinstance(exc, (TransportError, OSError)):
         return f"connection to {url} failed: {exc}"
     if isinstance(exc, ValueError):
         return str(exc)

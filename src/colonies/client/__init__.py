@@ -3,11 +3,28 @@ ColonyFS (files in S3, metadata on the server).
 
 async with AsyncClient("http://localhost:50080", key) as client:
     process = await client.submit(spec)
+
+Requests travel over a ``Transport`` (client/_transport.py): the lean ``HttpTransport`` for
+``http://``, ``AiohttpTransport`` for ``https://`` or a caller's aiohttp session, or one given
+as ``AsyncClient(url, key, transport=...)``. Failures to get a reply are ``TransportError``s:
+``ConnectError`` (nothing was sent; ``TLSError`` among them), ``ConnectionLost``, ``ReadError``,
+``Timeout``.
 """
 
+from colonies.client._aiohttp import AiohttpTransport
 from colonies.client._client import AsyncClient
-from colonies.client._errors import ColoniesError
+from colonies.client._errors import (
+    ColoniesError,
+    ConnectError,
+    ConnectionLost,
+    ReadError,
+    Timeout,
+    TLSError,
+    TransportError,
+)
 from colonies.client._fs import ColonyFS, SnapshotDownload, read_cfs_label
+from colonies.client._http import HttpTransport
+from colonies.client._rpc import AsyncRpc
 from colonies.client._s3 import (
     ChecksumMismatch,
     ColonyFSError,
@@ -16,9 +33,10 @@ from colonies.client._s3 import (
     S3Unreachable,
 )
 from colonies.client._sync import Client
-from colonies.client._transport import AsyncRpc
+from colonies.client._transport import Transport
 
 __all__ = [
+    "AiohttpTransport",
     "AsyncClient",
     "AsyncRpc",
     "ChecksumMismatch",
@@ -26,9 +44,17 @@ __all__ = [
     "ColoniesError",
     "ColonyFS",
     "ColonyFSError",
+    "ConnectError",
+    "ConnectionLost",
+    "HttpTransport",
+    "ReadError",
     "S3AccessDenied",
     "S3Store",
     "S3Unreachable",
     "SnapshotDownload",
+    "TLSError",
+    "Timeout",
+    "Transport",
+    "TransportError",
     "read_cfs_label",
 ]

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from colonies.client._transport import AsyncRpc
+from colonies.client._rpc import AsyncRpc
 from colonies.core.wire import decode_value
 from colonies.crypto import PrivateKey, parse_private_key
 

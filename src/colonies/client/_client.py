@@ -7,6 +7,7 @@ owner's for executor approval, the server owner's for colonies, ...).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, TypeVar
 
 import aiohttp
@@ -16,9 +17,10 @@ from colonies.client._base import ClientBase
 from colonies.client._colonies import ColonyMethods
 from colonies.client._errors import ColoniesError
 from colonies.client._members import MemberMethods
+from colonies.client._rpc import AsyncRpc
 from colonies.client._schedules import ScheduleMethods
 from colonies.client._security import SecurityMethods
-from colonies.client._transport import AsyncRpc, parse_reply, sign_envelope
+from colonies.client._transport import Transport
 from colonies.client._workflows import WorkflowMethods
 from colonies.config import ClientConfig
 from colonies.core import (
@@ -69,8 +71,13 @@ class AsyncClient(
         ca_file: str = "",
         retry_seconds: float = 15.0,
         session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
     ) -> None:
-        self.rpc = AsyncRpc(url, session, ca_file=ca_file, retry_seconds=retry_seconds)
+        """``transport``: how requests travel (client/_transport.py); by default HTTP to
+        ``url`` (through ``session`` if given, trusting ``ca_file`` for ``https://``)."""
+        self.rpc = AsyncRpc(
+            url, session, ca_file=ca_file, retry_seconds=retry_seconds, transport=transport
+        )
         self.key = parse_private_key(key) if isinstance(key, str) else key
 
     @classmethod
@@ -119,11 +126,7 @@ class AsyncClient(
 
     async def health(self, timeout: float = 5.0) -> bool:
         """``GET /health`` answered 200 (not an RPC; connection errors propagate)."""
-        session = await self.rpc.session()
-        async with session.get(
-            self.rpc.base_url + "/health", timeout=aiohttp.ClientTimeout(total=timeout)
-        ) as response:
-            return response.status == 200
+        return await self.rpc.transport.health(timeout)
 
     # --- colonies -----------------------------------------------------------------------------
     async def add_colony(self, colony: Colony, *, key: KeyArg = None) -> Colony:
@@ -589,15 +592,10 @@ class AsyncClient(
             "state": int(state),
             "timeout": timeout,
         }
-        body = sign_envelope("subscribeprocessmsg", payload, self._key(key))
-        session = await self.rpc.session()
-        async with session.ws_connect(self.rpc.websocket_url, heartbeat=30) as ws:
-            await ws.send_str(body.decode())
+        replies = self.rpc.subscribe("subscribeprocessmsg", self._key(key), **payload)
+        async with contextlib.aclosing(replies):
             try:
-                frame = await asyncio.wait_for(ws.receive(), timeout + 5)
+                reply = await asyncio.wait_for(anext(replies, None), timeout + 5)
             except asyncio.TimeoutError:
                 return None
-            if frame.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-                return None  # closed at timeout
-            data = frame.data.encode() if isinstance(frame.data, str) else frame.data
-            return decode_value(parse_reply(200, data), Process)
+        return None if reply is None else decode_value(reply, Process)  # None: closed at timeout

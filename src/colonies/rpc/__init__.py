@@ -4,10 +4,13 @@ from colonies.rpc.envelope import (
     EMPTY_PAYLOAD,
     RequestEnvelope,
     decode_payload,
+    decode_reply,
     decode_request,
     encode_error,
     encode_reply,
     encode_request,
+    payload_text,
+    sign_request,
 )
 from colonies.rpc.errors import RpcError
 
@@ -16,8 +19,11 @@ __all__ = [
     "RequestEnvelope",
     "RpcError",
     "decode_payload",
+    "decode_reply",
     "decode_request",
     "encode_error",
     "encode_reply",
     "encode_request",
+    "payload_text",
+    "sign_request",
 ]

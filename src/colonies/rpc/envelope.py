@@ -1,24 +1,37 @@
-"""Request, reply and error envelopes (docs/protocol.md §3)."""
+"""Request, reply and error envelopes (docs/protocol.md §3), for both ends of the wire.
+
+The server decodes requests and encodes replies; the SDK and the tests sign requests and decode
+replies with the same functions, so there is one encoder of each shape.
+"""
 
 from __future__ import annotations
 
 import binascii
+import itertools
+import os
+import secrets
+import time
 from base64 import b64decode, b64encode
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import msgspec
 
 from colonies.core.wire import DecodeError, decode
+from colonies.crypto import PrivateKey
 from colonies.rpc.errors import RpcError
 
 __all__ = [
     "EMPTY_PAYLOAD",
     "RequestEnvelope",
     "decode_payload",
+    "decode_reply",
     "decode_request",
     "encode_error",
     "encode_reply",
     "encode_request",
+    "payload_text",
+    "sign_request",
 ]
 
 M = TypeVar("M")
@@ -84,6 +97,78 @@ def encode_error(status: int, message: str) -> bytes:
     return _encoder.encode(_ReplyEnvelope("error", _b64(failure), True))
 
 
-def encode_request(payloadtype: str, payload: Any, signature: str) -> bytes:
+def encode_request(payloadtype: str, payload: str, signature: str) -> bytes:
     """A request envelope; ``payload`` is the base64 text that was signed."""
     return _encoder.encode(RequestEnvelope(signature, payloadtype, payload))
+
+
+def payload_text(payloadtype: str, payload: Mapping[str, Any]) -> str:
+    """The base64 text of a message: ``payload`` with its ``msgtype``, as JSON."""
+    body = dict(payload)
+    body["msgtype"] = payloadtype
+    return _b64(_encoder.encode(body))
+
+
+class _Nonces:
+    """Unique nonces without a random draw per request: a random per-process prefix and a
+    counter (uniqueness is what replay protection needs, not secrecy)."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_nonces = _Nonces()
+
+
+def sign_request(
+    payloadtype: str,
+    payload: Mapping[str, Any],
+    key: PrivateKey | None,
+    *,
+    replay_fields: bool = True,
+) -> bytes:
+    """A request envelope for ``payload`` (``msgtype`` added), signed by ``key``.
+
+    A signed request carries a fresh ``nonce`` and the ``timestamp`` unless the payload has
+    them (replay protection, docs/protocol.md §2.6); ``replay_fields=False`` signs without them, as
+    pycolonies and the Go SDK do. ``key=None``: unsigned (only ``versionmsg`` and
+    ``getserverinfomsg`` accept that).
+    """
+    body = dict(payload)
+    body["msgtype"] = payloadtype
+    if key is None:
+        return _encoder.encode(RequestEnvelope("", payloadtype, _b64(_encoder.encode(body))))
+    if replay_fields:
+        body.setdefault("nonce", _nonces.next())
+        body.setdefault("timestamp", time.time_ns())
+    text = _b64(_encoder.encode(body))
+    return _encoder.encode(RequestEnvelope(key.sign(text.encode("ascii")), payloadtype, text))
+
+
+_json_decode = msgspec.json.decode
+
+
+def decode_reply(status: int, body: bytes) -> Any:
+    """The payload of a reply (plain JSON values), or the ``RpcError`` an error reply carries.
+
+    ``status`` is the transport's (HTTP) status: an error reply without a status of its own
+    takes it, and so does a reply that is not an envelope at all.
+    """
+    try:  # plain dicts: faster here than a typed envelope
+        envelope = _json_decode(body)
+        payload = _json_decode(b64decode(envelope["payload"]))
+    except (ValueError, KeyError, TypeError, msgspec.DecodeError):
+        raise RpcError(status, f"invalid reply from server (HTTP {status})") from None
+    if envelope.get("error") or status != 200:
+        if isinstance(payload, dict):
+            raise RpcError(int(payload.get("status", status)), str(payload.get("message", "")))
+        raise RpcError(status, str(payload))
+    return payload

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from colonies.testing.postgres import free_port
+from tests.support import free_port
 
 _running: set[EtcdCluster] = set()
 

@@ -1,8 +1,8 @@
 """A local HA fleet on loopback: PostgreSQL, a 3-member etcd, N replicas and HAProxy in front.
 
-For drills and demos. ``python -m colonies.testing.fleet start`` runs it in the foreground (it
+For drills and demos. ``python -m tests.support.fleet start`` runs it in the foreground (it
 writes ``fleet.json`` with the ports and pids, Ctrl-C or ``stop`` ends everything);
-``python -m colonies.testing.fleet stop`` stops a running fleet from another shell.
+``python -m tests.support.fleet stop`` stops a running fleet from another shell.
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colonies.testing.etcd import EtcdCluster
-from colonies.testing.postgres import PostgresCluster, free_port
-
-DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
+from tests.support import DEV_SERVER_PRVKEY, free_port
+from tests.support.etcd import EtcdCluster
+from tests.support.postgres import PostgresCluster
 
 
 @dataclass
@@ -224,7 +223,7 @@ backend replicas
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m colonies.testing.fleet", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.support.fleet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start a fleet in the foreground; Ctrl-C stops it")
     start.add_argument("--replicas", type=int, default=3)

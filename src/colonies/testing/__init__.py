@@ -1,1 +1,0 @@
-"""Helpers for tests, benchmarks and local drills (throwaway services)."""
