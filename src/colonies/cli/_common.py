@@ -114,11 +114,18 @@ class Env:
     def client(self, kind: str | None = "user", override: str | None = None) -> Client:
         """A sync client signing as ``kind`` (None: no key, for unsigned messages)."""
         key = None if kind is None else self.key(kind, override)
-        return Client(self.url, key, ca_file=self._ca_file(), retry_seconds=RETRY_SECONDS)
+        return Client(self.url, key, **self._connection())
 
     def async_client(self, kind: str | None = "user", override: str | None = None) -> AsyncClient:
         key = None if kind is None else self.key(kind, override)
-        return AsyncClient(self.url, key, ca_file=self._ca_file(), retry_seconds=RETRY_SECONDS)
+        return AsyncClient(self.url, key, **self._connection())
+
+    def _connection(self) -> dict[str, Any]:
+        return {
+            "ca_file": self._ca_file(),
+            "verify_tls": not self.skip_tls_verify,
+            "retry_seconds": RETRY_SECONDS,
+        }
 
     def anonymous(self) -> Client:
         return self.client(None)

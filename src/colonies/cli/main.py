@@ -15,7 +15,7 @@ from colonies.cli._common import ANONYMOUS, Env, describe, make_env, pass_env, r
 class ColoniesGroup(click.Group):
     """The root group: every error, a usage error included, exits with status 1."""
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,

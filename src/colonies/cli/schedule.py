@@ -226,13 +226,13 @@ def generator_get(
 ) -> None:
     """One generator, by ID or --name, with the workflow it starts."""
     generatorid = generatorid_arg or generatorid_opt
-    if bool(generatorid) == bool(name):
-        raise click.UsageError("give the generator ID or --name (one of them)")
     with env.client() as client:
-        found: Generator = (
-            client.get_generator(generatorid) if generatorid
-            else client.resolve_generator(env.colony(), name)
-        )  # fmt: skip
+        if generatorid and not name:
+            found: Generator = client.get_generator(generatorid)
+        elif name and not generatorid:
+            found = client.resolve_generator(env.colony(), name)
+        else:
+            raise click.UsageError("give the generator ID or --name (one of them)")
     emit_detail(found, GENERATOR_FIELDS, output, no_headers)
 
 

@@ -55,7 +55,7 @@ class ClientBase:
             raise ValueError("no private key: pass key= or set COLONIES_PRVKEY")
         return chosen
 
-    async def call(self, payloadtype: str, key: KeyArg = None, **payload: Any) -> Any:
+    async def call(self, payloadtype: str, key: KeyArg = None, /, **payload: Any) -> Any:
         """Send any message; the reply payload as plain JSON values."""
         return await self.rpc.call(payloadtype, self._key(key), **payload)
 

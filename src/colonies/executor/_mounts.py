@@ -17,7 +17,7 @@ from pathlib import Path
 
 from colonies.client import AsyncClient, ColonyFS
 from colonies.config import S3Config
-from colonies.core import Process
+from colonies.core import Process, SnapshotMount, SyncDirMount
 from colonies.core.syncplan import mount_relative, substitute_processid
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,8 @@ class Mounts:
         pid = process.processid
         failures: list[str] = []
         if not save:
-            for mount in [*spec.snapshots, *spec.dirs]:
+            mounts: list[SnapshotMount | SyncDirMount] = [*spec.snapshots, *spec.dirs]
+            for mount in mounts:
                 if not mount.keepfiles:
                     await self._remove(mount.dir, pid)
             return

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from colonies import _aio as aio
 from colonies.client import AsyncClient, ColoniesError
@@ -25,6 +25,7 @@ from colonies.crypto import PrivateKey, parse_private_key
 from colonies.executor._mounts import MountError, Mounts, mount_path
 
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
 
 _MARK = "__colonies_function__"
 
@@ -169,10 +170,17 @@ class Executor:
             **kwargs,
         )
 
-    def function(self, fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
-        """Decorator registering a plain function on this executor."""
+    @overload
+    def function(self, fn: F, *, name: str | None = None) -> F: ...
 
-        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+    @overload
+    def function(self, fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+
+    def function(self, fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
+        """Decorator registering a plain function on this executor (``@ex.function`` or
+        ``@ex.function(name="other")``)."""
+
+        def register(f: F) -> F:
             self.functions[name or f.__name__] = f
             return f
 
