@@ -77,6 +77,7 @@ def test_the_guides_promise_what_they_teach() -> None:
             assert step in blocks, (guide.name, step)
 
 
+@pytest.mark.slow  # one `colonies dev` for all of them: make test, not make check's workers
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
 def test_the_guide_runs_as_written(guide: Path, guide_dir: Path) -> None:
     run = run_guide(guide, guide_dir, guide_env(), timeout=240)
