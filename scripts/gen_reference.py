@@ -140,7 +140,7 @@ def sdk_reference() -> str:
         for cls in AsyncClient.__mro__
         if issubclass(cls, ClientBase) and cls not in (AsyncClient, ClientBase)
     ]
-    for area in sorted(areas, key=lambda cls: cls.__module__):
+    for area in areas:  # in AsyncClient's order: server, colonies, members, processes, ...
         doc = _paragraphs(sys.modules[area.__module__].__doc__ or area.__name__)
         title, _, intro = doc.partition(":")
         parts += [f"## {_text(title)}", ""]

@@ -132,6 +132,7 @@ def _lister(state: ProcessState, doc: str) -> click.Command:
 
 
 workflow.add_command(_lister(ProcessState.RUNNING, "Running workflows (as upstream)."), "ps")
+workflow.add_command(_lister(ProcessState.RUNNING, "Running workflows (the same as ps)."), "psr")
 workflow.add_command(_lister(ProcessState.WAITING, "Waiting workflows, oldest first."), "psw")
 workflow.add_command(_lister(ProcessState.SUCCESS, "Successful workflows, newest first."), "pss")
 workflow.add_command(_lister(ProcessState.FAILED, "Failed workflows, newest first."), "psf")
