@@ -67,8 +67,8 @@ run: $(VENV)/.installed-dev
 	$(BIN)/colonies dev $(DEV_ARGS)
 
 lint: venv
-	$(BIN)/ruff check src tests integration scripts
-	$(BIN)/ruff format --check src tests integration scripts
+	$(BIN)/ruff check src tests integration scripts helm/colonies/files
+	$(BIN)/ruff format --check src tests integration scripts helm/colonies/files
 
 typecheck: venv
 	$(BIN)/mypy

@@ -67,11 +67,20 @@ class ServerConfig:
     cleanup_interval_seconds: int = 60
     timezone: str = "UTC"
     etcd_endpoints: str = ""
+    # The keys of this fleet in etcd: fleets sharing one etcd elect separate leaders.
+    etcd_prefix: str = "/colonies"
     leader_ttl: int = 5
     require_fresh: bool = False
     freshness_window: int = 300
     # The server owner's key, when given: signs ledger checkpoints. Never printed.
     server_prvkey: str = field(default="", repr=False)
+    # Migrate the schema at start (under an advisory lock); False: only check that it is current.
+    db_migrate: bool = True
+    # Seconds a stopping replica keeps serving with /ready failing (SIGTERM), so that load
+    # balancers stop routing to it before it closes its listener.
+    drain_seconds: float = 0.0
+    # Seconds between WebSocket pings on /pubsub; 0: none.
+    pubsub_heartbeat: float = 20.0
     log_format: str = "text"
     verbose: bool = False
     extra: dict[str, str] = field(default_factory=dict)
@@ -127,6 +136,15 @@ class ServerConfig:
         leader_ttl = _int(env, "COLONIES_LEADER_TTL", 5)
         if leader_ttl < 2:
             raise ConfigError("COLONIES_LEADER_TTL must be at least 2 seconds")
+        etcd_endpoints = env.get("COLONIES_ETCD_ENDPOINTS", "").strip()
+        _check_etcd_endpoints(etcd_endpoints)
+        etcd_prefix = env.get("COLONIES_ETCD_PREFIX", "").strip().rstrip("/") or "/colonies"
+        if not etcd_prefix.startswith("/") or any(c.isspace() for c in etcd_prefix):
+            raise ConfigError("COLONIES_ETCD_PREFIX must start with / and contain no spaces")
+        drain_seconds = _int(env, "COLONIES_DRAIN_SECONDS", 0)
+        heartbeat = _int(env, "COLONIES_PUBSUB_HEARTBEAT", 20)
+        if drain_seconds < 0 or heartbeat < 0:
+            raise ConfigError("COLONIES_DRAIN_SECONDS and COLONIES_PUBSUB_HEARTBEAT must be >= 0")
         return cls(
             db_url=db_url,
             cron_period_ms=periods["COLONIES_CRON_CHECKER_PERIOD"],
@@ -136,7 +154,11 @@ class ServerConfig:
             stale_executor_seconds=periods["COLONIES_STALE_EXECUTOR_DURATION"],
             cleanup_interval_seconds=periods["COLONIES_CLEANUP_INTERVAL"],
             timezone=env.get("TZ", "").strip() or "UTC",
-            etcd_endpoints=env.get("COLONIES_ETCD_ENDPOINTS", "").strip(),
+            etcd_endpoints=etcd_endpoints,
+            etcd_prefix=etcd_prefix,
+            db_migrate=env_bool(env.get("COLONIES_DB_MIGRATE"), default=True),
+            drain_seconds=float(drain_seconds),
+            pubsub_heartbeat=float(heartbeat),
             require_fresh=env_bool(env.get("COLONIES_REQUIRE_FRESH")),
             server_prvkey=prvkey,
             freshness_window=_int(env, "COLONIES_FRESHNESS_WINDOW", 300),
@@ -161,6 +183,20 @@ class ServerConfig:
             log_format=log_format,
             verbose=env_bool(env.get("COLONIES_VERBOSE")),
         )
+
+
+def _check_etcd_endpoints(text: str) -> None:
+    """``host:port`` or ``http://host:port``, comma-separated. ``https://`` is refused: the etcd
+    client speaks plaintext only, and would otherwise connect without TLS unnoticed."""
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        if item.lower().startswith("https://"):
+            raise ConfigError(
+                f"COLONIES_ETCD_ENDPOINTS: {item}: TLS to etcd is not supported (the client "
+                "speaks plaintext only); use http:// and keep etcd reachable from the servers only"
+            )
+        host, _, port = item.removeprefix("http://").rstrip("/").rpartition(":")
+        if not host or not port.isdigit() or "/" in host:
+            raise ConfigError(f"COLONIES_ETCD_ENDPOINTS: {item}: expected host:port")
 
 
 def _db_url_from_parts(env: Mapping[str, str]) -> str:

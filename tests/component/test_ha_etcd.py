@@ -112,3 +112,31 @@ async def test_fleet_gauges_come_from_the_leader_only(db_url, server_key):
     finally:
         await first[0].cleanup()
         await second[0].cleanup()
+
+
+async def test_two_fleets_on_one_etcd_elect_two_leaders(pg, db_url, server_key, etcd):
+    """Each fleet (its own database) under its own COLONIES_ETCD_PREFIX leads on its own; with
+    one shared prefix, only one of them would."""
+    import uuid
+
+    from tests.helpers import TEMPLATE_DB
+
+    other_db = "t_" + uuid.uuid4().hex[:16]
+    pg.create_database(other_db, template=TEMPLATE_DB)
+    servers = []
+    try:
+        for url, prefix in ((db_url, "/colonies/ns/a"), (pg.dsn(other_db), "/colonies/ns/b")):
+            config = make_config(
+                url, server_key, etcd_endpoints=etcd.endpoints, etcd_prefix=prefix, leader_ttl=3
+            )
+            servers.append(await start_server(config))
+        await eventually(lambda: all(_leading(app) for _, app in servers), "two leaders")
+        keys = []
+        for _, app in servers:
+            election = app[STATE_KEY].leadership.election
+            keys.append(election.leader_key)
+        assert keys == [b"/colonies/ns/a/leader", b"/colonies/ns/b/leader"]
+    finally:
+        for runner, _ in servers:
+            await runner.cleanup()
+        pg.drop_database(other_db)

@@ -78,3 +78,66 @@ async def test_plain_http_to_the_tls_port_fails_cleanly(tls_server, server_key):
     # The server keeps serving TLS clients.
     async with AsyncClient(f"https://127.0.0.1:{config.port}", server_key, ca_file=str(ca)) as c:
         assert await c.get_colonies() == []
+
+
+async def test_a_renewed_certificate_is_served_without_a_restart(
+    db_url, server_key, tmp_path, monkeypatch
+):
+    """The certificate files change (a Secret update swaps the files): new connections get the
+    new certificate; a broken pair is not loaded and the old one stays."""
+    import hashlib
+    import ssl
+
+    from colonies.server import run
+
+    monkeypatch.setattr(run, "CERTIFICATE_CHECK_INTERVAL", 0.1)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    _, cert1, key1 = await asyncio.to_thread(make_ca_and_certificate, first)
+    _, cert2, key2 = await asyncio.to_thread(make_ca_and_certificate, second)
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "tls.crt").write_bytes(cert1.read_bytes())
+    (live / "tls.key").write_bytes(key1.read_bytes())
+    config = make_config(
+        db_url, server_key, tls_cert=str(live / "tls.crt"), tls_key=str(live / "tls.key")
+    )
+    stop = asyncio.Event()
+    serving = asyncio.create_task(run.serve(config, stop))
+
+    async def served_fingerprint() -> str:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        _, writer = await asyncio.open_connection("127.0.0.1", config.port, ssl=context)
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        writer.close()
+        return hashlib.sha256(der).hexdigest()
+
+    def fingerprint(pem: Path) -> str:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem.read_text())).hexdigest()
+
+    async def until(expected: str) -> None:
+        for _ in range(100):
+            try:
+                if await served_fingerprint() == expected:
+                    return
+            except OSError:
+                pass
+            await asyncio.sleep(0.1)
+        raise AssertionError("the expected certificate is not served")
+
+    try:
+        await until(fingerprint(cert1))
+        # A broken pair (the new certificate with the old key) is refused: still the first.
+        (live / "tls.crt").write_bytes(cert2.read_bytes())
+        await asyncio.sleep(0.5)
+        assert await served_fingerprint() == fingerprint(cert1)
+        # The whole renewal: the second certificate, without a restart.
+        (live / "tls.key").write_bytes(key2.read_bytes())
+        await until(fingerprint(cert2))
+        assert not serving.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 15)

@@ -12,7 +12,7 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_PAGE = ROOT / "docs" / "reference" / "configuration.md"
 # Where the product, its tests and its tools read variables.
-CODE = [ROOT / "src", ROOT / "tests", ROOT / "integration", ROOT / "bench", ROOT / "scripts"]
+CODE = [ROOT / d for d in ("src", "tests", "integration", "bench", "scripts", "helm")]
 VARIABLE = re.compile(r"\b((?:COLONIES|AWS_S3)_[A-Z0-9_]*[A-Z0-9])\b")
 
 

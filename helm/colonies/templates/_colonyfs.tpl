@@ -2,22 +2,19 @@
 ColonyFS (docs/colonyfs.md): names, labels and the S3 endpoint executors use.
 */}}
 {{- define "colonies.seaweedfs.fullname" -}}
-{{- printf "%s-seaweedfs" (include "colonies.fullname" .) }}
+{{- include "colonies.name.with" (dict "ctx" . "suffix" "seaweedfs" "max" 52) }}
 {{- end }}
 
 {{- define "colonies.colonyfs.configName" -}}
-{{- printf "%s-colonyfs" (include "colonies.fullname" .) }}
+{{- include "colonies.name.with" (dict "ctx" . "suffix" "colonyfs") }}
 {{- end }}
 
 {{- define "colonies.seaweedfs.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "colonies.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: seaweedfs
+{{ include "colonies.componentSelector" (dict "ctx" . "component" "seaweedfs") }}
 {{- end }}
 
 {{- define "colonies.seaweedfs.labels" -}}
-{{ include "colonies.commonLabels" . }}
-{{ include "colonies.seaweedfs.selectorLabels" . }}
+{{ include "colonies.componentLabels" (dict "ctx" . "component" "seaweedfs") }}
 {{- end }}
 
 {{/*

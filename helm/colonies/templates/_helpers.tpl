@@ -1,25 +1,78 @@
 {{/*
-The chart name, shortened to 63 characters (a DNS label).
+"<base>-<suffix>" in at most <max> characters. A name that would be longer keeps its suffix and
+the start of the base, with 8 hex characters of the whole name's hash in between, so shortened
+names stay distinct (the three dashboards, the etcd Service and StatefulSet of a long release).
+Call with (list base suffix max); an empty suffix shortens the base alone.
+*/}}
+{{- define "colonies.join" -}}
+{{- $base := index . 0 -}}
+{{- $suffix := index . 1 -}}
+{{- $max := int (index . 2) -}}
+{{- $full := $base -}}
+{{- if $suffix }}{{ $full = printf "%s-%s" $base $suffix }}{{ end -}}
+{{- if le (len $full) $max -}}
+{{- $full -}}
+{{- else -}}
+{{- $hash := sha256sum $full | trunc 8 -}}
+{{- if $suffix -}}
+{{- $keep := sub $max (add (len $suffix) 10) | int -}}
+{{- printf "%s-%s-%s" (trunc $keep $base | trimSuffix "-") $hash $suffix -}}
+{{- else -}}
+{{- printf "%s-%s" (trunc (sub $max 9 | int) $base | trimSuffix "-") $hash -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+The chart name (a label value).
 */}}
 {{- define "colonies.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
 {{/*
-The full name: "<release>-<chart>", or the release name when it already contains the chart name.
-Kept to 50 characters so that suffixed names ("-etcd-headless") stay under 63.
+The resource name prefix: "<release>-<chart>", or the release name when it contains the chart
+name; at most 63 characters (a Service name is a DNS label).
 */}}
 {{- define "colonies.fullname" -}}
+{{- $base := "" }}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" }}
+{{- $base = .Values.fullnameOverride }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 50 | trimSuffix "-" }}
+{{- $base = .Release.Name }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" }}
+{{- $base = printf "%s-%s" .Release.Name $name }}
 {{- end }}
 {{- end }}
+{{- include "colonies.join" (list $base "" 63) }}
+{{- end }}
+
+{{/*
+Names of the chart's resources, each within its kind's limit: 63 for Services, Jobs and the rest
+(label values, DNS labels), 52 for StatefulSets (their controller-revision-hash label adds 11).
+*/}}
+{{- define "colonies.name.with" -}}
+{{- include "colonies.join" (list (include "colonies.fullname" .ctx) .suffix (default 63 .max)) }}
+{{- end }}
+{{- define "colonies.etcd.fullname" -}}
+{{- include "colonies.name.with" (dict "ctx" . "suffix" "etcd" "max" 52) }}
+{{- end }}
+{{- define "colonies.etcd.headless" -}}
+{{- include "colonies.name.with" (dict "ctx" . "suffix" "etcd-headless") }}
+{{- end }}
+{{- define "colonies.postgresql.fullname" -}}
+{{- include "colonies.name.with" (dict "ctx" . "suffix" "postgresql" "max" 52) }}
+{{- end }}
+{{- define "colonies.postgresql.headless" -}}
+{{- include "colonies.name.with" (dict "ctx" . "suffix" "postgresql-hl") }}
+{{- end }}
+{{- define "colonies.cnpg.fullname" -}}
+{{- include "colonies.name.with" (dict "ctx" . "suffix" "pg" "max" 40) }}
+{{- end }}
+{{- define "colonies.serverKey.generatedName" -}}
+{{- include "colonies.name.with" (dict "ctx" . "suffix" "server-key") }}
 {{- end }}
 
 {{/*
@@ -30,7 +83,8 @@ Kept to 50 characters so that suffixed names ("-etcd-headless") stay under 63.
 {{- end }}
 
 {{/*
-Labels shared by every resource of the release.
+Labels of every resource (not of pod templates: a chart bump must not restart etcd or
+PostgreSQL).
 */}}
 {{- define "colonies.commonLabels" -}}
 helm.sh/chart: {{ include "colonies.chart" . }}
@@ -40,89 +94,55 @@ app.kubernetes.io/part-of: colonies
 {{- end }}
 
 {{/*
-Labels of the server resources.
+Selector labels of one component: (dict "ctx" $ "component" "server").
 */}}
-{{- define "colonies.labels" -}}
-{{ include "colonies.commonLabels" . }}
-{{ include "colonies.selectorLabels" . }}
+{{- define "colonies.componentSelector" -}}
+app.kubernetes.io/name: {{ include "colonies.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
-Selector labels of the server pods.
+Labels of one component's resources: (dict "ctx" $ "component" "etcd").
 */}}
+{{- define "colonies.componentLabels" -}}
+{{ include "colonies.commonLabels" .ctx }}
+{{ include "colonies.componentSelector" . }}
+{{- end }}
+
 {{- define "colonies.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "colonies.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: server
+{{ include "colonies.componentSelector" (dict "ctx" . "component" "server") }}
 {{- end }}
-
-{{/*
-Names of the bundled etcd resources.
-*/}}
-{{- define "colonies.etcd.fullname" -}}
-{{- printf "%s-etcd" (include "colonies.fullname" .) }}
+{{- define "colonies.labels" -}}
+{{ include "colonies.componentLabels" (dict "ctx" . "component" "server") }}
 {{- end }}
-
-{{- define "colonies.etcd.headless" -}}
-{{- printf "%s-etcd-headless" (include "colonies.fullname" .) }}
-{{- end }}
-
-{{/*
-Labels of the bundled etcd resources.
-*/}}
-{{- define "colonies.etcd.labels" -}}
-{{ include "colonies.commonLabels" . }}
-{{ include "colonies.etcd.selectorLabels" . }}
-{{- end }}
-
 {{- define "colonies.etcd.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "colonies.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: etcd
+{{ include "colonies.componentSelector" (dict "ctx" . "component" "etcd") }}
+{{- end }}
+{{- define "colonies.etcd.labels" -}}
+{{ include "colonies.componentLabels" (dict "ctx" . "component" "etcd") }}
+{{- end }}
+{{- define "colonies.postgresql.selectorLabels" -}}
+{{ include "colonies.componentSelector" (dict "ctx" . "component" "postgresql") }}
+{{- end }}
+{{- define "colonies.postgresql.labels" -}}
+{{ include "colonies.componentLabels" (dict "ctx" . "component" "postgresql") }}
 {{- end }}
 
 {{/*
-The DNS name of bundled etcd member $i: "<sts>-<i>.<headless>.<namespace>.svc.<domain>".
-Call with (dict "ctx" $ "i" $i).
+An image reference: repository@digest when a digest is given, else repository:tag.
+Call with (dict "image" .Values.image "default" .Chart.AppVersion).
 */}}
-{{- define "colonies.etcd.memberHost" -}}
-{{- $ctx := .ctx }}
-{{- printf "%s-%d.%s.%s.svc.%s" (include "colonies.etcd.fullname" $ctx) (int .i) (include "colonies.etcd.headless" $ctx) $ctx.Release.Namespace $ctx.Values.clusterDomain }}
-{{- end }}
-
-{{/*
-The bundled etcd's --initial-cluster: "name-0=http://host-0:2380,...".
-*/}}
-{{- define "colonies.etcd.initialCluster" -}}
-{{- $members := list }}
-{{- range $i := until (int .Values.etcd.bundled.replicas) }}
-{{- $host := include "colonies.etcd.memberHost" (dict "ctx" $ "i" $i) }}
-{{- $members = append $members (printf "%s-%d=http://%s:2380" (include "colonies.etcd.fullname" $) $i $host) }}
-{{- end }}
-{{- join "," $members }}
-{{- end }}
-
-{{/*
-COLONIES_ETCD_ENDPOINTS: the bundled members' client URLs, the external endpoints, or "" (leader
-election through a PostgreSQL advisory lock).
-*/}}
-{{- define "colonies.etcdEndpoints" -}}
-{{- if .Values.etcd.bundled.enabled }}
-{{- $endpoints := list }}
-{{- range $i := until (int .Values.etcd.bundled.replicas) }}
-{{- $endpoints = append $endpoints (printf "http://%s:2379" (include "colonies.etcd.memberHost" (dict "ctx" $ "i" $i))) }}
-{{- end }}
-{{- join "," $endpoints }}
+{{- define "colonies.imageRef" -}}
+{{- if .image.digest }}
+{{- printf "%s@%s" .image.repository .image.digest }}
 {{- else }}
-{{- join "," .Values.etcd.external.endpoints }}
+{{- printf "%s:%s" .image.repository (default .default .image.tag | toString) }}
 {{- end }}
 {{- end }}
 
-{{/*
-The server image reference.
-*/}}
 {{- define "colonies.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag | toString) }}
+{{- include "colonies.imageRef" (dict "image" .Values.image "default" .Chart.AppVersion) }}
 {{- end }}
 
 {{/*
@@ -144,23 +164,142 @@ The probe scheme: HTTPS when the server terminates TLS itself.
 {{- end }}
 
 {{/*
-Checks of the values that the schema cannot express; fails the render with a clear message.
+The bundled etcd: DNS name of member $i, its peer URL, the --initial-cluster of a fresh cluster
+and the members' client URLs. (dict "ctx" $ "i" $i) for the member helpers.
+*/}}
+{{- define "colonies.etcd.domain" -}}
+{{- printf "%s.%s.svc.%s" (include "colonies.etcd.headless" .) .Release.Namespace .Values.clusterDomain }}
+{{- end }}
+{{- define "colonies.etcd.memberHost" -}}
+{{- printf "%s-%d.%s" (include "colonies.etcd.fullname" .ctx) (int .i) (include "colonies.etcd.domain" .ctx) }}
+{{- end }}
+{{- define "colonies.etcd.initialCluster" -}}
+{{- $members := list }}
+{{- range $i := until (int .Values.etcd.bundled.replicas) }}
+{{- $host := include "colonies.etcd.memberHost" (dict "ctx" $ "i" $i) }}
+{{- $members = append $members (printf "%s-%d=http://%s:2380" (include "colonies.etcd.fullname" $) $i $host) }}
+{{- end }}
+{{- join "," $members }}
+{{- end }}
+{{- define "colonies.etcd.clientUrls" -}}
+{{- $urls := list }}
+{{- range $i := until (int .Values.etcd.bundled.replicas) }}
+{{- $urls = append $urls (printf "http://%s:2379" (include "colonies.etcd.memberHost" (dict "ctx" $ "i" $i))) }}
+{{- end }}
+{{- join "," $urls }}
+{{- end }}
+
+{{/*
+COLONIES_ETCD_ENDPOINTS: the bundled members, the external endpoints, or "" (an advisory lock).
+*/}}
+{{- define "colonies.etcdEndpoints" -}}
+{{- if eq .Values.etcd.mode "bundled" }}
+{{- include "colonies.etcd.clientUrls" . }}
+{{- else if eq .Values.etcd.mode "external" }}
+{{- join "," .Values.etcd.external.endpoints }}
+{{- end }}
+{{- end }}
+
+{{/*
+COLONIES_ETCD_PREFIX: per release unless set, so two fleets on one etcd elect two leaders.
+*/}}
+{{- define "colonies.etcdPrefix" -}}
+{{- default (printf "/colonies/%s/%s" .Release.Namespace .Release.Name) .Values.etcd.prefix }}
+{{- end }}
+
+{{/*
+The Secret and key holding the server owner's private key, or nothing (serverId only).
+*/}}
+{{- define "colonies.serverKey.secretName" -}}
+{{- if .Values.serverKey.existingSecret }}
+{{- .Values.serverKey.existingSecret }}
+{{- else if not .Values.serverId }}
+{{- include "colonies.serverKey.generatedName" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret with the bundled PostgreSQL's password (key "password").
+*/}}
+{{- define "colonies.postgresql.secretName" -}}
+{{- default (include "colonies.postgresql.fullname" .) .Values.postgresql.bundled.existingSecret }}
+{{- end }}
+
+{{/*
+A value of an existing Secret (base64, as stored), or "" (no such Secret, or helm template).
+Call with (dict "ctx" $ "name" $name "key" $key).
+*/}}
+{{- define "colonies.existingSecretValue" -}}
+{{- $secret := lookup "v1" "Secret" .ctx.Release.Namespace .name }}
+{{- if and $secret $secret.data }}
+{{- index $secret.data .key | default "" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The database environment of every container that connects: a URL from a Secret (external,
+CloudNativePG's app Secret) or the bundled database's password (host, port, user and name are in
+the ConfigMap).
+*/}}
+{{- define "colonies.dbEnv" -}}
+{{- if eq .Values.postgresql.mode "bundled" }}
+- name: COLONIES_DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "colonies.postgresql.secretName" . }}
+      key: password
+{{- else if eq .Values.postgresql.mode "external" }}
+- name: COLONIES_DB_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.postgresql.external.existingSecret }}
+      key: {{ .Values.postgresql.external.secretKey }}
+{{- else }}
+- name: COLONIES_DB_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "colonies.cnpg.fullname" . }}-app
+      key: uri
+{{- end }}
+{{- end }}
+
+{{/*
+Replicas that may run at once: the most replicas plus the rolling update's surge.
+*/}}
+{{- define "colonies.peakReplicas" -}}
+{{- $replicas := int (ternary .Values.autoscaling.maxReplicas .Values.replicaCount .Values.autoscaling.enabled) }}
+{{- $surge := 0 }}
+{{- if eq (.Values.updateStrategy.type | default "RollingUpdate") "RollingUpdate" }}
+{{- $raw := dig "rollingUpdate" "maxSurge" "25%" .Values.updateStrategy | toString }}
+{{- if hasSuffix "%" $raw }}
+{{- $surge = div (add (mul $replicas (trimSuffix "%" $raw | int)) 99) 100 }}
+{{- else }}
+{{- $surge = int $raw }}
+{{- end }}
+{{- end }}
+{{- add $replicas $surge }}
+{{- end }}
+
+{{/*
+Checks of values that the schema cannot express; fails the render with a clear message.
 */}}
 {{- define "colonies.validate" -}}
-{{- if not .Values.postgresql.existingSecret }}
-{{- fail "postgresql.existingSecret is required: the name of a Secret whose key postgresql.secretKey (default \"url\") holds the PostgreSQL URL, e.g. kubectl create secret generic colonies-db --from-literal=url=postgresql://user:password@host:5432/colonies" }}
+{{- $pg := .Values.postgresql }}
+{{- if and (eq $pg.mode "external") (not $pg.external.existingSecret) }}
+{{- fail "postgresql.mode=external needs postgresql.external.existingSecret: a Secret whose key postgresql.external.secretKey (default \"url\") holds the PostgreSQL URL, e.g. kubectl create secret generic colonies-db --from-literal=url=postgresql://user:password@host:5432/colonies" }}
 {{- end }}
-{{- if and (not .Values.serverId) (not .Values.serverKey.existingSecret) }}
-{{- fail "set serverId (the server owner's 64-hex id, COLONIES_SERVER_ID) or serverKey.existingSecret (a Secret whose key serverKey.secretKey, default \"prvkey\", holds the server owner's private key, COLONIES_SERVER_PRVKEY)" }}
+{{- if and (ne $pg.mode "external") $pg.external.existingSecret }}
+{{- fail (printf "postgresql.external.existingSecret is set but postgresql.mode is %q: set postgresql.mode=external to use it" $pg.mode) }}
 {{- end }}
-{{- if and .Values.serverId (not (regexMatch "^[0-9a-fA-F]{64}$" (toString .Values.serverId))) }}
-{{- fail "serverId must be 64 hex characters (the server owner's id)" }}
+{{- if and (eq $pg.mode "cloudnativepg") (not (.Capabilities.APIVersions.Has "postgresql.cnpg.io/v1")) }}
+{{- fail "postgresql.mode=cloudnativepg needs the CloudNativePG operator (API postgresql.cnpg.io/v1) in the cluster; with helm template pass --api-versions postgresql.cnpg.io/v1" }}
 {{- end }}
-{{- if and .Values.etcd.bundled.enabled .Values.etcd.external.endpoints }}
-{{- fail "etcd.bundled.enabled and etcd.external.endpoints are mutually exclusive: pick one" }}
+{{- $etcd := .Values.etcd }}
+{{- if and (eq $etcd.mode "external") (not $etcd.external.endpoints) }}
+{{- fail "etcd.mode=external needs etcd.external.endpoints, e.g. {http://etcd-0.etcd:2379,http://etcd-1.etcd:2379}" }}
 {{- end }}
-{{- if and .Values.etcd.bundled.enabled (lt (int .Values.etcd.bundled.replicas) 1) }}
-{{- fail "etcd.bundled.replicas must be at least 1 (3 or 5 for fault tolerance)" }}
+{{- if and (ne $etcd.mode "external") $etcd.external.endpoints }}
+{{- fail (printf "etcd.external.endpoints is set but etcd.mode is %q: set etcd.mode=external to use them" $etcd.mode) }}
 {{- end }}
 {{- if and .Values.tls.enabled (not .Values.tls.existingSecret) }}
 {{- fail "tls.enabled needs tls.existingSecret: a kubernetes.io/tls Secret with tls.crt and tls.key" }}
@@ -168,8 +307,18 @@ Checks of the values that the schema cannot express; fails the render with a cle
 {{- if and .Values.config.retention.enabled (le (int .Values.config.retention.policySeconds) 0) }}
 {{- fail "config.retention.enabled needs config.retention.policySeconds > 0" }}
 {{- end }}
-{{- if lt (int .Values.config.leaderTtl) 2 }}
-{{- fail "config.leaderTtl must be at least 2 seconds" }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail (printf "autoscaling.minReplicas (%d) is above autoscaling.maxReplicas (%d)" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- $stop := add (int .Values.drain.preStopSleepSeconds) (int .Values.drain.seconds) 10 }}
+{{- if lt (int .Values.terminationGracePeriodSeconds) (int $stop) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be at least drain.preStopSleepSeconds + drain.seconds + 10 = %d, or the kubelet kills replicas before they finish draining" (int .Values.terminationGracePeriodSeconds) (int $stop)) }}
+{{- end }}
+{{- $peak := int (include "colonies.peakReplicas" .) }}
+{{- $perReplica := add (int .Values.config.dbMaxOpenConns) 3 }}
+{{- $need := add (mul $peak $perReplica) 5 }}
+{{- if gt (int $need) (int $pg.maxConnections) }}
+{{- fail (printf "the replicas' database connections do not fit postgresql.maxConnections (%d): %d replicas at peak (most replicas + surge) x (config.dbMaxOpenConns %d + 3) + 5 = %d. Lower config.dbMaxOpenConns or the replicas, or raise postgresql.maxConnections (and the database's max_connections)" (int $pg.maxConnections) $peak (int .Values.config.dbMaxOpenConns) (int $need)) }}
 {{- end }}
 {{- end }}
 

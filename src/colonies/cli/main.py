@@ -83,6 +83,7 @@ def _register_commands() -> None:
     from colonies.cli.workflow import workflow
 
     admin.server.add_command(server_start, "start")
+    admin.server.add_command(server_migrate, "migrate")
     for command in (
         admin.security,
         admin.server,
@@ -124,6 +125,40 @@ def server_start() -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     run_server(config)
+
+
+@click.command("migrate")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Do not migrate: wait until another process has (the schema is current).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    help="Give up after this many seconds of an unreachable database or, with --wait, of an "
+    "old schema (0: never).",
+)
+def server_migrate(wait: bool, timeout: float) -> None:
+    """Migrate the database schema and exit (Kubernetes: the migration Job).
+
+    Reads the database settings of `server start` (COLONIES_DB_URL, ...) and retries while the
+    database cannot be reached. Exits 1 on a schema newer than this version can run on (a
+    rollback past a migration). With --wait, applies nothing: waits for the schema to be
+    current (a server pod's init container while the Job migrates). Servers started with
+    COLONIES_DB_MIGRATE=false only check the schema.
+    """
+    from colonies.config import ConfigError, ServerConfig
+    from colonies.server.run import run_migrate
+
+    try:
+        config = ServerConfig.from_env()
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    run_migrate(config, wait=wait, timeout=timeout)
 
 
 _register_commands()

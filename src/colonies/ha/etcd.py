@@ -26,10 +26,13 @@ log = logging.getLogger(__name__)
 
 
 def parse_endpoints(text: str) -> list[tuple[str, int]]:
-    """``host:port,host:port`` (an ``http://`` prefix is accepted) → [(host, port)]."""
+    """``host:port,host:port`` (an ``http://`` prefix is accepted) → [(host, port)].
+    ``https://`` is refused: the client has no TLS (config.py says so at start-up)."""
     endpoints = []
     for item in text.split(","):
-        item = item.strip().removeprefix("http://").removeprefix("https://").rstrip("/")
+        if item.strip().lower().startswith("https://"):
+            raise ValueError(f"invalid etcd endpoint {item.strip()!r}: TLS is not supported")
+        item = item.strip().removeprefix("http://").rstrip("/")
         if not item:
             continue
         host, _, port = item.rpartition(":")

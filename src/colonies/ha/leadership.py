@@ -52,7 +52,12 @@ def election_for(config: ServerConfig, store: Store) -> Election:
     """etcd's election when endpoints are configured; the single-node lock otherwise."""
     replica = ReplicaInfo(config.replica_name, config.advertised_host, config.port)
     if config.etcd_endpoints:
-        return EtcdElection(parse_endpoints(config.etcd_endpoints), replica, ttl=config.leader_ttl)
+        return EtcdElection(
+            parse_endpoints(config.etcd_endpoints),
+            replica,
+            ttl=config.leader_ttl,
+            prefix=config.etcd_prefix,
+        )
     return AdvisoryLockElection(config.db_url, replica, store.pool)
 
 

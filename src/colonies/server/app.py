@@ -23,6 +23,8 @@ from colonies.core.states import ProcessState
 from colonies.ha.events import EventBus
 from colonies.ha.leadership import Leadership, election_for, leader_ticks
 from colonies.server.dispatch import Dispatcher
+from colonies.server.drain import close_connection_when_draining, finish_draining, start_draining
+from colonies.server.readiness import ReadinessCheck
 from colonies.server.routes import registry
 from colonies.server.state import ServerState, load_timezone
 from colonies.server.transports import DISPATCHER_KEY, http, websocket
@@ -30,13 +32,16 @@ from colonies.server.ui import add_ui_routes
 from colonies.server.waiters import RemoteWakes
 from colonies.store import Store, connect, migrate
 from colonies.store.events import EVENTS_CHANNEL, parse_event
+from colonies.store.migrate import known_versions
+from colonies.store.schema import check_current, schema_state
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DISPATCHER_KEY", "LEADERSHIP_KEY", "STATE_KEY", "create_app"]
+__all__ = ["DISPATCHER_KEY", "LEADERSHIP_KEY", "READINESS_KEY", "STATE_KEY", "create_app", "drain"]
 
 STATE_KEY = web.AppKey("state", ServerState)
 LEADERSHIP_KEY = web.AppKey("leadership", Leadership)
+READINESS_KEY = web.AppKey("readiness", ReadinessCheck)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -46,10 +51,9 @@ async def health(request: web.Request) -> web.Response:
 async def ready(request: web.Request) -> web.Response:
     if request.app[STATE_KEY].draining:
         return web.Response(status=503, text="shutting down\n")
-    try:
-        await request.app[STATE_KEY].store.server.ping()
-    except Exception as exc:  # any failure means "not ready"
-        return web.Response(status=503, text=f"database unavailable: {type(exc).__name__}\n")
+    problem = await request.app[READINESS_KEY].problem()
+    if problem is not None:
+        return web.Response(status=503, text=f"database unavailable: {problem}\n")
     return web.Response(status=200, text="ok\n")
 
 
@@ -85,7 +89,10 @@ def create_app(config: ServerConfig) -> web.Application:
             tz=load_timezone(config.timezone),
         )
         async with store.pool.acquire() as conn:
-            await migrate(conn)
+            if config.db_migrate:
+                await migrate(conn)
+            else:  # another process migrates (the Kubernetes migration Job): only check
+                check_current(await schema_state(conn), known_versions())
         if config.server_id:
             in_force = await store.server.seed_server_id(config.server_id)
             if in_force != config.server_id:
@@ -139,21 +146,33 @@ def create_app(config: ServerConfig) -> web.Application:
         state.leadership = leadership
         leadership.start()
         app[LEADERSHIP_KEY] = leadership
+        app[READINESS_KEY] = ReadinessCheck(config.db_url)
         try:
             yield
         finally:
             await leadership.stop()
             await bus.stop()
+            await app[READINESS_KEY].close()
             await store.close()
 
-    async def drain(app: web.Application) -> None:
-        """SIGTERM, before in-flight requests are awaited: hand leadership over at once and
-        send waiting executors elsewhere (their long polls end with "no process")."""
-        state = app[STATE_KEY]
-        state.draining = True
-        await app[LEADERSHIP_KEY].stop()
-        state.waiters.wake_all()
+    async def drain_now(app: web.Application) -> None:
+        """Shutdown without a drain period first (server/run.py drains before): hand leadership
+        over, answer the long polls and close the WebSockets before in-flight requests are
+        awaited."""
+        await start_draining(app[STATE_KEY], 0)
+        await finish_draining(app[STATE_KEY])
+
+    async def close_when_draining(request: web.Request, response: web.StreamResponse) -> None:
+        await close_connection_when_draining(request.app[STATE_KEY], request, response)
 
     app.cleanup_ctx.append(lifecycle)
-    app.on_shutdown.append(drain)
+    app.on_shutdown.append(drain_now)
+    app.on_response_prepare.append(close_when_draining)
     return app
+
+
+async def drain(app: web.Application, seconds: float) -> None:
+    """SIGTERM: keep serving for ``seconds`` while load balancers stop routing here
+    (server/drain.py), then close the WebSockets; the caller then stops the runner."""
+    await start_draining(app[STATE_KEY], seconds)
+    await finish_draining(app[STATE_KEY])

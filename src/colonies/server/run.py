@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import ssl
 import sys
@@ -14,8 +15,10 @@ from aiohttp import web
 
 from colonies._aio import run
 from colonies.config import ServerConfig
-from colonies.server.app import create_app
+from colonies.server.app import create_app, drain
 from colonies.store import store_error
+from colonies.store.migrate import known_versions, migrate_database
+from colonies.store.schema import SchemaBehind, SchemaError, check_current, database_state
 
 log = logging.getLogger("colonies.server")
 
@@ -77,6 +80,46 @@ def server_ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
     return context
 
 
+# Seconds between looks at the certificate files for a renewal.
+CERTIFICATE_CHECK_INTERVAL = 30.0
+
+
+def _files_version(*paths: str) -> tuple[tuple[int, int], ...]:
+    """(inode, mtime) of each file, following symlinks: a Kubernetes Secret volume swaps a
+    symlink when the Secret changes."""
+    return tuple((st.st_ino, st.st_mtime_ns) for st in map(os.stat, paths))
+
+
+def _load_checked(context: ssl.SSLContext, cert_file: str, key_file: str) -> None:
+    """Load a certificate and key into a serving context only once they load together: a
+    failed load_cert_chain can leave a context with the new certificate and the old key. (A
+    Secret volume swaps both files at once; a pair changed by hand between the two loads is
+    caught at the next look.)"""
+    ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_file, key_file)
+    context.load_cert_chain(cert_file, key_file)
+
+
+async def reload_certificate_on_change(context: ssl.SSLContext, config: ServerConfig) -> None:
+    """Load a renewed certificate and key into the serving context (new connections get them);
+    a pair that does not load (half written, mismatched) is retried at the next look."""
+    try:
+        loaded = _files_version(config.tls_cert, config.tls_key)
+    except OSError:
+        loaded = ()
+    while True:
+        await asyncio.sleep(CERTIFICATE_CHECK_INTERVAL)
+        try:
+            current = _files_version(config.tls_cert, config.tls_key)
+            if current == loaded:
+                continue
+            _load_checked(context, config.tls_cert, config.tls_key)
+        except OSError as exc:  # ssl.SSLError too
+            log.warning("TLS certificate not reloaded: %s", _one_line(exc))
+            continue
+        loaded = current
+        log.info("TLS certificate reloaded from %s", config.tls_cert)
+
+
 def make_runner(app: web.Application) -> web.AppRunner:
     """The runner every replica (and the test fixtures) use.
 
@@ -97,6 +140,8 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
     runner = make_runner(app)
     try:
         await runner.setup()  # opens the pool, migrates and seeds (create_app's lifecycle)
+    except SchemaError as exc:
+        raise StartupError(f"cannot start: {exc}") from exc
     except Exception as exc:
         # A database that is down, unreachable, misnamed or refusing us.
         if store_error(exc) is None:
@@ -120,11 +165,60 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
             f"cannot start: cannot listen on {config.bind}:{config.port}: {_one_line(exc)}"
         ) from exc
     log.info("serving on %s:%d", config.bind, config.port)
+    reloading = None
+    if ssl_context is not None:
+        reloading = asyncio.create_task(reload_certificate_on_change(ssl_context, config))
     try:
         await stop.wait()
-    finally:
         log.info("shutting down")
+        await drain(app, config.drain_seconds)
+    finally:
+        if reloading is not None:
+            reloading.cancel()
         await runner.cleanup()
+
+
+async def migrate_schema(config: ServerConfig, *, wait: bool, timeout: float) -> str:
+    """``colonies server migrate``: apply the migrations, or with ``wait`` only wait until the
+    schema is current (another process migrates). Retries while the database cannot be reached
+    (it may be starting) until ``timeout`` seconds (0: forever); a schema newer than this code
+    can run on fails at once. Returns what to print; raises StartupError."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout if timeout > 0 else None
+    location = _db_location(config.db_url)
+    reported = 0.0
+    while True:
+        try:
+            if not wait:
+                applied = await migrate_database(config.db_url)
+                done = ", ".join(f"{v:03d}" for v in applied) or "none needed"
+                return f"migrated {location}: {done}"
+            state = await database_state(config.db_url)
+            check_current(state, known_versions())
+            return f"the schema of {location} is current (version {state.version})"
+        except SchemaBehind as exc:
+            reason = str(exc)
+        except SchemaError as exc:  # too new: waiting cannot help
+            raise StartupError(str(exc)) from exc
+        except Exception as exc:
+            if store_error(exc) is None:
+                raise
+            reason = f"database {location}: {_one_line(exc)}"
+        if deadline is not None and loop.time() > deadline:
+            raise StartupError(f"gave up after {timeout:.0f} s: {reason}")
+        if loop.time() - reported >= 10:
+            log.info("waiting: %s", reason)
+            reported = loop.time()
+        await asyncio.sleep(2)
+
+
+def run_migrate(config: ServerConfig, *, wait: bool, timeout: float) -> None:
+    _configure_logging(config)
+    try:
+        log.info("%s", run(migrate_schema(config, wait=wait, timeout=timeout)))
+    except StartupError as exc:
+        log.error("%s", exc)
+        sys.exit(1)
 
 
 def run_server(config: ServerConfig) -> None:

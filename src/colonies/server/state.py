@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import tzinfo
+
+from aiohttp import web
 
 from colonies.config import ServerConfig
 from colonies.core import utcnow
@@ -29,8 +32,11 @@ class ServerState:
     leadership: Leadership | None = None
     access_cache: AccessCache = field(default_factory=AccessCache)
     assigned: AssignedProcesses = field(default_factory=AssignedProcesses)
-    # Set on SIGTERM: /ready fails and waiting long polls answer at once (server/app.py).
+    # Set on SIGTERM: /ready fails; long polls answer by drain_deadline (time.monotonic()), and
+    # the open /pubsub WebSockets are closed then (server/drain.py).
     draining: bool = False
+    drain_deadline: float = math.inf
+    websockets: set[web.WebSocketResponse] = field(default_factory=set)
     build_time: str = field(default_factory=lambda: utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 

@@ -8,6 +8,7 @@ from importlib import resources
 
 import asyncpg
 
+from colonies.store import schema
 from colonies.store.statements import Statement
 
 log = logging.getLogger(__name__)
@@ -48,21 +49,41 @@ def available_migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+def known_versions() -> list[int]:
+    """The versions of the migrations this code ships."""
+    return [version for version, _, _ in available_migrations()]
+
+
 async def migrate(conn: asyncpg.Connection) -> list[int]:
-    """Apply the migrations not yet recorded; return the versions applied by this call."""
+    """Apply the migrations not yet recorded; return the versions applied by this call.
+    Raises ``SchemaTooNew`` on a schema newer than this code can run on (store/schema.py)."""
     applied_now: list[int] = []
     await LOCK.execute(conn, key=MIGRATION_LOCK_KEY)
     try:
         await CREATE_RECORD.execute(conn)
+        await schema.PREPARE_RECORD.execute(conn)
+        migrations = available_migrations()
+        schema.check_not_newer(await schema.schema_state(conn), max(v for v, _, _ in migrations))
         done = {r["version"] for r in await APPLIED.fetch(conn)}
-        for version, name, sql in available_migrations():
+        for version, name, sql in migrations:
             if version in done:
                 continue
             async with conn.transaction():
                 await conn.execute(sql)
                 await RECORD.execute(conn, version=version, name=name)
+                readable = schema.readable_by(version, sql)
+                await schema.RECORD_READABLE_BY.execute(conn, version=version, readable=readable)
             log.info("applied migration %03d_%s", version, name)
             applied_now.append(version)
     finally:
         await UNLOCK.execute(conn, key=MIGRATION_LOCK_KEY)
     return applied_now
+
+
+async def migrate_database(dsn: str) -> list[int]:
+    """``migrate`` over a connection of its own (``colonies server migrate``)."""
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()

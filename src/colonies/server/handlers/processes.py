@@ -174,8 +174,10 @@ async def assign(ctx: Context, msg: AssignProcessMsg, nonce: Nonce | None) -> Pr
     try:
         tried: frozenset[int] = frozenset()
         while True:
-            if ctx.state.draining:  # this replica is stopping: poll again elsewhere
+            # A stopping replica answers by the end of its drain: poll again elsewhere.
+            if ctx.state.draining and time.monotonic() >= ctx.state.drain_deadline:
                 raise RpcError(404, "No process available for assignment")
+            deadline = min(deadline, ctx.state.drain_deadline)
             # Register before trying, so a process submitted during the claim still wakes us.
             waiter = waiters.register(msg.colonyname, executortype, location)
             tried_now = tried | {waiter.id}

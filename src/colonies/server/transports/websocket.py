@@ -52,8 +52,13 @@ async def _serve(dispatcher: Dispatcher, data: str | bytes, ws: web.WebSocketRes
 
 async def pubsub(request: web.Request) -> web.WebSocketResponse:
     dispatcher = request.app[DISPATCHER_KEY]
-    ws = web.WebSocketResponse(max_msg_size=dispatcher.state.config.max_body)
+    state = dispatcher.state
+    # Pings keep proxies from closing a quiet subscription, and notice a vanished client.
+    ws = web.WebSocketResponse(
+        max_msg_size=state.config.max_body, heartbeat=state.config.pubsub_heartbeat or None
+    )
     await ws.prepare(request)
+    state.websockets.add(ws)  # closed with "going away" at the end of a drain (server/drain.py)
     tasks: set[asyncio.Task[None]] = set()
     try:
         async for frame in ws:
@@ -64,6 +69,7 @@ async def pubsub(request: web.Request) -> web.WebSocketResponse:
             elif frame.type == WSMsgType.ERROR:
                 break
     finally:
+        state.websockets.discard(ws)
         for task in tasks:
             task.cancel()
         for task in list(tasks):
