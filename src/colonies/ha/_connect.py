@@ -21,3 +21,8 @@ async def connect(dsn: str, timeout: float = 5.0) -> asyncpg.Connection:
     except asyncio.CancelledError:
         task.add_done_callback(_discard)
         raise
+
+
+# The type of what connect() returns, for a module above the store that holds such a connection
+# (server/readiness.py) without importing the driver itself (docs/architecture.md §2.2).
+Connection = asyncpg.Connection

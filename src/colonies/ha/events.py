@@ -65,7 +65,7 @@ class EventBus:
             try:
                 conn = await connect(self.dsn)
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                conn.add_termination_listener(_setting(lost))
                 await conn.add_listener(self.channel, self._listener)
                 self.connected.set()
                 if self.on_connection is not None:
@@ -90,3 +90,9 @@ class EventBus:
                 if conn is not None:
                     conn.terminate()  # no goodbye: a query may still be in flight
             await asyncio.sleep(self.retry_interval)
+
+
+def _setting(event: asyncio.Event) -> Callable[[asyncpg.Connection], None]:
+    """A termination listener that sets ``event``: this connection's, even when the driver calls
+    it after the next connection's loop has begun."""
+    return lambda _conn: event.set()

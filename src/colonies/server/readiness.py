@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
 
-from colonies.ha._connect import connect
-
-if TYPE_CHECKING:
-    import asyncpg
+from colonies.ha._connect import Connection, connect
 
 
 class ReadinessCheck:
@@ -20,7 +16,7 @@ class ReadinessCheck:
     def __init__(self, dsn: str, timeout: float = 2.0) -> None:
         self.dsn = dsn
         self.timeout = timeout
-        self._conn: asyncpg.Connection | None = None
+        self._conn: Connection | None = None
         self._lock = asyncio.Lock()
 
     async def problem(self) -> str | None:

@@ -135,13 +135,13 @@ class AssignWaiters:
     def wake_all(self, colonyname: str | None = None) -> int:
         """Wake every waiter (of one colony): after a lost event connection, or a resume.
         Events may have gone unheard or unanswered, so the unhanded counts become unknown."""
-        for key in [k for k in self._unhanded if colonyname is None or k[0] == colonyname]:
-            del self._unhanded[key]
+        for count in [k for k in self._unhanded if colonyname is None or k[0] == colonyname]:
+            del self._unhanded[count]
         woken = 0
-        for key in list(self._queues):
-            if colonyname is not None and key[0] != colonyname:
+        for queue in list(self._queues):
+            if colonyname is not None and queue[0] != colonyname:
                 continue
-            for waiter in list(self._queues.get(key, {}).values()):
+            for waiter in list(self._queues.get(queue, {}).values()):
                 waiter.event.set()
                 self.unregister(waiter)
                 woken += 1

@@ -77,12 +77,13 @@ class Batcher(Generic[T, R]):
                 if not future.done():
                     future.set_exception(exc)
             return True
-        orphans = []
+        orphans: list[tuple[T, R]] = []
         for (item, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
-            elif self._orphaned is not None:
+            else:
                 orphans.append((item, result))
-        for item, result in orphans:
-            await self._orphaned(item, result)
+        if self._orphaned is not None:
+            for item, result in orphans:
+                await self._orphaned(item, result)
         return True

@@ -6,6 +6,7 @@ atomic UPDATE that never races with a spec update (no read-modify-write).
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 import asyncpg
@@ -218,7 +219,7 @@ class BlueprintStore:
         colonyname: str | None = await HISTORY_COLONY.fetchval(self.pool, blueprintid=blueprintid)
         return colonyname
 
-    async def history(self, blueprintid: str, limit: int) -> list[BlueprintHistory]:
+    async def history(self, blueprintid: str, limit: int) -> builtins.list[BlueprintHistory]:
         rows = await HISTORY.fetch(
             self.pool, blueprintid=blueprintid, limit=limit if limit > 0 else None
         )

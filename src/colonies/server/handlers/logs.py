@@ -68,7 +68,8 @@ async def add_attribute(ctx: Context, msg: AddAttributeMsg) -> Attribute:
     scope=attribute_scope,
 )
 async def get_attribute(ctx: Context, msg: GetAttributeMsg) -> Attribute:
-    return found(ctx.target, "Attribute")
+    attribute: Attribute | None = ctx.target
+    return found(attribute, "Attribute")
 
 
 def _now_ns() -> int:

@@ -195,8 +195,8 @@ async def assign(ctx: Context, msg: AssignProcessMsg, nonce: Nonce | None) -> Pr
                     if process is not None:
                         # Wake-ups for other processes are passed on to the next waiter.
                         claimed = _claimed_event(process, executortype)
-                        for event in waiters.claimed((woken, waiter), claimed):
-                            waiters.wake_one(event, tried_now | waiter.tried)
+                        for passed in waiters.claimed((woken, waiter), claimed):
+                            waiters.wake_one(passed, tried_now | waiter.tried)
                         return _assigned(ctx, process)
                     if unlimited:
                         waiters.found_nothing(msg.colonyname, executortype, location)
