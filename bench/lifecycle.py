@@ -1,10 +1,12 @@
-"""Submit -> assign -> close cycles through the real signed HTTP path, for a fixed time.
+"""Submit -> assign -> close cycles through the real signed path, for a fixed time.
 
 Starts a throwaway PostgreSQL and N server processes (or attaches to --url), registers E
-executors that long-poll, and drives C concurrent submitters. Afterwards it checks that every
-process was assigned exactly once. Run from a checkout after `make test`'s set-up:
+executors that long-poll, and drives C concurrent submitters, over HTTP or, with --backend,
+over gRPC, CoAP or LibP2P (docs/protocol.md §12). Afterwards it checks that every process was
+assigned exactly once. Run from a checkout after `make test`'s set-up:
 
     .venv/bin/python bench/lifecycle.py --seconds 20 --executors 50 --submitters 8
+    .venv/bin/python bench/lifecycle.py --backend grpc
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from colonies.client import AsyncClient, ColoniesError  # noqa: E402
+from colonies.client import AsyncClient, ColoniesError, Transport  # noqa: E402
+from colonies.client._backends import backend_transport  # noqa: E402
+from colonies.config import ClientConfig  # noqa: E402
 from colonies.core import Colony, Conditions, Executor, FunctionSpec, User  # noqa: E402
 from colonies.crypto import generate_private_key  # noqa: E402
 
@@ -76,10 +80,45 @@ async def timed(results: Results, name: str, call):
             results.rpc[name].append(time.perf_counter() - started)
 
 
-async def executor_loop(url: str, key, results: Results) -> None:
+class Shared(Transport):
+    """One transport for every client of a client process (one gRPC channel, one pool of
+    CoAP endpoints, one LibP2P host and connection), closed once at the end."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.inner = transport
+
+    async def request(self, envelope: bytes, timeout: float | None) -> tuple[int, bytes]:
+        return await self.inner.request(envelope, timeout)
+
+    def subscribe(self, envelope: bytes):  # type: ignore[no-untyped-def]
+        return self.inner.subscribe(envelope)
+
+    async def health(self, timeout: float) -> bool:
+        return await self.inner.health(timeout)
+
+    async def close(self) -> None:
+        pass  # the clients come and go; the process closes it
+
+
+def transport_for(backend: str, endpoint: dict[str, object]) -> Transport | None:
+    """None for HTTP (each client its own kept-alive connections, as before)."""
+    if backend == "http":
+        return None
+    config = ClientConfig(
+        backends=(backend,),
+        grpc_host="127.0.0.1",
+        grpc_port=int(endpoint.get("grpc", 0)),  # type: ignore[call-overload]
+        coap_host="127.0.0.1",
+        coap_port=int(endpoint.get("coap", 0)),  # type: ignore[call-overload]
+        libp2p_peers=tuple(endpoint.get("libp2p", ())),  # type: ignore[arg-type]
+    )
+    return Shared(backend_transport(config, backend))
+
+
+async def executor_loop(url: str, key, results: Results, transport=None) -> None:
     """Take and close processes until the window ends, then until none is left to take (so
     that the last submissions are assigned too), within DRAIN_SECONDS."""
-    async with AsyncClient(url, key) as client:
+    async with AsyncClient(url, key, transport=transport) as client:
         while time.time() < results.deadline + DRAIN_SECONDS:
             try:
                 p = await timed(results, "assignprocessmsg", client.assign(COLONY, 1))
@@ -98,12 +137,12 @@ async def executor_loop(url: str, key, results: Results) -> None:
                 results.errors += 1
 
 
-async def submitter_loop(url: str, key, results: Results) -> None:
+async def submitter_loop(url: str, key, results: Results, transport=None) -> None:
     spec = FunctionSpec(
         funcname="noop", maxexectime=-1, maxwaittime=-1, maxretries=-1,
         conditions=Conditions(colonyname=COLONY, executortype="bench"),
     )  # fmt: skip
-    async with AsyncClient(url, key) as client:
+    async with AsyncClient(url, key, transport=transport) as client:
         while time.time() < results.deadline:
             try:
                 p = await timed(results, "submitfuncspecmsg", client.submit(spec))
@@ -126,18 +165,31 @@ def run_clients(args_json: str) -> dict[str, object]:
         late = time.time() - args["start_at"]
         if late > 0:
             raise RuntimeError(f"a client process started {late:.1f} s after the window opened")
+        transports = [
+            transport_for(args["backend"], endpoint) for endpoint in args["endpoints"]
+        ]
+        for transport in transports:  # connected before the window (LibP2P dials first)
+            if transport is not None:
+                await transport.health(30)
         await asyncio.sleep(args["start_at"] - time.time())
         cpu_started = time.process_time()
         tasks = [
-            asyncio.create_task(executor_loop(urls[i % len(urls)], key, results))
+            asyncio.create_task(
+                executor_loop(urls[i % len(urls)], key, results, transports[i % len(urls)])
+            )
             for i, key in enumerate(executor_keys)
         ] + [
-            asyncio.create_task(submitter_loop(urls[i % len(urls)], user, results))
+            asyncio.create_task(
+                submitter_loop(urls[i % len(urls)], user, results, transports[i % len(urls)])
+            )
             for i in range(args["submitters"])
         ]
         await asyncio.sleep(results.deadline - time.time())
         cpu = time.process_time() - cpu_started
         await asyncio.gather(*tasks, return_exceptions=True)
+        for transport in transports:
+            if isinstance(transport, Shared):
+                await transport.inner.close()
         return {
             "cpu": cpu,
             "cycles": results.cycles,
@@ -153,7 +205,11 @@ def run_clients(args_json: str) -> dict[str, object]:
     return run(main())
 
 
-def start_fleet(replicas: int, pg_stats: bool = False) -> tuple[object, list[object], list[str]]:
+def start_fleet(
+    replicas: int, pg_stats: bool = False, backend: str = "http"
+) -> tuple[object, list[object], list[str], list[dict[str, object]]]:
+    """PostgreSQL and the replicas: their HTTP URLs and, for --backend, where each replica
+    serves that backend too."""
     import subprocess
 
     from tests.support import free_port
@@ -167,7 +223,7 @@ def start_fleet(replicas: int, pg_stats: bool = False) -> tuple[object, list[obj
     pg.create_database("bench")
     if pg_stats:
         pg.execute("CREATE EXTENSION pg_stat_statements;", dbname="bench")
-    procs, urls = [], []
+    procs, urls, endpoints = [], [], []
     for i in range(replicas):
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")}
@@ -176,20 +232,34 @@ def start_fleet(replicas: int, pg_stats: bool = False) -> tuple[object, list[obj
             COLONIES_SERVER_PORT=str(port), COLONIES_SERVER_BIND="127.0.0.1",
             COLONIES_DB_MAX_OPEN_CONNS="40", COLONIES_REPLICA_NAME=f"bench-{i}",
         )  # fmt: skip
+        endpoint: dict[str, object] = {}
+        if backend != "http":
+            endpoint[backend] = free_port()
+            env["COLONIES_SERVER_BACKENDS"] = f"http,{backend}"
+            env[f"COLONIES_SERVER_{backend.upper()}_PORT"] = str(endpoint[backend])
+        endpoints.append(endpoint)
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "colonies.cli.main", "server", "start"], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
         urls.append(f"http://127.0.0.1:{port}")
     import urllib.request
 
-    for url in urls:
-        for _ in range(300):
+    for url, endpoint in zip(urls, endpoints, strict=True):
+        for _ in range(600):
             try:
                 urllib.request.urlopen(url + "/health", timeout=1)  # noqa: S310 - loopback
                 break
             except OSError:
                 time.sleep(0.05)
-    return pg, procs, urls
+        if backend == "libp2p":  # its multiaddr, as getserverinfomsg reports it
+            info = asyncio.run(_server_info(url))
+            endpoint["libp2p"] = next(b for b in info.backends if b.type == "libp2p").multiaddrs
+    return pg, procs, urls, endpoints
+
+
+async def _server_info(url: str):  # type: ignore[no-untyped-def]
+    async with AsyncClient(url) as client:
+        return await client.server_info()
 
 
 def server_cpu(procs: list[object]) -> float:
@@ -228,6 +298,12 @@ def main() -> None:
     parser.add_argument("--scheme", choices=["ed25519", "secp256k1"], default="ed25519")
     parser.add_argument("--no-ledger", action="store_true", help="disable the ledger triggers")
     parser.add_argument("--url", help="attach to a running server (its owner = the dev key)")
+    parser.add_argument(
+        "--backend",
+        choices=["http", "grpc", "coap", "libp2p"],
+        default="http",
+        help="the clients' transport (the replicas serve it beside HTTP)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument(
         "--pg-stats", action="store_true", help="print PostgreSQL's costliest statements"
@@ -236,9 +312,11 @@ def main() -> None:
 
     pg = procs = None
     if args.url:
-        urls = [args.url]
+        if args.backend != "http":
+            parser.error("--url attaches over HTTP only")
+        urls, endpoints = [args.url], [{}]
     else:
-        pg, procs, urls = start_fleet(args.replicas, args.pg_stats)
+        pg, procs, urls, endpoints = start_fleet(args.replicas, args.pg_stats, args.backend)
     try:
         user, keys = asyncio.run(setup(urls[0], args.scheme, args.executors))
         if args.backlog and pg is not None:
@@ -251,6 +329,8 @@ def main() -> None:
             json.dumps(
                 {
                     "urls": urls,
+                    "backend": args.backend,
+                    "endpoints": endpoints,
                     "user": user.text,
                     "seconds": args.seconds,
                     "start_at": start_at,
@@ -315,7 +395,7 @@ def main() -> None:
         return
     print(f"cycles/s: {summary['cycles_per_s']:.0f}  ({cycles} cycles in {elapsed:.1f} s, "
           f"{args.executors} executors, {args.submitters} submitters, {args.replicas} replica(s), "
-          f"{args.scheme})")  # fmt: skip
+          f"{args.scheme}, over {args.backend})")  # fmt: skip
     print(f"submit->assign ms: p50 {summary['assign_p50_ms']:.1f}  p95 {summary['assign_p95_ms']:.1f}"
           f"  p99 {summary['assign_p99_ms']:.1f}")  # fmt: skip
     for name, v in summary["rpc_ms"].items():

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system services the tests start themselves (PostgreSQL, etcd, HAProxy, Prometheus)
-# and the browser the web page's tests drive (Chromium) when missing.
+# and what the Python packages compile with (gcc and GMP for py-libp2p's fastecdsa), and the
+# browser the web page's tests drive (Chromium) when missing.
 # Only Debian's packages; needs root (or sudo) only when something is actually missing.
+# The Makefile runs this before it installs the Python packages.
 set -euo pipefail
 
 missing=()
@@ -16,6 +18,12 @@ if ! command -v haproxy >/dev/null 2>&1; then
 fi
 if ! command -v promtool >/dev/null 2>&1; then
     missing+=(prometheus)  # the dashboards' and alert rules' checks (integration/)
+fi
+if ! command -v gcc >/dev/null 2>&1; then
+    missing+=(gcc)  # fastecdsa (a py-libp2p dependency) has no wheel for every Python
+fi
+if ! echo '#include <gmp.h>' | gcc -E - >/dev/null 2>&1; then
+    missing+=(libgmp-dev)
 fi
 if ! command -v chromium >/dev/null 2>&1; then
     missing+=(chromium fonts-liberation)  # tests/ui drives it through Playwright (never a downloaded browser)

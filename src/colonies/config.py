@@ -9,7 +9,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-__all__ = ["ClientConfig", "ConfigError", "S3Config", "ServerConfig", "env_bool"]
+__all__ = [
+    "BACKENDS",
+    "ClientConfig",
+    "ConfigError",
+    "S3Config",
+    "ServerConfig",
+    "env_bool",
+    "parse_backends",
+]
+
+#: The transports a server can serve and a client can use (docs/protocol.md §12), by the names
+#: COLONIES_SERVER_BACKENDS and COLONIES_CLIENT_BACKENDS take; ``gin`` and ``p2p`` are upstream's
+#: other names for ``http`` and ``libp2p``.
+BACKENDS = ("http", "grpc", "coap", "libp2p")
+_BACKEND_ALIASES = {"gin": "http", "p2p": "libp2p"}
 
 
 class ConfigError(ValueError):
@@ -30,6 +44,30 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def parse_backends(name: str, raw: str) -> tuple[str, ...]:
+    """A comma list of backend names, aliases resolved, duplicates dropped, order kept; empty
+    means ``http``. An unknown name is an error (upstream ignored it silently)."""
+    chosen: list[str] = []
+    for part in raw.split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        backend = _BACKEND_ALIASES.get(part, part)
+        if backend not in BACKENDS:
+            known = ", ".join(BACKENDS)
+            raise ConfigError(f"{name}: unknown backend {part!r} (known: {known}, gin, p2p)")
+        if backend not in chosen:
+            chosen.append(backend)
+    return tuple(chosen) or ("http",)
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    port = _int(env, name, default)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{name} must be a port number (0-65535), got {port}")
+    return port
 
 
 def _first(env: Mapping[str, str], *names: str) -> str:
@@ -83,6 +121,20 @@ class ServerConfig:
     pubsub_heartbeat: float = 20.0
     log_format: str = "text"
     verbose: bool = False
+    # The transports served beside /health, /ready and /metrics (docs/protocol.md §12).
+    backends: tuple[str, ...] = ("http",)
+    grpc_port: int = 50051
+    # gRPC over TLS with this pair (COLONIES_SERVER_GRPC_TLS_*, else the HTTP pair); plaintext
+    # without. ``grpc_insecure`` is only reported by getserverinfomsg, as upstream did.
+    grpc_tls_cert: str = ""
+    grpc_tls_key: str = ""
+    grpc_insecure: bool = False
+    coap_port: int = 5683
+    libp2p_port: int = 5000
+    # Hex of a marshalled libp2p private key (upstream's format); a fresh one when empty.
+    libp2p_identity: str = field(default="", repr=False)
+    # Multiaddrs to announce instead of the listening addresses (a NAT's or a Service's).
+    libp2p_announce_addrs: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -145,7 +197,38 @@ class ServerConfig:
         heartbeat = _int(env, "COLONIES_PUBSUB_HEARTBEAT", 20)
         if drain_seconds < 0 or heartbeat < 0:
             raise ConfigError("COLONIES_DRAIN_SECONDS and COLONIES_PUBSUB_HEARTBEAT must be >= 0")
+        backends = parse_backends(
+            "COLONIES_SERVER_BACKENDS", env.get("COLONIES_SERVER_BACKENDS", "")
+        )
+        grpc_cert = _first(env, "COLONIES_SERVER_GRPC_TLS_CERT") or tls_cert
+        grpc_key = _first(env, "COLONIES_SERVER_GRPC_TLS_KEY") or tls_key
+        if bool(grpc_cert) != bool(grpc_key):
+            raise ConfigError(
+                "COLONIES_SERVER_GRPC_TLS_CERT and COLONIES_SERVER_GRPC_TLS_KEY "
+                "must be set together"
+            )
+        libp2p_identity = _first(env, "COLONIES_SERVER_LIBP2P_IDENTITY", "COLONIES_LIBP2P_IDENTITY")
+        if libp2p_identity:
+            from colonies.p2p import IdentityError, check_identity
+
+            try:
+                check_identity(libp2p_identity)
+            except IdentityError as exc:
+                raise ConfigError(f"COLONIES_SERVER_LIBP2P_IDENTITY: {exc}") from None
+        announce = _first(
+            env, "COLONIES_SERVER_LIBP2P_ANNOUNCE_ADDRS", "COLONIES_LIBP2P_ANNOUNCE_ADDRS"
+        )
         return cls(
+            backends=backends,
+            grpc_port=_port(env, "COLONIES_SERVER_GRPC_PORT", 50051),
+            grpc_tls_cert=grpc_cert,
+            grpc_tls_key=grpc_key,
+            grpc_insecure=env_bool(env.get("COLONIES_SERVER_GRPC_INSECURE")),
+            coap_port=_port(env, "COLONIES_SERVER_COAP_PORT", 5683),
+            libp2p_port=_port(env, "COLONIES_SERVER_LIBP2P_PORT", 0)
+            or _port(env, "COLONIES_LIBP2P_PORT", 5000),
+            libp2p_identity=libp2p_identity,
+            libp2p_announce_addrs=tuple(a.strip() for a in announce.split(",") if a.strip()),
             db_url=db_url,
             cron_period_ms=periods["COLONIES_CRON_CHECKER_PERIOD"],
             generator_period_ms=periods["COLONIES_GENERATOR_CHECKER_PERIOD"],
@@ -233,10 +316,29 @@ class ClientConfig:
     colony_name: str = ""
     executor_name: str = ""
     executor_type: str = ""
+    # The transports to try, in order (docs/protocol.md §12.6); ``host``/``port`` are HTTP's.
+    backends: tuple[str, ...] = ("http",)
+    grpc_host: str = "localhost"
+    grpc_port: int = 50051
+    grpc_tls: bool = False
+    coap_host: str = "localhost"
+    coap_port: int = 5683
+    # Full multiaddrs (with /p2p/<peer ID>): the server's, or bootstrap peers to try in order.
+    libp2p_peers: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    def endpoint(self, backend: str) -> str:
+        """Where ``backend`` reaches the server, for messages."""
+        if backend == "grpc":
+            return f"grpc://{self.grpc_host}:{self.grpc_port}"
+        if backend == "coap":
+            return f"coap://{self.coap_host}:{self.coap_port}"
+        if backend == "libp2p":
+            return self.libp2p_peers[0] if self.libp2p_peers else "libp2p (no peer)"
+        return self.url
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ClientConfig:
@@ -260,12 +362,62 @@ class ClientConfig:
             sources[attr] = ""
             return ""
 
-        port_text = pick("port", "COLONIES_SERVER_HTTP_PORT", "COLONIES_SERVER_PORT")
-        port = _int({sources["port"]: port_text}, sources["port"], 50080) if port_text else 50080
+        def port(attr: str, default: int, *names: str) -> int:
+            text = pick(attr, *names)
+            return _port({sources[attr]: text}, sources[attr], default) if text else default
+
+        backends = parse_backends(
+            "COLONIES_CLIENT_BACKENDS", pick("backends", "COLONIES_CLIENT_BACKENDS")
+        )
+        tls = env_bool(pick("tls", "COLONIES_TLS"))
+        grpc_insecure = pick("grpc_tls", "COLONIES_CLIENT_GRPC_INSECURE")
+        if not grpc_insecure:
+            sources["grpc_tls"] = sources["tls"]
+        libp2p_host = pick("libp2p_peers", "COLONIES_CLIENT_LIBP2P_HOST")
+        # A multiaddr names the server; "dht", a host name or nothing: the bootstrap peers.
+        if libp2p_host.startswith("/"):
+            peers: tuple[str, ...] = (libp2p_host,)
+        else:
+            bootstrap = pick(
+                "libp2p_peers",
+                "COLONIES_CLIENT_LIBP2P_BOOTSTRAP_PEERS",
+                "COLONIES_LIBP2P_BOOTSTRAP_PEERS",
+            )
+            peers = tuple(p.strip() for p in bootstrap.split(",") if p.strip())
+        for peer in peers:
+            if "/p2p/" not in peer:
+                raise ConfigError(
+                    f"COLONIES_CLIENT_LIBP2P_HOST/_BOOTSTRAP_PEERS: {peer!r} is not a full "
+                    "multiaddr (/ip4/<address>/tcp/<port>/p2p/<peer ID>)"
+                )
+        if "libp2p" in backends and not peers:
+            raise ConfigError(
+                "COLONIES_CLIENT_BACKENDS has libp2p: set COLONIES_CLIENT_LIBP2P_HOST to the "
+                "server's multiaddr, or COLONIES_CLIENT_LIBP2P_BOOTSTRAP_PEERS"
+            )
         config = cls(
-            host=pick("host", "COLONIES_SERVER_HOST") or "localhost",
-            port=port,
-            tls=env_bool(pick("tls", "COLONIES_TLS")),
+            backends=backends,
+            grpc_host=pick("grpc_host", "COLONIES_CLIENT_GRPC_HOST", "COLONIES_SERVER_HOST")
+            or "localhost",
+            grpc_port=port(
+                "grpc_port", 50051, "COLONIES_CLIENT_GRPC_PORT", "COLONIES_SERVER_GRPC_PORT"
+            ),
+            grpc_tls=not env_bool(grpc_insecure) if grpc_insecure else tls,
+            coap_host=pick("coap_host", "COLONIES_CLIENT_COAP_HOST", "COLONIES_SERVER_HOST")
+            or "localhost",
+            coap_port=port(
+                "coap_port", 5683, "COLONIES_CLIENT_COAP_PORT", "COLONIES_SERVER_COAP_PORT"
+            ),
+            libp2p_peers=peers,
+            host=pick("host", "COLONIES_CLIENT_HTTP_HOST", "COLONIES_SERVER_HOST") or "localhost",
+            port=port(
+                "port",
+                50080,
+                "COLONIES_CLIENT_HTTP_PORT",
+                "COLONIES_SERVER_HTTP_PORT",
+                "COLONIES_SERVER_PORT",
+            ),
+            tls=tls,
             ca_file=pick("ca_file", "COLONIES_CA_FILE"),
             prvkey=pick("prvkey", "COLONIES_PRVKEY", "COLONIES_EXECUTOR_PRVKEY"),
             colony_prvkey=pick("colony_prvkey", "COLONIES_COLONY_PRVKEY"),

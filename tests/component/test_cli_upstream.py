@@ -395,6 +395,24 @@ async def test_config_says_where_each_setting_came_from(cli_: Cli, colony):
     for secret in (colony.user.text, colony.owner.text):
         assert secret not in text
     assert text.splitlines()[0].split() == ["SETTING", "VALUE", "FROM"]
+    # The other transports' settings (docs/protocol.md §12.6), from an option or a variable.
+    rows = {r["setting"]: r for r in await cli_.json(
+        "--backend", "grpc,http", "config", COLONIES_CLIENT_GRPC_PORT="6001"
+    )}  # fmt: skip
+    assert rows["transports, in order"]["value"] == "grpc, http"
+    assert rows["transports, in order"]["source"] == "--backend"
+    assert rows["gRPC port"] == {
+        "setting": "gRPC port", "value": "6001", "source": "COLONIES_CLIENT_GRPC_PORT"
+    }  # fmt: skip
+    assert rows["gRPC host"] == {
+        "setting": "gRPC host", "value": "127.0.0.1", "source": "COLONIES_SERVER_HOST"
+    }  # fmt: skip
+    assert rows["CoAP port"] == {"setting": "CoAP port", "value": "5683", "source": "default"}
+    bad = await cli_.error("config", COLONIES_CLIENT_BACKENDS="smtp")
+    assert bad.strip() == (
+        "error: COLONIES_CLIENT_BACKENDS: unknown backend 'smtp' (known: http, grpc, coap, "
+        "libp2p, gin, p2p)"
+    )
 
 
 async def test_json_yaml_and_the_root_json_flag(cli_: Cli, server, colony):

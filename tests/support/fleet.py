@@ -8,6 +8,7 @@ writes ``fleet.json`` with the ports and pids, Ctrl-C or ``stop`` ends everythin
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -21,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from colonies.config import ConfigError, parse_backends
 from tests.support import DEV_SERVER_PRVKEY, free_port
 from tests.support.etcd import EtcdCluster
 from tests.support.postgres import PostgresCluster
@@ -32,6 +34,8 @@ class Replica:
     port: int
     log: Path
     proc: subprocess.Popen[bytes] | None = None
+    # The ports of the other backends (docs/protocol.md §12), by backend name.
+    backend_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -57,6 +61,8 @@ class Fleet:
     server_prvkey: str = DEV_SERVER_PRVKEY
     base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="colonies-fleet-")))
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The transports every replica serves: http and any of grpc, coap, libp2p.
+    backends: tuple[str, ...] = ("http",)
 
     def __post_init__(self) -> None:
         # Durable, unlike the unit-test clusters: the drills restart PostgreSQL with "immediate"
@@ -66,10 +72,18 @@ class Fleet:
         )
         self.etcd = EtcdCluster(self.etcd_members)
         self.members = [
-            Replica(f"replica-{i}", free_port(), self.base / f"replica-{i}.log")
+            Replica(
+                f"replica-{i}",
+                free_port(),
+                self.base / f"replica-{i}.log",
+                backend_ports={b: free_port() for b in self.backends if b != "http"},
+            )
             for i in range(self.replicas)
         ]
         self.lb_port = free_port()
+        # gRPC through the load balancer too (TCP); CoAP (UDP) and LibP2P (peer to peer) are
+        # reached replica by replica.
+        self.grpc_lb_port = free_port() if "grpc" in self.backends else 0
         self.haproxy: subprocess.Popen[bytes] | None = None
 
     @property
@@ -104,8 +118,11 @@ class Fleet:
             COLONIES_LEADER_TTL=str(self.leader_ttl),
             COLONIES_REPLICA_NAME=replica.name,
             COLONIES_DB_MAX_OPEN_CONNS="30",
+            COLONIES_SERVER_BACKENDS=",".join(self.backends),
             PYTHONUNBUFFERED="1",
         )
+        for backend, port in replica.backend_ports.items():
+            env[f"COLONIES_SERVER_{backend.upper()}_PORT"] = str(port)
         env.update(self.extra_env)
         return env
 
@@ -138,6 +155,21 @@ class Fleet:
             f"    server {r.name} 127.0.0.1:{r.port} check inter 500 fall 2 rise 1"
             for r in self.members
         )
+        grpc = ""
+        if self.grpc_lb_port:
+            grpc_servers = "\n".join(
+                f"    server {r.name} 127.0.0.1:{r.backend_ports['grpc']} check inter 500"
+                for r in self.members
+            )
+            grpc = f"""frontend grpc
+    mode tcp
+    bind 127.0.0.1:{self.grpc_lb_port}
+    default_backend grpc_replicas
+backend grpc_replicas
+    mode tcp
+    balance roundrobin
+{grpc_servers}
+"""
         config = self.base / "haproxy.cfg"
         config.write_text(
             f"""global
@@ -157,7 +189,7 @@ backend replicas
     option httpchk GET /ready
     retry-on conn-failure empty-response response-timeout
 {servers}
-"""
+{grpc}"""
         )
         log = (self.base / "haproxy.log").open("ab")
         self.haproxy = subprocess.Popen(
@@ -208,15 +240,34 @@ backend replicas
         leaders = [r for r in self.members if r.alive() and self.is_leader(r)]
         return leaders[0] if len(leaders) == 1 else None
 
+    def backends_of(self, replica: Replica) -> list[dict[str, object]]:
+        """What the replica's getserverinfomsg reports (LibP2P's multiaddrs among it)."""
+        envelope = {"signature": "", "payloadtype": "getserverinfomsg", "payload": "e30="}
+        request = urllib.request.Request(
+            replica.url + "/api", data=json.dumps(envelope).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            payload = json.loads(reply.read())["payload"]
+        backends: list[dict[str, object]] = json.loads(base64.b64decode(payload))["backends"]
+        return backends
+
     def describe(self) -> dict[str, object]:
+        replicas: list[dict[str, object]] = []
+        for r in self.members:
+            entry: dict[str, object] = {
+                "name": r.name,
+                "url": r.url,
+                "pid": r.proc.pid if r.proc else None,
+            }
+            if r.backend_ports and r.alive():
+                entry["backends"] = self.backends_of(r)
+            replicas.append(entry)
         return {
             "url": self.url,
+            **({"grpc": f"127.0.0.1:{self.grpc_lb_port}"} if self.grpc_lb_port else {}),
             "db_url": self.db_url,
             "etcd": self.etcd.endpoints,
-            "replicas": [
-                {"name": r.name, "url": r.url, "pid": r.proc.pid if r.proc else None}
-                for r in self.members
-            ],
+            "replicas": replicas,
             "base": str(self.base),
             "pid": os.getpid(),
         }
@@ -229,6 +280,11 @@ def main(argv: list[str] | None = None) -> None:
     start.add_argument("--replicas", type=int, default=3)
     start.add_argument("--ttl", type=int, default=3, help="leader lease TTL, seconds")
     start.add_argument("--state", type=Path, default=Path("fleet.json"))
+    start.add_argument(
+        "--backends",
+        default="http",
+        help="transports every replica serves, e.g. http,grpc,coap,libp2p (default: http)",
+    )
     stop = sub.add_parser("stop", help="stop the fleet started with the same --state")
     stop.add_argument("--state", type=Path, default=Path("fleet.json"))
     args = parser.parse_args(argv)
@@ -250,7 +306,13 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with Fleet(replicas=args.replicas, leader_ttl=args.ttl) as fleet:
+    try:
+        backends = parse_backends("--backends", args.backends)
+    except ConfigError as exc:
+        sys.exit(str(exc))
+    if "http" not in backends:
+        sys.exit("--backends: the fleet needs http (its load balancer and health checks)")
+    with Fleet(replicas=args.replicas, leader_ttl=args.ttl, backends=backends) as fleet:
         args.state.write_text(json.dumps(fleet.describe(), indent=2))
         print(json.dumps(fleet.describe(), indent=2), flush=True)
         print(f"fleet up: clients use {fleet.url} (Ctrl-C or 'stop' ends it)", flush=True)

@@ -46,6 +46,7 @@ def test_commands_of_our_own_are_few_and_known() -> None:
         "colonies ledger show",
         "colonies ledger verify",
         "colonies process psr",
+        "colonies security libp2p-identity",
         "colonies server migrate",
         "colonies workflow psr",
     }

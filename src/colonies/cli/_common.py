@@ -19,9 +19,11 @@ from colonies.client import (
     ColonyFSError,
     ConnectError,
     TLSError,
+    Transport,
     TransportError,
+    transport_from_config,
 )
-from colonies.config import ClientConfig, ConfigError
+from colonies.config import ClientConfig, ConfigError, parse_backends
 from colonies.crypto import PrivateKey, parse_private_key
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,7 +39,10 @@ _KEYS = {
 }
 
 # Epilogs of --help: which variables a command reads (the connection ones are on `colonies -h`).
-SERVER = "Server: COLONIES_SERVER_HOST, COLONIES_SERVER_PORT, COLONIES_TLS, COLONIES_CA_FILE."
+SERVER = (
+    "Server: COLONIES_SERVER_HOST, COLONIES_SERVER_PORT, COLONIES_TLS, COLONIES_CA_FILE; "
+    "other transports: COLONIES_CLIENT_BACKENDS (--backend)."
+)
 ANONYMOUS = f"No key needed. {SERVER}"
 MEMBER = f"Signs with COLONIES_PRVKEY (--key); colony: COLONIES_COLONY_NAME (--colony). {SERVER}"
 EXECUTOR = (
@@ -81,7 +86,14 @@ class Env:
 
     @property
     def url(self) -> str:
-        return self.config.url
+        """Where the server is: the HTTP URL, or each transport tried (--backend)."""
+        return " or ".join(self.config.endpoint(b) for b in self.config.backends)
+
+    def _transport(self) -> Transport | None:
+        try:
+            return transport_from_config(self.config, verify_tls=not self.skip_tls_verify)
+        except (ValueError, OSError) as exc:  # a CA file gRPC cannot read, say
+            fail(f"cannot set up {self.url}: {exc}")
 
     def key(self, kind: str = "user", override: str | None = None, option: str = "") -> PrivateKey:
         """The key of ``kind`` (user, colony, server): ``override`` (given as ``option``), else
@@ -114,17 +126,18 @@ class Env:
     def client(self, kind: str | None = "user", override: str | None = None) -> Client:
         """A sync client signing as ``kind`` (None: no key, for unsigned messages)."""
         key = None if kind is None else self.key(kind, override)
-        return Client(self.url, key, **self._connection())
+        return Client(self.config.url, key, **self._connection())
 
     def async_client(self, kind: str | None = "user", override: str | None = None) -> AsyncClient:
         key = None if kind is None else self.key(kind, override)
-        return AsyncClient(self.url, key, **self._connection())
+        return AsyncClient(self.config.url, key, **self._connection())
 
     def _connection(self) -> dict[str, Any]:
         return {
             "ca_file": self._ca_file(),
             "verify_tls": not self.skip_tls_verify,
             "retry_seconds": RETRY_SECONDS,
+            "transport": self._transport(),
         }
 
     def anonymous(self) -> Client:
@@ -158,6 +171,11 @@ def root_options(fn: F) -> F:
             help="Accept any server certificate (never in production).",
         ),
         click.option("--ca-file", help="Trust this CA certificate file [COLONIES_CA_FILE]."),
+        click.option(
+            "--backend",
+            help="Transports to try in order: http, grpc, coap, libp2p, comma-separated "
+            "[COLONIES_CLIENT_BACKENDS, http].",
+        ),
         click.option("--key", help="Your private key [COLONIES_PRVKEY]."),
         click.option("--colony", help="Colony name [COLONIES_COLONY_NAME]."),
         click.option("--json", "json_output", is_flag=True,
@@ -178,11 +196,18 @@ def make_env(
     key: str | None,
     colony: str | None,
     json_output: bool,
+    backend: str | None = None,
 ) -> Env:
     if insecure:
         if tls:
             raise click.UsageError("--insecure (plain HTTP) contradicts --tls")
         tls = False
+    backends = None
+    if backend is not None:
+        try:
+            backends = parse_backends("--backend", backend)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc).removeprefix("--backend: ")) from None
     overrides = {
         name: value
         for name, value in (
@@ -192,6 +217,7 @@ def make_env(
             ("ca_file", ca_file),
             ("prvkey", key),
             ("colony_name", colony),
+            ("backends", backends),
         )
         if value is not None
     }

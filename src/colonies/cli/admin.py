@@ -99,6 +99,21 @@ def security_id(env: Env, key_text: str | None) -> None:
     click.echo(env.key("user", key_text).id)
 
 
+@security.command("libp2p-identity")
+def security_libp2p_identity() -> None:
+    """Make a new LibP2P identity for a server; prints it and its peer ID (works offline).
+
+    Keep the identity secret, in COLONIES_SERVER_LIBP2P_IDENTITY (hex of a marshalled Ed25519
+    key, the format of upstream's server): the server's peer ID, which clients dial, stays the
+    same across restarts and replicas.
+    """
+    from colonies.p2p import new_identity, peer_id
+
+    identity = new_identity()
+    click.echo(f"Identity: {identity}")
+    click.echo(f"PeerId: {peer_id(identity)}")
+
+
 # --- server -----------------------------------------------------------------------------------
 @click.group()
 def server() -> None:

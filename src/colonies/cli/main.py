@@ -48,7 +48,10 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     Connection and keys come from COLONIES_* variables (COLONIES_SERVER_HOST,
     COLONIES_SERVER_PORT, COLONIES_TLS, COLONIES_PRVKEY, COLONIES_COLONY_NAME, ...) or the
     options below; `colonies config` shows what is in effect. `colonies dev` starts a local
-    colony and writes them to a file to source. Errors exit with status 1.
+    colony and writes them to a file to source. Over gRPC, CoAP or LibP2P: --backend
+    (COLONIES_CLIENT_BACKENDS) with COLONIES_CLIENT_GRPC_HOST/_PORT,
+    COLONIES_CLIENT_COAP_HOST/_PORT, COLONIES_CLIENT_LIBP2P_HOST (the server's multiaddr).
+    Errors exit with status 1.
     """
     ctx.obj = make_env(**options)
 
@@ -114,6 +117,8 @@ def server_start() -> None:
 
     Database: COLONIES_DB_URL, or COLONIES_DB_HOST/PORT/USER/PASSWORD/NAME.
     Owner: COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY. Port: COLONIES_SERVER_PORT (50080).
+    Transports: COLONIES_SERVER_BACKENDS (http; any of http, grpc, coap, libp2p), each on its
+    own port (COLONIES_SERVER_GRPC_PORT 50051, _COAP_PORT 5683, _LIBP2P_PORT 5000).
     HA: COLONIES_ETCD_ENDPOINTS (unset = single node). See the README for the rest.
     """
     from colonies.config import ConfigError, ServerConfig

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from colonies.cli._common import Env, pass_env
+from colonies.cli._common import Env, fail, pass_env
 from colonies.cli._output import dump, output_options, table
 from colonies.config import ClientConfig, ConfigError
 from colonies.crypto import parse_private_key
@@ -20,6 +20,7 @@ _FLAGS = {
     "ca_file": "--ca-file",
     "prvkey": "--key",
     "colony_name": "--colony",
+    "backends": "--backend",
 }
 _TITLES = {
     "host": "server host",
@@ -32,6 +33,13 @@ _TITLES = {
     "colony_name": "colony",
     "executor_name": "executor name",
     "executor_type": "executor type",
+    "backends": "transports, in order",
+    "grpc_host": "gRPC host",
+    "grpc_port": "gRPC port",
+    "grpc_tls": "gRPC TLS",
+    "coap_host": "CoAP host",
+    "coap_port": "CoAP port",
+    "libp2p_peers": "LibP2P peers",
 }
 _KEYS = ("prvkey", "colony_prvkey", "server_prvkey")
 
@@ -57,7 +65,7 @@ def settings(env: Env) -> list[dict[str, str]]:
     try:
         _, sources = ClientConfig.from_env_with_sources()
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        fail(str(exc))
     config = env.config
     rows: list[dict[str, str]] = [
         {"setting": "server", "value": config.url, "source": "host, port and TLS below"}
@@ -70,6 +78,8 @@ def settings(env: Env) -> list[dict[str, str]]:
             source = sources.get(attr) or "default"
         if attr in _KEYS:
             shown = _masked_key(value) if value else "not set"
+        elif isinstance(value, tuple):
+            shown = ", ".join(value) if value else "not set"
         elif isinstance(value, bool):
             shown = "on" if value else "off"
         else:

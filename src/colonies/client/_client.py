@@ -78,8 +78,12 @@ class AsyncClient(
 
     @classmethod
     def from_env(cls, config: ClientConfig | None = None, **kwargs: Any) -> AsyncClient:
-        """A client for the server, key and CA of the COLONIES_* variables."""
+        """A client of the COLONIES_* settings: the server, the key, the CA and the transports
+        (COLONIES_CLIENT_BACKENDS, docs/protocol.md §12.6)."""
+        from colonies.client._backends import transport_from_config
+
         config = config or ClientConfig.from_env()
+        kwargs.setdefault("transport", transport_from_config(config))
         return cls(config.url, config.prvkey or None, ca_file=config.ca_file, **kwargs)
 
     async def close(self) -> None:

@@ -4,11 +4,12 @@ Every field has a default (Go's zero value), so a payload may omit any key. List
 default to empty containers and are emitted as ``[]``/``{}``, never ``null`` (§5.1).
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from colonies.core.timeutil import ZERO_TIME, Time
+from colonies.core.wire import ONE_OR_MANY
 
 __all__ = [
     "GPU",
@@ -113,9 +114,13 @@ class Software(WireObject):
     version: str = ""
 
 
+# v1.9.4's clients send one object each, later ones arrays (docs/protocol.md §12.4): both decode.
+_OneOrMany = msgspec.Meta(extra={ONE_OR_MANY: True})
+
+
 class Capabilities(WireObject):
-    hardware: list[Hardware] = _list()
-    software: list[Software] = _list()
+    hardware: Annotated[list[Hardware], _OneOrMany] = _list()
+    software: Annotated[list[Software], _OneOrMany] = _list()
 
 
 class Project(WireObject):
@@ -541,6 +546,8 @@ class ServerBackend(WireObject, omit_defaults=True):
     host: str = ""
     tls: bool = False
     insecure: bool = False
+    # A project addition for libp2p: the full multiaddrs (with /p2p/<peer ID>) to dial.
+    multiaddrs: list[str] = _list()
 
 
 class ServerInfo(WireObject):

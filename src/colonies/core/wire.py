@@ -14,9 +14,20 @@ from typing import Any, TypeVar
 import msgspec
 from msgspec import inspect as mi
 
-__all__ = ["DecodeError", "decode", "decode_value", "encode", "normalize_free_form"]
+__all__ = [
+    "ONE_OR_MANY",
+    "DecodeError",
+    "decode",
+    "decode_value",
+    "encode",
+    "normalize_free_form",
+]
 
 T = TypeVar("T")
+
+#: ``msgspec.Meta(extra={ONE_OR_MANY: True})`` on a list type: a single object decodes as a
+#: one-item list.
+ONE_OR_MANY = "one_or_many"
 
 _json_decoder = msgspec.json.Decoder()
 _json_encoder = msgspec.json.Encoder()
@@ -99,6 +110,18 @@ class _List(_Plan):
         return []
 
 
+class _OneOrList(_List):
+    """A list where one object may stand for a one-item list (``ONE_OR_MANY`` in the type's
+    metadata): v1.9.4's clients send ``capabilities.hardware`` and ``software`` so."""
+
+    __slots__ = ()
+
+    def apply(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return [self.item.apply(value)]
+        return super().apply(value)
+
+
 class _Dict(_Plan):
     __slots__ = ("item",)
 
@@ -174,7 +197,10 @@ def _plan_for_info(info: mi.Type, seen: dict[type, _Struct]) -> _Plan:
     if isinstance(info, mi.DateTimeType):
         return _Scalar("0001-01-01T00:00:00Z")
     if isinstance(info, mi.Metadata):
-        return _plan_for_info(info.type, seen)
+        inner = _plan_for_info(info.type, seen)
+        if info.extra and info.extra.get(ONE_OR_MANY) and isinstance(inner, _List):
+            return _OneOrList(inner.item)
+        return inner
     if isinstance(info, mi.UnionType):
         # Optional[X]: normalise as X (``null`` already fell back to the default).
         for member in info.types:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from colonies import _aio as aio
-from colonies.client import AsyncClient, ColoniesError
+from colonies.client import AsyncClient, ColoniesError, Transport, transport_from_config
 from colonies.config import ClientConfig, ConfigError, S3Config
 from colonies.core import Executor as ExecutorObject
 from colonies.core import Function, Process
@@ -111,12 +111,15 @@ class Executor:
         ca_file: str = "",
         fs_dir: Path | str | None = None,
         s3: S3Config | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.key = parse_private_key(key) if isinstance(key, str) else key
         self.colony_key = (
             parse_private_key(colony_key) if isinstance(colony_key, str) else colony_key
         )
-        self.client = AsyncClient(url, self.key, ca_file=ca_file)
+        # ``transport``: gRPC, CoAP, LibP2P or a chain of them (docs/protocol.md §12); HTTP to
+        # ``url`` by default.
+        self.client = AsyncClient(url, self.key, ca_file=ca_file, transport=transport)
         self.colony = colony
         self.name = name
         self.executortype = executortype
@@ -149,8 +152,9 @@ class Executor:
         server (COLONIES_SERVER_HOST, COLONIES_SERVER_PORT, COLONIES_TLS, COLONIES_CA_FILE),
         the colony (COLONIES_COLONY_NAME), its name and type unless given
         (COLONIES_EXECUTOR_NAME, COLONIES_EXECUTOR_TYPE), and, when COLONIES_COLONY_PRVKEY is
-        set, the colony owner's key with which it registers itself. ``kwargs`` as for the
-        constructor (``location``, ``fs_dir``, ``grace_seconds``, ...)."""
+        set, the colony owner's key with which it registers itself; the transports of
+        COLONIES_CLIENT_BACKENDS (docs/protocol.md §12.6). ``kwargs`` as for the constructor
+        (``location``, ``fs_dir``, ``grace_seconds``, ...)."""
         config = config or ClientConfig.from_env()
         name = name or config.executor_name
         executortype = executortype or config.executor_type
@@ -161,6 +165,7 @@ class Executor:
             )
         kwargs.setdefault("colony_key", config.colony_prvkey or None)
         kwargs.setdefault("ca_file", config.ca_file)
+        kwargs.setdefault("transport", transport_from_config(config))
         return cls(
             config.url,
             key,

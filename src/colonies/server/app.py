@@ -1,4 +1,5 @@
-"""The aiohttp application: the transports /api and /pubsub, /health, /ready, /metrics.
+"""The aiohttp application: the transports /api and /pubsub, /health, /ready, /metrics, and
+the transports on ports of their own (gRPC, CoAP, LibP2P) that COLONIES_SERVER_BACKENDS names.
 
 This is where the replica is wired together: the store, the dispatcher the transports share,
 the event bus and the leadership.
@@ -6,6 +7,7 @@ the event bus and the leadership.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -13,6 +15,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from colonies.config import ServerConfig
+from colonies.core import ServerBackend
 from colonies.core.events import (
     AccessChangeEvent,
     ChannelEvent,
@@ -27,7 +30,7 @@ from colonies.server.drain import close_connection_when_draining, finish_drainin
 from colonies.server.readiness import ReadinessCheck
 from colonies.server.routes import registry
 from colonies.server.state import ServerState, load_timezone
-from colonies.server.transports import DISPATCHER_KEY, http, websocket
+from colonies.server.transports import DISPATCHER_KEY, Backend, http, websocket
 from colonies.server.ui import add_ui_routes
 from colonies.server.waiters import RemoteWakes
 from colonies.store import Store, connect, migrate
@@ -42,6 +45,9 @@ __all__ = ["DISPATCHER_KEY", "LEADERSHIP_KEY", "READINESS_KEY", "STATE_KEY", "cr
 STATE_KEY = web.AppKey("state", ServerState)
 LEADERSHIP_KEY = web.AppKey("leadership", Leadership)
 READINESS_KEY = web.AppKey("readiness", ReadinessCheck)
+BACKENDS_KEY = web.AppKey("backends", list[Backend])
+#: Seconds a transport on its own port gives its requests in flight when the replica stops.
+STOP_GRACE = 10.0
 
 
 async def health(request: web.Request) -> web.Response:
@@ -62,11 +68,49 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+def own_port_backends(config: ServerConfig, dispatcher: Dispatcher) -> list[Backend]:
+    """The configured transports that listen on ports of their own, in the configured order;
+    each module is imported only when its backend is enabled (py-libp2p takes seconds)."""
+    backends: list[Backend] = []
+    for name in config.backends:
+        if name == "grpc":
+            from colonies.server.transports.grpc_backend import GrpcBackend
+
+            backends.append(GrpcBackend(config, dispatcher))
+        elif name == "coap":
+            from colonies.server.transports.coap_backend import CoapBackend
+
+            backends.append(CoapBackend(config, dispatcher))
+        elif name == "libp2p":
+            from colonies.server.transports.libp2p_backend import Libp2pBackend
+
+            backends.append(Libp2pBackend(config, dispatcher))
+    return backends
+
+
+def _http_backend(config: ServerConfig) -> ServerBackend:
+    return ServerBackend(
+        type="http", port=config.port, host=config.advertised_host, tls=config.advertised_tls
+    )
+
+
+async def _stop_backends(backends: list[Backend]) -> None:
+    results = await asyncio.gather(
+        *(backend.stop(STOP_GRACE) for backend in backends), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, Exception):
+            log.warning("a transport did not stop cleanly: %r", result)
+
+
 def create_app(config: ServerConfig) -> web.Application:
-    """The application; connects to the database, migrates and seeds on start-up."""
+    """The application; connects to the database, migrates and seeds on start-up, then starts
+    the configured transports. /health, /ready and /metrics are always served over HTTP; /api
+    and /pubsub when the ``http`` backend is enabled."""
     app = web.Application(client_max_size=config.max_body)
-    http.add_routes(app)
-    websocket.add_routes(app)
+    if "http" in config.backends:
+        http.add_routes(app)
+        websocket.add_routes(app)
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)
@@ -147,9 +191,18 @@ def create_app(config: ServerConfig) -> web.Application:
         leadership.start()
         app[LEADERSHIP_KEY] = leadership
         app[READINESS_KEY] = ReadinessCheck(config.db_url)
+        backends = app[BACKENDS_KEY] = []
         try:
+            for backend in own_port_backends(config, app[DISPATCHER_KEY]):
+                await backend.start()
+                backends.append(backend)
+            infos = iter([backend.info() for backend in backends])  # in the configured order
+            state.backends = [
+                _http_backend(config) if name == "http" else next(infos) for name in config.backends
+            ]
             yield
         finally:
+            await _stop_backends(backends)
             await leadership.stop()
             await bus.stop()
             await app[READINESS_KEY].close()
@@ -158,9 +211,10 @@ def create_app(config: ServerConfig) -> web.Application:
     async def drain_now(app: web.Application) -> None:
         """Shutdown without a drain period first (server/run.py drains before): hand leadership
         over, answer the long polls and close the WebSockets before in-flight requests are
-        awaited."""
+        awaited; then the transports on ports of their own stop (their subscriptions end)."""
         await start_draining(app[STATE_KEY], 0)
         await finish_draining(app[STATE_KEY])
+        await _stop_backends(app[BACKENDS_KEY])
 
     async def close_when_draining(request: web.Request, response: web.StreamResponse) -> None:
         await close_connection_when_draining(request.app[STATE_KEY], request, response)

@@ -37,6 +37,9 @@ class Context:
     target: Any = None  # the object the scope loaded, if any
     access: ColonyAccess | None = None  # what the caller is in the target colony
     sink: ReplySink | None = None  # a subscription's
+    # The transport's cap on a long poll's wait, in seconds (its clients' own timeout minus a
+    # margin: docs/protocol.md §12); None where a request's own timeout holds.
+    max_wait: float | None = None
 
     @property
     def store(self) -> Store:

@@ -52,9 +52,12 @@ class Dispatcher:
         # The labelled metric children of each (backend, payloadtype, status): looked up once.
         self._observed: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    async def handle(self, body: bytes, backend: str) -> tuple[int, bytes]:
+    async def handle(
+        self, body: bytes, backend: str, max_wait: float | None = None
+    ) -> tuple[int, bytes]:
         """Answer one RPC request envelope with (HTTP status, reply envelope); ``backend``
-        names the transport in the metrics."""
+        names the transport in the metrics; ``max_wait`` caps a long poll's wait (seconds)
+        where the transport's clients give up sooner than a request may ask."""
         started = time.perf_counter()
         label = "invalid"
         try:
@@ -64,7 +67,7 @@ class Dispatcher:
                 route = None  # subscriptions are served on /pubsub only
             if route is not None:
                 label = envelope.payloadtype
-            reply = await self._process(envelope, route)
+            reply = await self._process(envelope, route, max_wait)
             status = 200
         except RpcError as exc:
             status, reply = exc.status, encode_error(exc.status, exc.message)
@@ -96,7 +99,9 @@ class Dispatcher:
         except SignatureError as exc:
             raise RpcError(403, str(exc)) from None
 
-    async def _process(self, envelope: RequestEnvelope, route: Route[Any] | None) -> bytes:
+    async def _process(
+        self, envelope: RequestEnvelope, route: Route[Any] | None, max_wait: float | None
+    ) -> bytes:
         if route is not None and route.role is Role.NONE:
             caller = ""
         else:
@@ -108,7 +113,7 @@ class Dispatcher:
             msg = route.msg_type()
         else:
             msg = decode_payload(envelope, route.msg_type, route.action)
-        ctx = Context(self.state, caller)
+        ctx = Context(self.state, caller, max_wait=max_wait)
         if route.role is Role.NONE:
             result = await self.run(ctx, route, msg)
         elif route.uses_nonce:

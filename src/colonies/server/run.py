@@ -16,6 +16,7 @@ from aiohttp import web
 from colonies._aio import run
 from colonies.config import ServerConfig
 from colonies.server.app import create_app, drain
+from colonies.server.transports import TransportStartError
 from colonies.store import store_error
 from colonies.store.migrate import known_versions, migrate_database
 from colonies.store.schema import SchemaBehind, SchemaError, check_current, database_state
@@ -140,6 +141,9 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
     runner = make_runner(app)
     try:
         await runner.setup()  # opens the pool, migrates and seeds (create_app's lifecycle)
+    except TransportStartError as exc:  # a gRPC, CoAP or LibP2P port we cannot listen on
+        await runner.cleanup()
+        raise StartupError(f"cannot start: {exc}") from exc
     except SchemaError as exc:
         raise StartupError(f"cannot start: {exc}") from exc
     except Exception as exc:

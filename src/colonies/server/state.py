@@ -9,7 +9,7 @@ from datetime import tzinfo
 from aiohttp import web
 
 from colonies.config import ServerConfig
-from colonies.core import utcnow
+from colonies.core import ServerBackend, utcnow
 from colonies.ha.leadership import Leadership
 from colonies.server.access_cache import AccessCache
 from colonies.server.assigned import AssignedProcesses
@@ -32,6 +32,8 @@ class ServerState:
     leadership: Leadership | None = None
     access_cache: AccessCache = field(default_factory=AccessCache)
     assigned: AssignedProcesses = field(default_factory=AssignedProcesses)
+    # What getserverinfomsg reports: each transport served (server/app.py fills it in).
+    backends: list[ServerBackend] = field(default_factory=list)
     # Set on SIGTERM: /ready fails; long polls answer by drain_deadline (time.monotonic()), and
     # the open /pubsub WebSockets are closed then (server/drain.py).
     draining: bool = False

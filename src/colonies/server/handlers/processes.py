@@ -138,7 +138,8 @@ async def assign(ctx: Context, msg: AssignProcessMsg, nonce: Nonce | None) -> Pr
     claims = ctx.store.claims
     waiters = ctx.state.waiters
     recheck = ctx.state.assign_recheck_interval
-    deadline = time.monotonic() + msg.timeout
+    wait = msg.timeout if ctx.max_wait is None else min(msg.timeout, ctx.max_wait)
+    deadline = time.monotonic() + wait
 
     async def claim() -> Process | None:
         return await claims.claim(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from colonies.core import Cluster, Node, ServerBackend, ServerInfo, Statistics
+from colonies.core import Cluster, Node, ServerInfo, Statistics
 from colonies.ha.etcd import parse_endpoints
 from colonies.rpc import RpcError
 from colonies.rpc.messages import (
@@ -34,14 +34,12 @@ async def version(ctx: Context, msg: VersionMsg) -> VersionReply:
     payload_ignored=True,
 )
 async def server_info(ctx: Context, msg: GetServerInfoMsg) -> ServerInfo:
+    """The transports served, as started (docs/protocol.md §12)."""
     config = ctx.config
-    backend = ServerBackend(
-        type="http", port=config.port, host=config.advertised_host, tls=config.advertised_tls
-    )
     return ServerInfo(
         buildversion=config.build_version,
         buildtime=config.build_time or ctx.state.build_time,
-        backends=[backend],
+        backends=ctx.state.backends,
     )
 
 
