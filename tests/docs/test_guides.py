@@ -29,6 +29,8 @@ GUIDES = [
     DOCS / "guides" / "channels.md",
     DOCS / "guides" / "logs.md",
     DOCS / "colonyfs.md",
+    DOCS / "metrics.md",
+    DOCS / "security.md",
 ]
 #: Pages with ```sh blocks that cannot run against a local dev colony, and why.
 NOT_RUN = {
@@ -70,6 +72,8 @@ def test_the_guides_promise_what_they_teach() -> None:
         "channels.md": ["channel_append", "subscribe_channel"],
         "logs.md": ["colonies log get", "--follow", "colonies log search"],
         "colonyfs.md": ["colonies fs sync", "colonies fs snapshot create", "--snapshot --wait"],
+        "metrics.md": ["/metrics", "colonies_(leader"],
+        "security.md": ["user chid --new-key", "colonies ledger verify", "colonies ledger show"],
     }
     for guide in GUIDES:
         blocks = "\n".join(b.body for b in guide_blocks(guide.read_text()))
