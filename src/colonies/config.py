@@ -110,6 +110,8 @@ class ServerConfig:
     leader_ttl: int = 5
     require_fresh: bool = False
     freshness_window: int = 300
+    # /metrics has no authentication: colony names appear in it only when asked for.
+    metrics_colony_names: bool = False
     # The server owner's key, when given: signs ledger checkpoints. Never printed.
     server_prvkey: str = field(default="", repr=False)
     # Migrate the schema at start (under an advisory lock); False: only check that it is current.
@@ -243,6 +245,7 @@ class ServerConfig:
             drain_seconds=float(drain_seconds),
             pubsub_heartbeat=float(heartbeat),
             require_fresh=env_bool(env.get("COLONIES_REQUIRE_FRESH")),
+            metrics_colony_names=env_bool(env.get("COLONIES_METRICS_COLONY_NAMES")),
             server_prvkey=prvkey,
             freshness_window=_int(env, "COLONIES_FRESHNESS_WINDOW", 300),
             leader_ttl=leader_ttl,

@@ -196,6 +196,78 @@ async def test_lifecycle(client: BackendClient, multi: RunningServer, server_key
     assert metrics.labels("getprocessmsg", "403", client.name)._value.get() >= 2
 
 
+def signed_raw(payloadtype: str, payload_json: bytes, key: PrivateKey) -> bytes:
+    """An envelope around payload JSON as it is (sign_request would re-encode a value)."""
+    text = base64.b64encode(payload_json).decode()
+    return json.dumps(
+        {"signature": key.sign(text.encode()), "payloadtype": payloadtype, "payload": text}
+    ).encode()
+
+
+async def test_hostile_input_over_each_backend(
+    client: BackendClient, multi: RunningServer, server_key: PrivateKey
+):
+    """Issue 16's inputs reach the one pipeline over every backend (server/dispatch.py): the
+    request limits (core/limits.py), the known-key rule for large payloads and the envelope's
+    nesting give the same 4xx error envelope HTTP gives, and the server goes on serving."""
+    _, _, user = await setup_colony(client, server_key)
+    deep = b"[" * 1000 + b"]" * 1000
+    # nested 1,000 deep in the envelope, and in the payload
+    reply = await client.send(b'{"signature": "", "x": ' + deep + b"}")
+    assert (error_of(reply).status, error_of(reply).message) == (
+        400,
+        "Failed to parse RPC message, invalid JSON envelope",
+    )
+    body = b'{"msgtype": "getcolonymsg", "colonyname": "c", "a": ' + deep + b"}"
+    error = error_of(await client.send(signed_raw("getcolonymsg", body, user)))
+    assert (error.status, error.message) == (
+        400,
+        "Failed to get colony, Nested deeper than 64 levels - at `$`",
+    )
+    args: Any = 1
+    for _ in range(100):
+        args = [args]
+    error = error_of(
+        await client.send(sign_request("submitfuncspecmsg", {"spec": spec("c", args=args)}, user))
+    )
+    assert error.status == 400 and "Nested deeper than 64 levels" in error.message
+    # an oversized name is refused, and not echoed
+    long_name = "f" * 100_000
+    error = error_of(
+        await client.send(
+            sign_request("submitfuncspecmsg", {"spec": spec("c", funcname=long_name)}, user)
+        )
+    )
+    assert error.status == 400 and "String longer than 256 characters" in error.message
+    assert len(error.message) < 200, error.message
+    # an out-of-range integer
+    error = error_of(
+        await client.send(
+            sign_request("submitfuncspecmsg", {"spec": spec("c", maxwaittime=10**12)}, user)
+        )
+    )
+    assert error.status == 400 and "Integer larger than" in error.message
+    # a large payload from a key the server does not know is not decoded
+    stranger = generate_private_key()
+    error = error_of(
+        await client.send(
+            sign_request("addlogmsg", {"processid": "p" * 64, "message": "m" * 100_000}, stranger)
+        )
+    )
+    assert error.status == 403 and "signing key is not known" in error.message
+    # a subscription nested too deep is refused with an error, not a dropped stream
+    deep_subscription = b'{"msgtype": "subscribeprocessesmsg", "colonyname": "c", "a": ' + deep
+    replies = [r async for r in client.subscribe(signed_raw(
+        "subscribeprocessesmsg", deep_subscription + b"}", user
+    ))]  # fmt: skip
+    assert len(replies) == 1 and error_of(replies[0]).status == 400
+    # and the server still serves this backend
+    got = await call(client, "getcolonymsg", user, colonyname="c")
+    assert got["name"] == "c"
+    errors = multi.app[STATE_KEY].metrics.rpc_requests
+    assert errors.labels("submitfuncspecmsg", "500", client.name)._value.get() == 0
+
+
 def pushed(reply: bytes) -> tuple[dict[str, Any], Any]:
     envelope = json.loads(reply)
     return envelope, json.loads(base64.b64decode(envelope["payload"]))

@@ -94,6 +94,23 @@ async def test_concurrent_calls_share_a_batch_and_a_bad_item_fails_alone():
     assert sorted(map(tuple, batches[1:])) == [(-3,), (1,), (2,), (4,)]
 
 
+async def test_a_value_too_large_to_index_fails_only_its_caller():
+    """A batch item the database cannot index (a name of kilobytes, a nonce once) fails alone:
+    the others are run again without it, as for any other item error."""
+
+    async def run(items: list[str]) -> list[str]:
+        if any(len(i) > 10 for i in items):
+            raise asyncpg.ProgramLimitExceededError("index row size exceeds btree maximum")
+        return items
+
+    batcher: Batcher[str, str] = Batcher(run)
+    results = await asyncio.gather(
+        *(batcher(i) for i in ("a", "x" * 20, "b")), return_exceptions=True
+    )
+    assert results[0] == "a" and results[2] == "b"
+    assert isinstance(results[1], asyncpg.ProgramLimitExceededError)
+
+
 @pytest.mark.parametrize("size", [1, 3])
 async def test_batches_are_bounded(size):
     seen: list[int] = []

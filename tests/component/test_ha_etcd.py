@@ -84,8 +84,10 @@ async def test_fleet_gauges_come_from_the_leader_only(db_url, server_key):
 
     from tests.helpers import make_colony
 
-    first = await start_server(make_config(db_url, server_key, replica_name="g1"))
-    second = await start_server(make_config(db_url, server_key, replica_name="g2"))
+    # Colony names in the gauges only when asked for (test_hostile_input.py: the default).
+    names = {"metrics_colony_names": True}
+    first = await start_server(make_config(db_url, server_key, replica_name="g1", **names))
+    second = await start_server(make_config(db_url, server_key, replica_name="g2", **names))
     try:
         await eventually(lambda: _leading(first[1]), "a leader")
         url = f"http://127.0.0.1:{first[0].addresses[0][1]}"

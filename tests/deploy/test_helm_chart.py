@@ -165,6 +165,7 @@ def test_no_values_install_is_a_fleet(helm: Helm) -> None:
 
     # The bundled database: host and user in the ConfigMap, password from the generated Secret.
     config = server_config(docs)
+    assert config["COLONIES_METRICS_COLONY_NAMES"] == "false"  # /metrics names no colony
     assert config["COLONIES_DB_HOST"] == "rel-colonies-postgresql.colonies.svc.cluster.local"
     assert (config["COLONIES_DB_USER"], config["COLONIES_DB_NAME"]) == ("colonies", "colonies")
     variables = env_of(server)
@@ -225,6 +226,16 @@ def test_no_values_install_is_a_fleet(helm: Helm) -> None:
     )
     assert test_env["COLONIES_SERVER_PRVKEY"]["valueFrom"]["secretKeyRef"]["name"] == (
         "rel-colonies-server-key"
+    )
+
+
+def test_metrics_colony_names_is_a_boolean_option(helm: Helm) -> None:
+    """/metrics names colonies only when the operator says so (issue 16); anything but a
+    boolean is refused by the schema."""
+    docs = helm.render("--set", "config.metricsColonyNames=true")
+    assert server_config(docs)["COLONIES_METRICS_COLONY_NAMES"] == "true"
+    assert "metricsColonyNames" in helm.render_error(
+        "--set-string", "config.metricsColonyNames=yes"
     )
 
 

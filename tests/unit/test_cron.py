@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from colonies.core.cron import CronError, parse_cron
+from colonies.core.cron import CronError, parse_cron, validate_cron
 
 UTC = timezone.utc
 
@@ -117,3 +117,29 @@ def test_random_expressions_against_brute_force() -> None:
             assert not _matches(fields, probe, True, True), (expr, start, probe)
             probe += timedelta(seconds=1)
         assert got > start and _matches(fields, got, True, True)
+
+
+# --- the horizon: a schedule must fire within it (core/limits.py) ---------------------------
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "0 0 0 31 2 *",  # 31 February
+        "0 0 0 30 2 *",
+        "@every 99999999999h",
+        "@every " + "9" * 400 + "s",  # infinity as a float
+        "@every 1831d",  # not a unit robfig knows, and too long anyway
+        "0 " * 600,
+    ],
+    ids=["31-feb", "30-feb", "every-huge", "every-infinite", "every-days", "too-long"],
+)
+def test_a_schedule_that_does_not_fire_within_the_horizon_is_refused(expr: str) -> None:
+    with pytest.raises(CronError):
+        validate_cron(expr, t(2026, 1, 1))
+
+
+def test_a_schedule_within_the_horizon_passes() -> None:
+    now = t(2026, 3, 1)
+    assert validate_cron("0 0 0 29 2 *", now).next(now) == t(2028, 2, 29)  # two years on
+    assert validate_cron("@every 43920h", now).next(now) == now + timedelta(hours=43920)
+    with pytest.raises(CronError):
+        validate_cron("@every 43921h", now)  # an hour past 5 x 366 days

@@ -4,6 +4,10 @@ Six fields, seconds first: ``second minute hour day-of-month month day-of-week``
 ``?``, lists, ranges, steps and month/weekday names; or a descriptor (``@daily``, ``@every 1h30m``
 ...). An optional ``TZ=<zone>`` or ``CRON_TZ=<zone>`` prefix selects the zone. Five-field
 expressions are refused: upstream's parser requires the seconds field.
+
+A schedule must fire within a bounded horizon (core/limits.py): :func:`validate_cron` refuses
+an expression that never fires in it (31 February), and ``@every`` accepts durations up to it.
+An expression longer than :data:`~colonies.core.limits.MAX_CRON_EXPRESSION` is not parsed.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from colonies.core.limits import CRON_HORIZON_SECONDS, MAX_CRON_EXPRESSION
 
 __all__ = ["CronError", "Schedule", "parse_cron", "validate_cron"]
 
@@ -180,6 +186,8 @@ def _parse_duration(text: str) -> float:
         if match is None:
             raise CronError(f"@every: invalid duration {text!r}")
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        if not total <= CRON_HORIZON_SECONDS:  # also infinity, from hundreds of digits
+            raise CronError(f"@every: a duration longer than {CRON_HORIZON_SECONDS} s")
         pos = match.end()
     return total
 
@@ -192,6 +200,8 @@ def _zone(name: str) -> tzinfo:
 
 
 def parse_cron(expression: str, default_tz: tzinfo = UTC) -> Schedule:
+    if len(expression) > MAX_CRON_EXPRESSION:
+        raise CronError(f"an expression longer than {MAX_CRON_EXPRESSION} characters")
     text = expression.strip()
     zone = default_tz
     if text.startswith(("TZ=", "CRON_TZ=")):
@@ -229,5 +239,14 @@ def parse_cron(expression: str, default_tz: tzinfo = UTC) -> Schedule:
     )
 
 
-def validate_cron(expression: str) -> None:
-    parse_cron(expression)
+def validate_cron(expression: str, now: datetime, tz: tzinfo = UTC) -> Schedule:
+    """The schedule of ``expression``, once it is known to fire within the horizon after
+    ``now``; CronError otherwise."""
+    schedule = parse_cron(expression, tz)
+    try:
+        first = schedule.next(now)
+    except (OverflowError, ValueError) as exc:  # CronError is a ValueError
+        raise CronError(str(exc) if isinstance(exc, CronError) else "no activation") from None
+    if (first - now).total_seconds() > CRON_HORIZON_SECONDS:
+        raise CronError(f"no activation within {CRON_HORIZON_SECONDS // 86_400} days")
+    return schedule

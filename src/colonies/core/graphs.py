@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from colonies.core.limits import MAX_WORKFLOW_NODES
 from colonies.core.objects import (
     Edge,
     FunctionSpec,
@@ -18,13 +19,17 @@ from colonies.core.objects import (
 )
 from colonies.core.states import ProcessState
 from colonies.core.submission import NewProcess, new_process
+from colonies.core.timeutil import utcnow
+from colonies.core.wire import decode
 
 __all__ = [
     "GraphError",
     "Member",
+    "check_stored_workflow",
     "graph_state",
     "layout",
     "plan_workflow",
+    "stored_workflow",
 ]
 
 
@@ -46,6 +51,8 @@ def plan_workflow(
     specs: list[FunctionSpec] = spec.functionspecs
     if not specs:
         raise GraphError("a workflow needs at least one function spec")
+    if len(specs) > MAX_WORKFLOW_NODES:
+        raise GraphError(f"a workflow may have at most {MAX_WORKFLOW_NODES} function specs")
     ids: dict[str, str] = {}
     for fs in specs:
         if not fs.nodename:
@@ -98,24 +105,43 @@ def plan_workflow(
     return graph, processes
 
 
+def stored_workflow(text: str, colonyname: str) -> WorkflowSpec:
+    """A cron's or generator's workflow spec (JSON text) as it is submitted when it fires:
+    decoded within the request limits, in its owner's colony. DecodeError (or LimitError)."""
+    spec = decode(text, WorkflowSpec, limits=True)
+    spec.colonyname = colonyname
+    return spec
+
+
+def check_stored_workflow(text: str, colonyname: str) -> None:
+    """Whether a cron's or generator's workflow spec will submit when it fires: the checks of
+    a submission, made when it is added. DecodeError, GraphError or SubmissionError."""
+    plan_workflow(
+        stored_workflow(text, colonyname),
+        graphid="",
+        initiatorid="",
+        initiatorname="",
+        now=utcnow(),
+        new_id=str,
+    )
+
+
 def _check_acyclic(specs: Sequence[FunctionSpec]) -> None:
-    deps = {fs.nodename: list(fs.conditions.dependencies) for fs in specs}
-    done: set[str] = set()
-    visiting: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in done:
-            return
-        if name in visiting:
-            raise GraphError(f"the dependencies of {name} form a cycle")
-        visiting.add(name)
-        for parent in deps[name]:
-            visit(parent)
-        visiting.discard(name)
-        done.add(name)
-
-    for name in deps:
-        visit(name)
+    """Kahn's algorithm, without recursion: a graph of any depth is checked in linear time."""
+    waiting_on = {fs.nodename: len(fs.conditions.dependencies) for fs in specs}
+    children: dict[str, list[str]] = {fs.nodename: [] for fs in specs}
+    for fs in specs:
+        for parent in fs.conditions.dependencies:
+            children[parent].append(fs.nodename)
+    ready = [name for name, count in waiting_on.items() if count == 0]
+    while ready:
+        for child in children[ready.pop()]:
+            waiting_on[child] -= 1
+            if waiting_on[child] == 0:
+                ready.append(child)
+    for fs in specs:
+        if waiting_on[fs.nodename]:
+            raise GraphError(f"the dependencies of {fs.nodename} form a cycle")
 
 
 def graph_state(states: Sequence[int]) -> int:
@@ -158,27 +184,35 @@ _NODE_WIDTH = 150
 _PADDING = 50
 
 
+def _depths(members: Sequence[Member], by_id: dict[str, Member]) -> dict[str, int]:
+    """Each member's depth: the longest chain of parents above it (roots 0). Without recursion,
+    and finite on a graph that is no DAG (members of a cycle stay at depth 0)."""
+    waiting_on: dict[str, int] = {}
+    children: dict[str, list[str]] = {m.processid: [] for m in members}
+    for m in members:
+        parents = [p for p in m.parents if p in by_id]
+        waiting_on[m.processid] = len(parents)
+        for parent in parents:
+            children[parent].append(m.processid)
+    depth = {m.processid: 0 for m in members}
+    ready = [pid for pid, count in waiting_on.items() if count == 0]
+    while ready:
+        pid = ready.pop()
+        for child in children[pid]:
+            depth[child] = max(depth[child], depth[pid] + 1)
+            waiting_on[child] -= 1
+            if waiting_on[child] == 0:
+                ready.append(child)
+    return depth
+
+
 def layout(members: Sequence[Member]) -> tuple[list[GraphNode], list[Edge]]:
     """Nodes and edges for dashboards: y = depth * 80, rows centred on the widest row."""
     by_id = {m.processid: m for m in members}
-    depth: dict[str, int] = {}
-
-    def depth_of(pid: str, guard: int = 0) -> int:
-        if pid in depth:
-            return depth[pid]
-        member = by_id[pid]
-        parents = [p for p in member.parents if p in by_id]
-        d = (
-            0
-            if not parents or guard > len(by_id)
-            else 1 + max(depth_of(p, guard + 1) for p in parents)
-        )
-        depth[pid] = d
-        return d
-
+    depth = _depths(members, by_id)
     rows: dict[int, list[Member]] = {}
     for m in members:
-        rows.setdefault(depth_of(m.processid), []).append(m)
+        rows.setdefault(depth[m.processid], []).append(m)
     widest = max((len(r) for r in rows.values()), default=0)
     full_width = widest * (_NODE_WIDTH + _PADDING)
     nodes: list[GraphNode] = []

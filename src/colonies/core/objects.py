@@ -1,13 +1,26 @@
 """Wire objects of docs/protocol.md §5.3 as msgspec Structs with their exact key names.
 
 Every field has a default (Go's zero value), so a payload may omit any key. Lists and maps
-default to empty containers and are emitted as ``[]``/``{}``, never ``null`` (§5.1).
+default to empty containers and are emitted as ``[]``/``{}``, never ``null`` (§5.1). Fields a
+request may carry declare their limits (``Name``, ``Seconds`` ...: core/limits.py).
 """
 
 from typing import Annotated, Any
 
 import msgspec
 
+from colonies.core.limits import (
+    CRON_HORIZON_SECONDS,
+    MAX_WORKFLOW_NODES,
+    CronExpression,
+    CronSeconds,
+    Int32,
+    Name,
+    Path,
+    Priority,
+    Seconds,
+    limit,
+)
 from colonies.core.timeutil import ZERO_TIME, Time
 from colonies.core.wire import ONE_OR_MANY
 
@@ -76,42 +89,42 @@ def _dict() -> Any:
 
 
 class Colony(WireObject):
-    colonyid: str = ""
-    name: str = ""
+    colonyid: Name = ""
+    name: Name = ""
 
 
 class User(WireObject):
-    colonyname: str = ""
-    userid: str = ""
-    name: str = ""
-    email: str = ""
-    phone: str = ""
+    colonyname: Name = ""
+    userid: Name = ""
+    name: Name = ""
+    email: Name = ""
+    phone: Name = ""
 
 
 class GPU(WireObject):
-    name: str = ""
-    mem: str = ""
+    name: Name = ""
+    mem: Name = ""
     count: int = 0
     nodecount: int = 0
 
 
 class Hardware(WireObject):
-    model: str = ""
+    model: Name = ""
     nodes: int = 0
-    cpu: str = ""
+    cpu: Name = ""
     cores: int = 0
-    mem: str = ""
-    storage: str = ""
+    mem: Name = ""
+    storage: Name = ""
     gpu: GPU = msgspec.field(default_factory=GPU)
-    platform: str = ""
-    architecture: str = ""
-    network: list[str] = _list()
+    platform: Name = ""
+    architecture: Name = ""
+    network: list[Name] = _list()
 
 
 class Software(WireObject):
-    name: str = ""
-    type: str = ""
-    version: str = ""
+    name: Name = ""
+    type: Name = ""
+    version: Name = ""
 
 
 # v1.9.4's clients send one object each, later ones arrays (docs/protocol.md §12.4): both decode.
@@ -133,48 +146,48 @@ class Project(WireObject):
 
 
 class Allocations(WireObject):
-    projects: dict[str, Project] = _dict()
+    projects: dict[Name, Project] = _dict()
 
 
 class Executor(WireObject):
-    executorid: str = ""
-    executortype: str = ""
-    executorname: str = ""
-    colonyname: str = ""
+    executorid: Name = ""
+    executortype: Name = ""
+    executorname: Name = ""
+    colonyname: Name = ""
     state: int = 0
     requirefuncreg: bool = False
     commissiontime: Time = ZERO_TIME
     lastheardfromtime: Time = ZERO_TIME
-    locationname: str = ""
+    locationname: Name = ""
     capabilities: Capabilities = msgspec.field(default_factory=Capabilities)
     allocations: Allocations = msgspec.field(default_factory=Allocations)
-    blueprintid: str = ""
+    blueprintid: Name = ""
     blueprintgen: int = 0
 
 
 class Location(WireObject):
-    locationid: str = ""
-    name: str = ""
-    colonyname: str = ""
+    locationid: Name = ""
+    name: Name = ""
+    colonyname: Name = ""
     description: str = ""
     long: float = 0.0
     lat: float = 0.0
 
 
 class FunctionArg(WireObject, omit_defaults=True):
-    name: str = ""
-    type: str = ""
+    name: Name = ""
+    type: Name = ""
     description: str = ""
     required: bool = False
     enum: list[str] = _list()
 
 
 class Function(WireObject):
-    functionid: str = ""
-    executorname: str = ""
-    executortype: str = ""
-    colonyname: str = ""
-    funcname: str = ""
+    functionid: Name = ""
+    executorname: Name = ""
+    executortype: Name = ""
+    colonyname: Name = ""
+    funcname: Name = ""
     description: str = ""
     args: list[FunctionArg] = _list()
     counter: int = 0
@@ -184,29 +197,29 @@ class Function(WireObject):
     maxexectime: float = 0.0
     avgwaittime: float = 0.0
     avgexectime: float = 0.0
-    locationname: str = ""
+    locationname: Name = ""
 
 
 class Conditions(WireObject):
-    colonyname: str = ""
-    executornames: list[str] = _list()
-    executortype: str = ""
-    locationname: str = ""
-    dependencies: list[str] = _list()
+    colonyname: Name = ""
+    executornames: list[Name] = _list()
+    executortype: Name = ""
+    locationname: Name = ""
+    dependencies: Annotated[list[Name], limit(max_length=MAX_WORKFLOW_NODES)] = _list()
     nodes: int = 0
-    cpu: str = ""
+    cpu: Name = ""
     processes: int = 0
     processespernode: int = 0
-    mem: str = ""
-    storage: str = ""
+    mem: Name = ""
+    storage: Name = ""
     gpu: GPU = msgspec.field(default_factory=GPU)
     walltime: int = 0
 
 
 class SnapshotMount(WireObject):
-    snapshotid: str = ""
-    label: str = ""
-    dir: str = ""
+    snapshotid: Name = ""
+    label: Path = ""
+    dir: Path = ""
     keepfiles: bool = False
     keepsnapshot: bool = False
 
@@ -221,42 +234,42 @@ class OnConflicts(WireObject):
 
 
 class SyncDirMount(WireObject):
-    label: str = ""
-    dir: str = ""
+    label: Path = ""
+    dir: Path = ""
     keepfiles: bool = False
     onconflicts: OnConflicts = msgspec.field(default_factory=OnConflicts)
 
 
 class Filesystem(WireObject):
-    mount: str = ""
+    mount: Path = ""
     snapshots: list[SnapshotMount] = _list()
     dirs: list[SyncDirMount] = _list()
 
 
 class FunctionSpec(WireObject):
-    nodename: str = ""
-    funcname: str = ""
+    nodename: Name = ""
+    funcname: Name = ""
     args: list[Any] = _list()
     kwargs: dict[str, Any] = _dict()
-    priority: int = 0
-    maxwaittime: int = 0
-    maxexectime: int = 0
-    maxretries: int = 0
+    priority: Priority = 0
+    maxwaittime: Seconds = 0
+    maxexectime: Seconds = 0
+    maxretries: Int32 = 0
     conditions: Conditions = msgspec.field(default_factory=Conditions)
-    label: str = ""
+    label: Name = ""
     fs: Filesystem = msgspec.field(default_factory=Filesystem)
-    env: dict[str, str] = _dict()
-    channels: list[str] = _list()
+    env: dict[Name, str] = _dict()
+    channels: list[Name] = _list()
 
 
 class Attribute(WireObject):
-    attributeid: str = ""
-    targetid: str = ""
-    targetcolonyname: str = ""
-    targetprocessgraphid: str = ""
+    attributeid: Name = ""
+    targetid: Name = ""
+    targetcolonyname: Name = ""
+    targetprocessgraphid: Name = ""
     state: int = 0
     attributetype: int = 0
-    key: str = ""
+    key: Name = ""
     value: str = ""
 
 
@@ -286,8 +299,8 @@ class Process(WireObject):
 
 
 class WorkflowSpec(WireObject):
-    colonyname: str = ""
-    functionspecs: list[FunctionSpec] = _list()
+    colonyname: Name = ""
+    functionspecs: Annotated[list[FunctionSpec], limit(max_length=MAX_WORKFLOW_NODES)] = _list()
 
 
 class GraphNodeData(WireObject):
@@ -335,14 +348,14 @@ class ProcessGraph(WireObject):
 
 
 class Generator(WireObject):
-    generatorid: str = ""
-    initiatorid: str = ""
-    initiatorname: str = ""
-    colonyname: str = ""
-    name: str = ""
+    generatorid: Name = ""
+    initiatorid: Name = ""
+    initiatorname: Name = ""
+    colonyname: Name = ""
+    name: Name = ""
     workflowspec: str = ""
     trigger: int = 0
-    timeout: int = 0
+    timeout: Seconds = 0
     firstpack: Time = ZERO_TIME
     lastrun: Time = ZERO_TIME
     queuesize: int = 0
@@ -350,18 +363,18 @@ class Generator(WireObject):
 
 
 class Cron(WireObject):
-    cronid: str = ""
-    initiatorid: str = ""
-    initiatorname: str = ""
-    colonyname: str = ""
-    name: str = ""
-    cronexpression: str = ""
-    interval: int = 0
+    cronid: Name = ""
+    initiatorid: Name = ""
+    initiatorname: Name = ""
+    colonyname: Name = ""
+    name: Name = ""
+    cronexpression: CronExpression = ""
+    interval: CronSeconds = 0
     random: bool = False
     nextrun: Time = ZERO_TIME
     lastrun: Time = ZERO_TIME
     workflowspec: str = ""
-    prevprocessgraphid: str = ""
+    prevprocessgraphid: Name = ""
     waitforprevprocessgraph: bool = False
     checkerperiod: int = 0
 
@@ -375,32 +388,32 @@ class Log(WireObject):
 
 
 class S3Object(WireObject):
-    server: str = ""
+    server: Name = ""
     port: int = 0
     tls: bool = False
-    accesskey: str = ""
-    secretkey: str = ""
-    region: str = ""
-    encryptionkey: str = ""
-    encryptionalg: str = ""
-    object: str = ""
-    bucket: str = ""
+    accesskey: Name = ""
+    secretkey: Name = ""
+    region: Name = ""
+    encryptionkey: Name = ""
+    encryptionalg: Name = ""
+    object: Path = ""
+    bucket: Name = ""
 
 
 class Reference(WireObject):
-    protocol: str = ""
+    protocol: Name = ""
     s3object: S3Object = msgspec.field(default_factory=S3Object)
 
 
 class File(WireObject):
-    fileid: str = ""
-    colonyname: str = ""
-    label: str = ""
-    name: str = ""
+    fileid: Name = ""
+    colonyname: Name = ""
+    label: Path = ""
+    name: Path = ""
     size: int = 0
     sequencenr: int = 0
-    checksum: str = ""
-    checksumalg: str = ""
+    checksum: Name = ""
+    checksumalg: Name = ""
     ref: Reference = msgspec.field(default_factory=Reference)
     added: Time = ZERO_TIME
 
@@ -462,51 +475,51 @@ class ChannelEntry(WireObject, omit_defaults=True):
 
 # --- blueprints (camelCase keys inside, as upstream) --------------------------------------------
 class BlueprintMetadata(WireObject):
-    name: str = ""
-    colonyname: str = ""
-    locationname: str = ""
-    labels: dict[str, str] = _dict()
+    name: Name = ""
+    colonyname: Name = ""
+    locationname: Name = ""
+    labels: dict[Name, str] = _dict()
     annotations: dict[str, str] = _dict()
     generation: int = 0
     createdAt: Time = ZERO_TIME
     updatedAt: Time = ZERO_TIME
-    lastReconciliationProcess: str = ""
+    lastReconciliationProcess: Name = ""
     lastReconciliationTime: Time = ZERO_TIME
 
 
 class BlueprintNames(WireObject):
-    kind: str = ""
-    listKind: str = ""
-    singular: str = ""
-    plural: str = ""
-    shortNames: list[str] = _list()
+    kind: Name = ""
+    listKind: Name = ""
+    singular: Name = ""
+    plural: Name = ""
+    shortNames: list[Name] = _list()
 
 
 class BlueprintHandler(WireObject):
-    executorType: str = ""
-    functionName: str = ""
-    reconcileInterval: int = 0
+    executorType: Name = ""
+    functionName: Name = ""
+    reconcileInterval: Annotated[int, limit(ge=0, le=CRON_HORIZON_SECONDS)] = 0
 
 
 class BlueprintDefinitionSpec(WireObject):
-    group: str = ""
-    version: str = ""
+    group: Name = ""
+    version: Name = ""
     names: BlueprintNames = msgspec.field(default_factory=BlueprintNames)
-    scope: str = ""
+    scope: Name = ""
     schema: dict[str, Any] = _dict()  # a JSON-schema subset: type, properties, required, ...
     handler: BlueprintHandler = msgspec.field(default_factory=BlueprintHandler)
 
 
 class BlueprintDefinition(WireObject):
-    blueprintdefinitionid: str = ""
-    kind: str = ""
+    blueprintdefinitionid: Name = ""
+    kind: Name = ""
     metadata: BlueprintMetadata = msgspec.field(default_factory=BlueprintMetadata)
     spec: BlueprintDefinitionSpec = msgspec.field(default_factory=BlueprintDefinitionSpec)
 
 
 class Blueprint(WireObject):
-    blueprintid: str = ""
-    kind: str = ""
+    blueprintid: Name = ""
+    kind: Name = ""
     metadata: BlueprintMetadata = msgspec.field(default_factory=BlueprintMetadata)
     spec: dict[str, Any] = _dict()
     status: dict[str, Any] = _dict()

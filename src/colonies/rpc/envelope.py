@@ -2,6 +2,10 @@
 
 The server decodes requests and encodes replies; the SDK and the tests sign requests and decode
 replies with the same functions, so there is one encoder of each shape.
+
+Decoding a request is the pipeline's door: the envelope, then the payload with its limits
+(core/limits.py). Anything a client can send ends here as a 400 at worst, however deep or
+large, never as an exception of the parser's.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from colonies.core.wire import DecodeError, decode
+from colonies.core.wire import DecodeError, LimitError, decode
 from colonies.crypto import PrivateKey
 from colonies.rpc.errors import RpcError
 
 __all__ = [
     "EMPTY_PAYLOAD",
+    "MAX_ERROR_TEXT",
     "RequestEnvelope",
     "decode_payload",
     "decode_reply",
@@ -37,6 +42,8 @@ __all__ = [
 M = TypeVar("M")
 
 EMPTY_PAYLOAD = b"{}"
+# Characters of an error message at most: a message may quote the request's values.
+MAX_ERROR_TEXT = 1024
 
 
 class RequestEnvelope(msgspec.Struct):
@@ -64,18 +71,21 @@ def decode_request(body: bytes | str) -> RequestEnvelope:
     """Step 1 of §3.2: the body must be a JSON envelope (400 otherwise)."""
     try:
         return _request_decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         raise RpcError(400, "Failed to parse RPC message, invalid JSON envelope") from None
 
 
 def decode_payload(envelope: RequestEnvelope, msg_type: type[M], action: str) -> M:
-    """Steps 5 and 6 of §3.2: base64, JSON for the message, and ``msgtype`` == ``payloadtype``."""
+    """Steps 5 and 6 of §3.2: base64, JSON for the message within the request limits
+    (core/limits.py), and ``msgtype`` == ``payloadtype``."""
     try:
         raw = b64decode(envelope.payload, validate=True)
     except (binascii.Error, ValueError):
         raise RpcError(400, f"{action}, invalid JSON") from None
     try:
-        msg = decode(raw, msg_type)
+        msg = decode(raw, msg_type, limits=True)
+    except LimitError as exc:
+        raise RpcError(400, f"{action}, {exc}") from None
     except DecodeError as exc:
         raise RpcError(400, f"{action}, invalid JSON: {exc}") from None
     if getattr(msg, "msgtype", None) != envelope.payloadtype:
@@ -93,6 +103,9 @@ def encode_reply(payloadtype: str, payload_json: bytes) -> bytes:
 
 
 def encode_error(status: int, message: str) -> bytes:
+    """An error envelope; a message longer than :data:`MAX_ERROR_TEXT` is cut short."""
+    if len(message) > MAX_ERROR_TEXT:
+        message = message[: MAX_ERROR_TEXT - 1] + "…"
     failure = _encoder.encode(_Failure(status, message))
     return _encoder.encode(_ReplyEnvelope("error", _b64(failure), True))
 

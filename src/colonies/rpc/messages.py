@@ -4,6 +4,7 @@ from typing import Any
 
 import msgspec
 
+from colonies.core.limits import Name, Path, Seconds
 from colonies.core.objects import (
     Allocations,
     Attribute,
@@ -25,17 +26,17 @@ from colonies.core.objects import (
 
 
 class Msg(WireObject):
-    msgtype: str = ""
+    msgtype: Name = ""
     # Replay protection (project addition): the project's clients sign a fresh nonce and the
     # time in Unix ns into every payload; other clients leave both out.
-    nonce: str = ""
+    nonce: Name = ""
     timestamp: int = 0
 
 
 # --- server -----------------------------------------------------------------------------------
 class VersionMsg(Msg):
-    buildversion: str = ""
-    buildtime: str = ""
+    buildversion: Name = ""
+    buildtime: Name = ""
 
 
 class VersionReply(WireObject):
@@ -64,7 +65,7 @@ class AddColonyMsg(Msg):
 class ColonyNameMsg(Msg):
     """Every message whose only field is ``colonyname``."""
 
-    colonyname: str = ""
+    colonyname: Name = ""
 
 
 class GetColoniesMsg(Msg):
@@ -77,24 +78,24 @@ class AddExecutorMsg(Msg):
 
 
 class ExecutorNameMsg(Msg):
-    colonyname: str = ""
-    executorname: str = ""
+    colonyname: Name = ""
+    executorname: Name = ""
 
 
 class GetExecutorByIdMsg(Msg):
-    colonyname: str = ""
-    executorid: str = ""
+    colonyname: Name = ""
+    executorid: Name = ""
 
 
 class ReportAllocationMsg(Msg):
-    colonyname: str = ""
-    executorname: str = ""
+    colonyname: Name = ""
+    executorname: Name = ""
     allocations: Allocations = msgspec.field(default_factory=Allocations)
 
 
 class UpdateExecutorMsg(Msg):
-    colonyname: str = ""
-    executorname: str = ""
+    colonyname: Name = ""
+    executorname: Name = ""
     capabilities: Capabilities = msgspec.field(default_factory=Capabilities)
 
 
@@ -106,13 +107,13 @@ class AddUserMsg(Msg):
 class NamedInColonyMsg(Msg):
     """``colonyname`` + ``name``: users, locations."""
 
-    colonyname: str = ""
-    name: str = ""
+    colonyname: Name = ""
+    name: Name = ""
 
 
 class GetUserByIdMsg(Msg):
-    colonyname: str = ""
-    userid: str = ""
+    colonyname: Name = ""
+    userid: Name = ""
 
 
 # --- location ---------------------------------------------------------------------------------
@@ -126,12 +127,12 @@ class AddFunctionMsg(Msg):
 
 
 class GetFunctionsMsg(Msg):
-    colonyname: str = ""
-    executorname: str = ""
+    colonyname: Name = ""
+    executorname: Name = ""
 
 
 class RemoveFunctionMsg(Msg):
-    functionid: str = ""
+    functionid: Name = ""
 
 
 # --- files and snapshots ----------------------------------------------------------------------
@@ -140,61 +141,61 @@ class AddFileMsg(Msg):
 
 
 class GetFileMsg(Msg):
-    colonyname: str = ""
-    fileid: str = ""
-    label: str = ""
-    name: str = ""
+    colonyname: Name = ""
+    fileid: Name = ""
+    label: Path = ""
+    name: Path = ""
     latest: bool = False
 
 
 class GetFilesMsg(Msg):
-    colonyname: str = ""
-    label: str = ""
+    colonyname: Name = ""
+    label: Path = ""
 
 
 class GetFileLabelsMsg(Msg):
-    colonyname: str = ""
-    name: str = ""
+    colonyname: Name = ""
+    name: Path = ""
     exact: bool = False
 
 
 class RemoveFileMsg(Msg):
-    colonyname: str = ""
-    fileid: str = ""
-    label: str = ""
-    name: str = ""
+    colonyname: Name = ""
+    fileid: Name = ""
+    label: Path = ""
+    name: Path = ""
 
 
 class CreateSnapshotMsg(Msg):
-    colonyname: str = ""
-    label: str = ""
-    name: str = ""
+    colonyname: Name = ""
+    label: Path = ""
+    name: Path = ""
 
 
 class SnapshotRefMsg(Msg):
-    colonyname: str = ""
-    snapshotid: str = ""
-    name: str = ""
+    colonyname: Name = ""
+    snapshotid: Name = ""
+    name: Path = ""
 
 
 # --- security ---------------------------------------------------------------------------------
 class ChangeUserIdMsg(Msg):
-    colonyname: str = ""
-    userid: str = ""
+    colonyname: Name = ""
+    userid: Name = ""
 
 
 class ChangeExecutorIdMsg(Msg):
-    colonyname: str = ""
-    executorid: str = ""
+    colonyname: Name = ""
+    executorid: Name = ""
 
 
 class ChangeColonyIdMsg(Msg):
-    colonyname: str = ""
-    colonyid: str = ""
+    colonyname: Name = ""
+    colonyid: Name = ""
 
 
 class ChangeServerIdMsg(Msg):
-    serverid: str = ""
+    serverid: Name = ""
 
 
 # --- process ----------------------------------------------------------------------------------
@@ -203,54 +204,54 @@ class SubmitFuncSpecMsg(Msg):
 
 
 class AssignProcessMsg(Msg):
-    colonyname: str = ""
-    timeout: int = 0
-    availablecpu: str = ""
-    availablemem: str = ""
+    colonyname: Name = ""
+    timeout: Seconds = 0
+    availablecpu: Name = ""
+    availablemem: Name = ""
 
 
 class ProcessIdMsg(Msg):
     """``processid`` (+ the ignored ``all``)."""
 
-    processid: str = ""
+    processid: Name = ""
     all: bool = False
 
 
 class CloseSuccessfulMsg(Msg):
-    processid: str = ""
+    processid: Name = ""
     out: list[Any] = msgspec.field(default_factory=list)
 
 
 class CloseFailedMsg(Msg):
-    processid: str = ""
+    processid: Name = ""
     errors: list[str] = msgspec.field(default_factory=list)
 
 
 class SetOutputMsg(Msg):
-    processid: str = ""
+    processid: Name = ""
     out: list[Any] = msgspec.field(default_factory=list)
 
 
 class GetProcessesMsg(Msg):
-    colonyname: str = ""
+    colonyname: Name = ""
     count: int = 0
     state: int = 0
-    executortype: str = ""
-    label: str = ""
-    initiator: str = ""
+    executortype: Name = ""
+    label: Name = ""
+    initiator: Name = ""
 
 
 class GetProcessHistMsg(Msg):
-    colonyname: str = ""
-    executorid: str = ""
-    seconds: int = 0
+    colonyname: Name = ""
+    executorid: Name = ""
+    seconds: Seconds = 0
     state: int = 0
 
 
 class ColonyStateMsg(Msg):
     """``colonyname`` + ``state``: remove-all of processes and graphs."""
 
-    colonyname: str = ""
+    colonyname: Name = ""
     state: int = 0
 
 
@@ -260,20 +261,20 @@ class SubmitWorkflowSpecMsg(Msg):
 
 
 class ProcessGraphIdMsg(Msg):
-    processgraphid: str = ""
+    processgraphid: Name = ""
     all: bool = False
 
 
 class GetProcessGraphsMsg(Msg):
-    colonyname: str = ""
+    colonyname: Name = ""
     count: int = 0
     state: int = 0
 
 
 class AddChildMsg(Msg):
-    processgraphid: str = ""
-    parentprocessid: str = ""
-    childprocessid: str = ""
+    processgraphid: Name = ""
+    parentprocessid: Name = ""
+    childprocessid: Name = ""
     spec: FunctionSpec | None = None
     insert: bool = False
 
@@ -284,24 +285,24 @@ class AddGeneratorMsg(Msg):
 
 
 class GeneratorIdMsg(Msg):
-    generatorid: str = ""
+    generatorid: Name = ""
     all: bool = False
 
 
 class ResolveGeneratorMsg(Msg):
-    colonyname: str = ""
-    generatorname: str = ""
+    colonyname: Name = ""
+    generatorname: Name = ""
 
 
 class ColonyCountMsg(Msg):
     """``colonyname`` + ``count``: generator and cron listings."""
 
-    colonyname: str = ""
+    colonyname: Name = ""
     count: int = 0
 
 
 class PackGeneratorMsg(Msg):
-    generatorid: str = ""
+    generatorid: Name = ""
     arg: str = ""
 
 
@@ -310,7 +311,7 @@ class AddCronMsg(Msg):
 
 
 class CronIdMsg(Msg):
-    cronid: str = ""
+    cronid: Name = ""
     all: bool = False
 
 
@@ -326,58 +327,58 @@ class AddAttributeMsg(Msg):
 
 
 class GetAttributeMsg(Msg):
-    attributeid: str = ""
+    attributeid: Name = ""
 
 
 class AddLogMsg(Msg):
-    processid: str = ""
+    processid: Name = ""
     message: str = ""
 
 
 class AddExecutorLogMsg(Msg):
-    colonyname: str = ""
-    executorname: str = ""
+    colonyname: Name = ""
+    executorname: Name = ""
     message: str = ""
 
 
 class GetLogsMsg(Msg):
-    colonyname: str = ""
-    processid: str = ""
-    executorname: str = ""
+    colonyname: Name = ""
+    processid: Name = ""
+    executorname: Name = ""
     count: int = 0
     since: int = 0
     latest: bool = False
 
 
 class SearchLogsMsg(Msg):
-    colonyname: str = ""
-    text: str = ""
+    colonyname: Name = ""
+    text: Name = ""
     days: int = 0
     count: int = 0
 
 
 # --- channels ---------------------------------------------------------------------------------
 class ChannelAppendMsg(Msg):
-    processid: str = ""
-    name: str = ""
+    processid: Name = ""
+    name: Name = ""
     sequence: int = 0
     inreplyto: int = 0
     payload: Any = None  # base64 text or a JSON array of byte values (§3.3)
-    payloadtype: str = ""
+    payloadtype: Name = ""
 
 
 class ChannelReadMsg(Msg):
-    processid: str = ""
-    name: str = ""
+    processid: Name = ""
+    name: Name = ""
     afterseq: int = 0
     limit: int = 0
 
 
 class SubscribeChannelMsg(Msg):
-    processid: str = ""
-    name: str = ""
+    processid: Name = ""
+    name: Name = ""
     afterseq: int = 0
-    timeout: int = 0
+    timeout: Seconds = 0
 
 
 # --- blueprints -------------------------------------------------------------------------------
@@ -388,8 +389,8 @@ class AddBlueprintDefinitionMsg(Msg):
 class NamespaceNameMsg(Msg):
     """``namespace`` (the colony) + ``name``."""
 
-    namespace: str = ""
-    name: str = ""
+    namespace: Name = ""
+    name: Name = ""
 
 
 class AddBlueprintMsg(Msg):
@@ -397,9 +398,9 @@ class AddBlueprintMsg(Msg):
 
 
 class GetBlueprintsMsg(Msg):
-    namespace: str = ""
-    kind: str = ""
-    locationname: str = ""
+    namespace: Name = ""
+    kind: Name = ""
+    locationname: Name = ""
 
 
 class UpdateBlueprintMsg(Msg):
@@ -408,33 +409,33 @@ class UpdateBlueprintMsg(Msg):
 
 
 class GetBlueprintHistoryMsg(Msg):
-    blueprintid: str = ""
+    blueprintid: Name = ""
     limit: int = 0
 
 
 class UpdateBlueprintStatusMsg(Msg):
-    colonyname: str = ""
-    blueprintname: str = ""
+    colonyname: Name = ""
+    blueprintname: Name = ""
     status: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class ReconcileBlueprintMsg(Msg):
-    namespace: str = ""
-    name: str = ""
+    namespace: Name = ""
+    name: Name = ""
     force: bool = False
 
 
 # --- websocket subscriptions ------------------------------------------------------------------
 class SubscribeProcessesMsg(Msg):
-    colonyname: str = ""
-    executortype: str = ""
+    colonyname: Name = ""
+    executortype: Name = ""
     state: int = 0
-    timeout: int = 0
+    timeout: Seconds = 0
 
 
 class SubscribeProcessMsg(Msg):
-    colonyname: str = ""
-    processid: str = ""
-    executortype: str = ""
+    colonyname: Name = ""
+    processid: Name = ""
+    executortype: Name = ""
     state: int = 0
-    timeout: int = 0
+    timeout: Seconds = 0

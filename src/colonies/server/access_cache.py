@@ -3,12 +3,16 @@
 Every request needs one; caching it saves a database round trip on each. Entries are dropped
 on any change to colonies, executors or users (a NOTIFY from triggers, on every replica), when
 the event connection is lost (no news can arrive), and after a short TTL as a last resort.
+Requests that miss the same entry at once share one look-up. Subscriptions wait for the next
+change (:meth:`AccessCache.changed`) to check their caller's role again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from colonies.store.server import ColonyAccess
 
@@ -22,10 +26,23 @@ class AccessCache:
         self.enabled = False  # only while the event connection is up
         self._entries: dict[tuple[str, str], tuple[ColonyAccess, float]] = {}
         self._generation = 0
+        # Look-ups under way, by key and generation: a later request for the key joins one.
+        self._loading: dict[tuple[str, str, int], asyncio.Future[ColonyAccess | None]] = {}
+        self._changed: asyncio.Event | None = None
 
     def clear(self) -> None:
         self._entries.clear()
         self._generation += 1
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    def changed(self) -> Coroutine[Any, Any, bool]:
+        """An awaitable that returns at the next change of access (the next :meth:`clear`
+        after this call, even if it comes before the awaitable runs)."""
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed.wait()
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -39,7 +56,31 @@ class AccessCache:
             if hit is not None and hit[1] > now:
                 return hit[0]
         generation = self._generation
-        access = await load(colonyname, caller)
+        loading_key = (colonyname, caller, generation)
+        loading = self._loading.get(loading_key)
+        if loading is not None:
+            try:
+                return await asyncio.shield(loading)
+            except asyncio.CancelledError:
+                if not loading.cancelled():
+                    raise  # this request was cancelled
+                # The request loading it was cancelled: load it here.
+        loading = asyncio.get_running_loop().create_future()
+        self._loading[loading_key] = loading
+        try:
+            access = await load(colonyname, caller)
+        except asyncio.CancelledError:
+            loading.cancel()
+            raise
+        except Exception as exc:
+            loading.set_exception(exc)
+            loading.exception()  # retrieved: those who joined raise it themselves
+            raise
+        else:
+            loading.set_result(access)
+        finally:
+            if self._loading.get(loading_key) is loading:
+                del self._loading[loading_key]
         # Keep it only if nothing was invalidated while we were loading it.
         if self.enabled and access is not None and generation == self._generation:
             if len(self._entries) >= self.capacity:

@@ -27,6 +27,7 @@ from colonies.ha.events import EventBus
 from colonies.ha.leadership import Leadership, election_for, leader_ticks
 from colonies.server.dispatch import Dispatcher
 from colonies.server.drain import close_connection_when_draining, finish_draining, start_draining
+from colonies.server.metrics import Metrics
 from colonies.server.readiness import ReadinessCheck
 from colonies.server.routes import registry
 from colonies.server.state import ServerState, load_timezone
@@ -146,7 +147,12 @@ def create_app(config: ServerConfig) -> web.Application:
                 )
         elif not await store.server.server_id():
             log.warning("no server owner: set COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY")
-        state = ServerState(config=config, store=store, timezone=load_timezone(config.timezone))
+        state = ServerState(
+            config=config,
+            store=store,
+            timezone=load_timezone(config.timezone),
+            metrics=Metrics(colony_names=config.metrics_colony_names),
+        )
         state.metrics.watch_pool(store.pool)
         app[STATE_KEY] = state
         app[DISPATCHER_KEY] = Dispatcher(state, registry)

@@ -10,13 +10,21 @@ A transport only moves bytes. It hands the dispatcher a request envelope and sen
   error envelope.
 
 The steps, in order: decode the envelope; authenticate (the signature gives the caller);
-route by payloadtype (server/routes.py); decode the payload; freshness and the nonce
+route by payloadtype (server/routes.py); decode the payload within the request limits
+(core/limits.py; a large payload only for a key the server knows); freshness and the nonce
 (server/replay.py); scope and role (server/scopes.py, server/auth.py); the handler. Store
-errors become error replies here, and nowhere else.
+errors become error replies here, and nowhere else; so does anything unexpected (a 500
+envelope), so that a transport only ever sends envelopes.
+
+A subscription's role is checked again whenever who-is-what changes in any colony (the
+access cache is cleared) and every :data:`ACCESS_RECHECK_SECONDS`: a subscriber that lost its
+access (removed, rejected, its colony gone) is sent the refusal and the subscription ends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -28,7 +36,7 @@ from colonies.rpc import EMPTY_PAYLOAD, RpcError, decode_payload, decode_request
 from colonies.rpc.envelope import RequestEnvelope, encode_error, encode_reply
 from colonies.server.auth import authorize
 from colonies.server.context import Context, ReplySink, SubscriberGone
-from colonies.server.registry import Registry, Role, Route
+from colonies.server.registry import Registry, Role, Route, Target
 from colonies.server.replay import REPLAYED, Nonce, ReplayProtection
 from colonies.server.state import ServerState
 from colonies.store import (
@@ -41,6 +49,13 @@ from colonies.store import (
 )
 
 log = logging.getLogger(__name__)
+
+# A payload longer than this (base64 characters) is decoded only for a key the server knows
+# (decoding a large payload costs more than the look-up, a small one less), and is refused for a
+# message that needs no signature (versionmsg's payload is tiny).
+LARGE_PAYLOAD = 64 * 1024
+# Seconds between a subscription's re-checks of its role when no change was heard.
+ACCESS_RECHECK_SECONDS = 30.0
 
 
 class Dispatcher:
@@ -71,6 +86,9 @@ class Dispatcher:
             status = 200
         except RpcError as exc:
             status, reply = exc.status, encode_error(exc.status, exc.message)
+        except Exception:  # a bug: still an envelope, and one log entry
+            log.exception("%s: internal error", label)
+            status, reply = 500, encode_error(500, "internal server error")
         observed = self._observed.get((backend, label, status))
         if observed is None:
             observed = self._observed[(backend, label, status)] = (
@@ -84,13 +102,21 @@ class Dispatcher:
     async def subscription(self, body: bytes) -> PreparedSubscription | None:
         """A subscription request, checked up to its nonce and ready to stream; None for any
         other payloadtype (ignored, docs/protocol.md §6.18)."""
-        envelope = decode_request(body)
-        route = self.routes.get(envelope.payloadtype)
-        caller = self.authenticate(envelope)
-        if route is None or not route.subscription:
-            return None
-        msg = decode_payload(envelope, route.msg_type, route.action)
-        await self.replay.use(self.replay.nonce(caller, msg))
+        try:
+            envelope = decode_request(body)
+            route = self.routes.get(envelope.payloadtype)
+            caller = self.authenticate(envelope)
+            if route is None or not route.subscription:
+                return None
+            if len(envelope.payload) > LARGE_PAYLOAD:
+                await self._admit_large(route, caller)
+            msg = decode_payload(envelope, route.msg_type, route.action)
+            await self.replay.use(self.replay.nonce(caller, msg))
+        except RpcError:
+            raise
+        except Exception:
+            log.exception("subscription: internal error")
+            raise RpcError(500, "internal server error") from None
         return PreparedSubscription(self, route, caller, msg)
 
     def authenticate(self, envelope: RequestEnvelope) -> str:
@@ -98,6 +124,20 @@ class Dispatcher:
             return recover_caller_id(envelope.signature, envelope.payload.encode("utf-8"))
         except SignatureError as exc:
             raise RpcError(403, str(exc)) from None
+
+    async def _admit_large(self, route: Route[Any], caller: str) -> None:
+        """A payload above :data:`LARGE_PAYLOAD` is decoded only for a caller the server knows:
+        anyone can sign, but only the server's keys may make it parse megabytes."""
+        if route.role is Role.NONE:
+            raise RpcError(413, f"{route.action}, payload too large for an unsigned message")
+        try:
+            known = await self.state.store.server.is_known_key(caller)
+        except Exception as exc:
+            if isinstance(store_error(exc), Unavailable):
+                raise RpcError(503, "database unavailable") from None
+            raise
+        if not known:
+            raise RpcError(403, "Access denied, the signing key is not known to this server")
 
     async def _process(
         self, envelope: RequestEnvelope, route: Route[Any] | None, max_wait: float | None
@@ -112,6 +152,8 @@ class Dispatcher:
         if route.payload_ignored:
             msg = route.msg_type()
         else:
+            if len(envelope.payload) > LARGE_PAYLOAD:
+                await self._admit_large(route, caller)
             msg = decode_payload(envelope, route.msg_type, route.action)
         ctx = Context(self.state, caller, max_wait=max_wait)
         if route.role is Role.NONE:
@@ -132,11 +174,42 @@ class Dispatcher:
     async def run(
         self, ctx: Context, route: Route[Any], msg: Any, nonce: Nonce | None = None
     ) -> Any:
-        """Authorize and run a route's handler, turning store failures into error replies."""
+        """Authorize and run a route's handler, turning store failures into error replies.
+        (The steps of :meth:`authorized` and :meth:`run_authorized`, in one coroutine: this
+        is every RPC's path.)"""
         try:
             target = await route.scope(ctx, msg) if route.scope is not None else None
             await authorize(ctx, route.role, target)
             ctx.target = target.obj if target is not None else None
+            if route.uses_nonce:
+                result = await route.handler(ctx, msg, nonce)
+            else:
+                result = await route.handler(ctx, msg)
+            if route.changes_access:  # other replicas hear of it through NOTIFY
+                self.state.access_cache.clear()
+            return result
+        except (RpcError, SubscriberGone):
+            raise
+        except Exception as exc:
+            raise _error_reply(route, exc) from None
+
+    async def authorized(self, ctx: Context, route: Route[Any], msg: Any) -> Target | None:
+        """The request's target, once its caller has the route's role there (a subscription
+        keeps it to check the role again)."""
+        try:
+            target = await route.scope(ctx, msg) if route.scope is not None else None
+            await authorize(ctx, route.role, target)
+        except RpcError:
+            raise
+        except Exception as exc:
+            raise _error_reply(route, exc) from None
+        ctx.target = target.obj if target is not None else None
+        return target
+
+    async def run_authorized(
+        self, ctx: Context, route: Route[Any], msg: Any, nonce: Nonce | None = None
+    ) -> Any:
+        try:
             if route.uses_nonce:
                 result = await route.handler(ctx, msg, nonce)
             else:
@@ -155,13 +228,20 @@ def _error_reply(route: Route[Any], exc: Exception) -> RpcError:
     error = store_error(exc)
     if isinstance(error, Replayed):
         return RpcError(403, REPLAYED)
-    if isinstance(error, (Conflict, InvalidInput)):
+    if isinstance(error, Conflict):  # the store's own words
         return RpcError(400, f"{route.action}, {error}")
+    # The database's own words stay in the log: they describe its internals.
+    if isinstance(error, InvalidInput):
+        log.debug("%s: refused by the database: %s", route.payloadtype, error)
+        return RpcError(
+            400, f"{route.action}, a value cannot be stored (malformed or out of range)"
+        )
     if isinstance(error, Unavailable):
         log.warning("%s: database unavailable: %s", route.payloadtype, error)
         return RpcError(503, f"{route.action}, database unavailable")
     if isinstance(error, TooLarge):
-        return RpcError(413, f"{route.action}, a value is too large to store: {error}")
+        log.debug("%s: refused by the database: %s", route.payloadtype, error)
+        return RpcError(413, f"{route.action}, a value is too large to store")
     log.exception("%s: internal error", route.payloadtype)
     return RpcError(500, f"{route.action}, internal server error")
 
@@ -177,6 +257,48 @@ class PreparedSubscription:
 
     async def stream(self, sink: ReplySink) -> None:
         """Authorize and run the subscription, its replies going to ``sink`` until it ends;
-        RpcError when refused, SubscriberGone when the sink's subscriber went away."""
-        ctx = Context(self.dispatcher.state, self.caller, sink=sink)
-        await self.dispatcher.run(ctx, self.route, self.msg)
+        RpcError when refused (also later, once the caller lost its role), SubscriberGone
+        when the sink's subscriber went away."""
+        dispatcher, route = self.dispatcher, self.route
+        ctx = Context(dispatcher.state, self.caller, sink=sink)
+        try:
+            target = await dispatcher.authorized(ctx, route, self.msg)
+            running = asyncio.ensure_future(dispatcher.run_authorized(ctx, route, self.msg))
+            try:
+                await self._while_authorized(ctx, target, running)
+            finally:
+                if not running.done():
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await running
+        except (RpcError, SubscriberGone):
+            raise
+        except Exception:
+            log.exception("%s: internal error", route.payloadtype)
+            raise RpcError(500, f"{route.action}, internal server error") from None
+
+    async def _while_authorized(
+        self, ctx: Context, target: Target | None, running: asyncio.Future[Any]
+    ) -> None:
+        """Wait for ``running`` to end; meanwhile check the caller's role again after every
+        change of access (and now and then): RpcError once it is lost."""
+        cache = self.dispatcher.state.access_cache
+        while True:
+            changed = asyncio.ensure_future(cache.changed())
+            try:
+                await asyncio.wait(
+                    (running, changed),
+                    timeout=ACCESS_RECHECK_SECONDS,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                changed.cancel()
+            if running.done():
+                running.result()  # its RpcError or SubscriberGone, if any
+                return
+            try:
+                await authorize(ctx, self.route.role, target)
+            except RpcError:
+                raise
+            except Exception as exc:  # cannot tell now (the database is away): keep going
+                log.debug("%s: access not re-checked: %s", self.route.payloadtype, exc)

@@ -16,9 +16,15 @@ class _Pool(Protocol):
 
 
 class Metrics:
-    """One set per server instance (tests run several servers in one process)."""
+    """One set per server instance (tests run several servers in one process).
 
-    def __init__(self) -> None:
+    ``/metrics`` answers anyone, while only the server owner may list colonies: the fleet
+    gauges carry colony names only with ``colony_names`` (COLONIES_METRICS_COLONY_NAMES);
+    otherwise their counts are summed over colonies, under an empty ``colony`` label.
+    """
+
+    def __init__(self, colony_names: bool = False) -> None:
+        self.colony_names = colony_names
         self.registry = CollectorRegistry(auto_describe=True)
         self.rpc_requests = Counter(
             "colonies_rpc_requests",
@@ -184,6 +190,11 @@ class Metrics:
 
     def set_fleet(self, gauge: Gauge, counts: list[tuple[str, str, int]]) -> None:
         """Replace a fleet gauge's samples with fresh counts (a colony may have gone)."""
+        if not self.colony_names:
+            totals: dict[str, int] = {}
+            for _, state, n in counts:
+                totals[state] = totals.get(state, 0) + n
+            counts = [("", state, n) for state, n in totals.items()]
         gauge.clear()
         for colony, state, n in counts:
             gauge.labels(colony, state).set(n)

@@ -16,7 +16,7 @@ from aiohttp import web
 from colonies._aio import run
 from colonies.config import ServerConfig
 from colonies.server.app import create_app, drain
-from colonies.server.transports import TransportStartError
+from colonies.server.transports import TransportStartError, http
 from colonies.store import store_error
 from colonies.store.migrate import known_versions, migrate_database
 from colonies.store.schema import SchemaBehind, SchemaError, check_current, database_state
@@ -122,12 +122,13 @@ async def reload_certificate_on_change(context: ssl.SSLContext, config: ServerCo
 
 
 def make_runner(app: web.Application) -> web.AppRunner:
-    """The runner every replica (and the test fixtures) use.
+    """The runner every replica (and the test fixtures) use, with the HTTP transport's
+    connection handling (server/transports/http.py: read timeouts, no decompression).
 
     ``handler_cancellation``: when a long-polling executor goes away, its assign handler is
     cancelled instead of claiming a process nobody will receive.
     """
-    return web.AppRunner(
+    return http.AppRunner(
         app,
         keepalive_timeout=120,
         handle_signals=False,

@@ -14,7 +14,12 @@ R = TypeVar("R")
 
 
 # Failures that may come from one item of a batch rather than from the database as a whole.
-_ITEM_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError)
+_ITEM_ERRORS = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,  # a value too large to index
+    ValueError,
+)
 
 
 class Batcher(Generic[T, R]):

@@ -11,6 +11,9 @@ from colonies.core import Allocations, Capabilities, Executor
 from colonies.store.errors import Conflict
 from colonies.store.statements import Statement
 
+# An executor's ID is unique in its colony (migration 012): the index that says so.
+ID_INDEX = "executors_by_id"
+
 # Registering an executor under a name taken in its colony replaces the one registered before.
 REMOVE_NAMED = Statement("""
 DELETE FROM executors WHERE colonyname = :colonyname AND executorname = :executorname
@@ -39,7 +42,6 @@ SELECT executorid, executortype, executorname, colonyname, state, requirefuncreg
        blueprintgen
   FROM executors
  WHERE colonyname = :colonyname AND executorid = :executorid
- LIMIT 1
 """)
 
 LIST = Statement("""
@@ -121,7 +123,11 @@ class ExecutorStore:
                     blueprintid=e.blueprintid,
                     blueprintgen=e.blueprintgen,
                 )
-            except asyncpg.UniqueViolationError:
+            except asyncpg.UniqueViolationError as exc:
+                if exc.constraint_name == ID_INDEX:
+                    raise Conflict(
+                        f"Executor with id {e.executorid} already exists in colony {e.colonyname}"
+                    ) from None
                 raise Conflict(
                     f"Executor with name {e.executorname} already exists in colony {e.colonyname}"
                 ) from None
@@ -175,9 +181,14 @@ class ExecutorStore:
         return status != "UPDATE 0"
 
     async def change_id(self, colonyname: str, old_id: str, new_id: str) -> bool:
-        status = await CHANGE_ID.execute(
-            self.pool, colonyname=colonyname, old_id=old_id, new_id=new_id
-        )
+        try:
+            status = await CHANGE_ID.execute(
+                self.pool, colonyname=colonyname, old_id=old_id, new_id=new_id
+            )
+        except asyncpg.UniqueViolationError:
+            raise Conflict(
+                f"Executor with id {new_id} already exists in colony {colonyname}"
+            ) from None
         return status != "UPDATE 0"
 
     async def mark_alive(self, colonyname: str, executorid: str, now: datetime) -> None:

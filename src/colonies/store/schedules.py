@@ -1,7 +1,13 @@
 """Generators and crons: definitions, and the leader's ticks that turn them into workflows.
 
-Each firing is one fenced transaction that consumes its inputs (packed arguments, a cron slot)
-and creates the graph together, so an interrupted tick neither loses nor repeats anything.
+Each firing consumes its inputs (packed arguments, a cron slot) and creates the graph together,
+inside the tick's fenced transaction, so an interrupted tick neither loses nor repeats anything.
+
+One colony's cron or generator can fail only itself: each firing runs in its own savepoint
+(generators: their own transaction), and one that fails is rolled back alone, reported once
+(a warning when it starts failing, a note when it fires again) and tried again later (a cron
+at its next activation, or after :data:`CRON_RETRY_SECONDS` when it has none). Only a lost
+database connection or a stale term ends a tick early.
 """
 
 from __future__ import annotations
@@ -13,17 +19,23 @@ from typing import Any
 
 import asyncpg
 
-from colonies.core import Cron, Generator, ProcessGraph, ProcessState, WorkflowSpec
+from colonies.core import Cron, Generator, ProcessGraph, ProcessState
 from colonies.core.cron import parse_cron
-from colonies.core.graphs import plan_workflow
+from colonies.core.graphs import plan_workflow, stored_workflow
+from colonies.core.limits import CRON_HORIZON_SECONDS
 from colonies.core.timeutil import is_zero_time
-from colonies.core.wire import decode
-from colonies.store.errors import Conflict
-from colonies.store.fencing import fence
+from colonies.store.errors import Conflict, Unavailable, store_error
+from colonies.store.fencing import StaleTerm, fence
 from colonies.store.processgraphs import ProcessGraphStore
 from colonies.store.statements import Statement
 
 log = logging.getLogger(__name__)
+
+# Seconds before a cron that failed and has no next activation to go by is tried again.
+CRON_RETRY_SECONDS = 60
+# The most crons and generators remembered as failing (to report each once); beyond it the
+# memory starts afresh and a failure still going on is reported again.
+_MAX_FAILING = 10_000
 
 ADD_GENERATOR = Statement("""
 INSERT INTO generators (generatorid, colonyname, initiatorid, initiatorname, name, workflowspec,
@@ -69,7 +81,12 @@ PACK = Statement("INSERT INTO generator_args (generatorid, arg) VALUES (:generat
 
 REMOVE_GENERATOR = Statement("DELETE FROM generators WHERE generatorid = :generatorid")
 
-GENERATOR_IDS = Statement("SELECT generatorid FROM generators")
+# The generators with packed arguments (only they can fire), in a stable order.
+GENERATORS_WITH_ARGS = Statement("""
+SELECT g.generatorid FROM generators g
+ WHERE EXISTS (SELECT 1 FROM generator_args a WHERE a.generatorid = g.generatorid)
+ ORDER BY g.generatorid
+""")
 
 # A generator about to fire, held until its tick's transaction ends; none when another
 # replica's tick holds it.
@@ -190,8 +207,36 @@ def _cron(row: asyncpg.Record, period_ms: int) -> Cron:
 def next_run(interval: int, expression: str, after: datetime, tz: tzinfo) -> datetime:
     """An interval in seconds when positive, else the expression's next activation."""
     if interval > 0:
-        return after + timedelta(seconds=interval)
+        return after + timedelta(seconds=min(interval, CRON_HORIZON_SECONDS))
     return parse_cron(expression, tz).next(after)
+
+
+def _own_failure(exc: Exception) -> bool:
+    """Whether a firing's failure is its own (its spec, its values), not the database's being
+    away or the term's being stale: those end the whole tick."""
+    return not isinstance(exc, StaleTerm) and not isinstance(store_error(exc), Unavailable)
+
+
+class _Failures:
+    """The crons and generators failing now, each reported once when it starts failing (or
+    fails differently) and once when it fires again."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._reasons: dict[str, str] = {}
+
+    def failed(self, key: str, what: str, exc: Exception) -> None:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+        if self._reasons.get(key) == reason:
+            return
+        if len(self._reasons) >= _MAX_FAILING:
+            self._reasons.clear()
+        self._reasons[key] = reason
+        log.warning("%s %s (%s) cannot fire: %s", self.kind, what, key, reason)
+
+    def fired(self, key: str, what: str) -> None:
+        if self._reasons.pop(key, None) is not None:
+            log.info("%s %s (%s) fires again", self.kind, what, key)
 
 
 class ScheduleStore:
@@ -213,6 +258,8 @@ class ScheduleStore:
         self.generator_period_ms = generator_period_ms
         self.cron_period_ms = cron_period_ms
         self.tz = tz or timezone.utc
+        self.failing_crons = _Failures("cron")
+        self.failing_generators = _Failures("generator")
 
     # --- shared: turn a stored workflow spec into a graph -------------------------------------
     async def _create_graph(
@@ -224,8 +271,8 @@ class ScheduleStore:
         root_args: list[str] | None = None,
         root_input: list[Any] | None = None,
     ) -> ProcessGraph:
-        spec = decode(owner["workflowspec"], WorkflowSpec)
-        spec.colonyname = owner["colonyname"]
+        """Submit the owner's workflow, checked as a submitted one (core/graphs.py)."""
+        spec = stored_workflow(owner["workflowspec"], owner["colonyname"])
         if root_args is not None:
             for fs in spec.functionspecs:
                 if not fs.conditions.dependencies:
@@ -289,18 +336,31 @@ class ScheduleStore:
         return await REMOVE_GENERATOR.execute(self.pool, generatorid=generatorid) != "DELETE 0"
 
     async def generator_tick(self, term: int, now: datetime) -> int:
-        """Pack ripe generators into workflows; returns how many workflows were submitted."""
+        """Pack ripe generators into workflows; returns how many workflows were submitted.
+        Each generator fires in its own transaction: one that fails fails alone."""
         submitted = 0
-        for row in await GENERATOR_IDS.fetch(self.pool):
-            submitted += await self._fire_generator(term, row["generatorid"], now)
+        for row in await GENERATORS_WITH_ARGS.fetch(self.pool):
+            generatorid = row["generatorid"]
+            named: list[str] = []  # colony/name, once its row is read: for the report
+            try:
+                submitted += await self._fire_generator(term, generatorid, now, named)
+            except Exception as exc:
+                if not _own_failure(exc):
+                    raise
+                self.failing_generators.failed(generatorid, "/".join(named), exc)
+            else:
+                self.failing_generators.fired(generatorid, "/".join(named))
         return submitted
 
-    async def _fire_generator(self, term: int, generatorid: str, now: datetime) -> int:
+    async def _fire_generator(
+        self, term: int, generatorid: str, now: datetime, named: list[str]
+    ) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
             await fence(conn, term)
             g = await LOCK_GENERATOR.fetchrow(conn, generatorid=generatorid)
             if g is None or g["queuesize"] == 0:
                 return 0
+            named[:] = [g["colonyname"], g["name"]]
             n, trigger = g["queuesize"], max(g["trigger"], 1)
             if n >= trigger:
                 batches = [trigger] * (n // trigger)
@@ -369,26 +429,46 @@ class ScheduleStore:
         return graph.processgraphid
 
     async def cron_tick(self, term: int, now: datetime) -> int:
-        """Fire every due cron once; returns how many fired."""
+        """Fire every due cron once; returns how many fired. Each cron in its own savepoint:
+        one that fails is rolled back alone and tried again later."""
         fired = 0
         async with self.pool.acquire() as conn, conn.transaction():
             await fence(conn, term)
             for cron in await DUE_CRONS.fetch(conn, now=now):
+                what = f"{cron['colonyname']}/{cron['name']}"
                 try:
-                    if is_zero_time(cron["nextrun"]):  # first sight: only schedule
-                        await SCHEDULE_CRON.execute(
-                            conn,
-                            cronid=cron["cronid"],
-                            nextrun=next_run(
-                                cron["interval"], cron["cronexpression"], now, self.tz
-                            ),
-                        )
-                    elif await self._may_fire(conn, cron):
-                        await self._fire_cron(conn, cron, now)
-                        fired += 1
-                except ValueError as exc:  # a spec or expression that no longer parses
-                    log.warning("cron %s cannot fire: %s", cron["cronid"], exc)
+                    async with conn.transaction():
+                        fired += await self._tick_cron(conn, cron, now)
+                except Exception as exc:
+                    if not _own_failure(exc):
+                        raise
+                    self.failing_crons.failed(cron["cronid"], what, exc)
+                    await SCHEDULE_CRON.execute(
+                        conn, cronid=cron["cronid"], nextrun=self._retry_at(cron, now)
+                    )
+                else:
+                    self.failing_crons.fired(cron["cronid"], what)
         return fired
+
+    async def _tick_cron(
+        self, conn: asyncpg.Connection, cron: asyncpg.Record, now: datetime
+    ) -> int:
+        """A due cron: scheduled at first sight, else fired when the wait rule allows."""
+        if is_zero_time(cron["nextrun"]):  # first sight: only schedule
+            nextrun = next_run(cron["interval"], cron["cronexpression"], now, self.tz)
+            await SCHEDULE_CRON.execute(conn, cronid=cron["cronid"], nextrun=nextrun)
+            return 0
+        if not await self._may_fire(conn, cron):
+            return 0
+        await self._fire_cron(conn, cron, now)
+        return 1
+
+    def _retry_at(self, cron: asyncpg.Record, now: datetime) -> datetime:
+        """When a cron that failed is tried again: its next activation, if it has one."""
+        try:
+            return next_run(cron["interval"], cron["cronexpression"], now, self.tz)
+        except Exception:  # an expression that no longer parses, or fires too late
+            return now + timedelta(seconds=CRON_RETRY_SECONDS)
 
     async def run_cron(self, cronid: str, now: datetime) -> Cron | None:
         """``runcronmsg``: fire now, under the same wait rule; the updated cron."""

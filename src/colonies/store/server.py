@@ -27,7 +27,8 @@ class ColonyAccess:
         return self.user_name is not None
 
 
-# Colony, executor and user rows of the caller in one colony, in one round trip.
+# Colony, executor and user rows of the caller in one colony, in one round trip (an ID is one
+# executor and one user of a colony at most: migration 012).
 ACCESS = Statement("""
 SELECT c.colonyid, e.state AS executor_state, e.executorname AS executor_name,
        e.executortype AS executor_type, e.locationname AS executor_location,
@@ -38,6 +39,14 @@ SELECT c.colonyid, e.state AS executor_state, e.executorname AS executor_name,
   LEFT JOIN LATERAL (SELECT name FROM users
                       WHERE userid = :caller AND colonyname = c.name LIMIT 1) u ON true
  WHERE c.name = :colonyname
+""")
+
+# Whether the key is anyone's here: the server owner, a colony's owner, an executor or a user.
+KNOWN_KEY = Statement("""
+SELECT EXISTS (SELECT 1 FROM executors WHERE executorid = :caller)
+    OR EXISTS (SELECT 1 FROM users WHERE userid = :caller)
+    OR EXISTS (SELECT 1 FROM colonies WHERE colonyid = :caller)
+    OR EXISTS (SELECT 1 FROM server_owner WHERE serverid = :caller)
 """)
 
 # Counts of one colony, or of every colony when :colonyname is NULL.
@@ -124,6 +133,10 @@ class ServerStore:
         if row is None:
             return None
         return ColonyAccess(**dict(row))
+
+    async def is_known_key(self, caller: str) -> bool:
+        known: bool = await KNOWN_KEY.fetchval(self.pool, caller=caller)
+        return known
 
     async def statistics(self, colonyname: str | None = None) -> Statistics:
         row = await STATISTICS.fetchrow(self.pool, colonyname=colonyname)

@@ -8,6 +8,9 @@ from colonies.core import User
 from colonies.store.errors import Conflict
 from colonies.store.statements import Statement
 
+# A user's ID is unique in its colony (migration 012): the index that says so.
+ID_INDEX = "users_by_id"
+
 ADD = Statement("""
 INSERT INTO users (colonyname, userid, name, email, phone)
 VALUES (:colonyname, :userid, :name, :email, :phone)
@@ -21,7 +24,6 @@ SELECT colonyname, userid, name, email, phone FROM users
 GET_BY_ID = Statement("""
 SELECT colonyname, userid, name, email, phone FROM users
  WHERE colonyname = :colonyname AND userid = :userid
- LIMIT 1
 """)
 
 LIST = Statement("""
@@ -55,7 +57,11 @@ class UserStore:
                 email=u.email,
                 phone=u.phone,
             )
-        except asyncpg.UniqueViolationError:
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == ID_INDEX:
+                raise Conflict(
+                    f"A user with id {u.userid} already exists in colony {u.colonyname}"
+                ) from None
             raise Conflict(
                 f"A user with name {u.name} already exists in colony {u.colonyname}"
             ) from None
@@ -78,7 +84,12 @@ class UserStore:
         return await REMOVE.execute(self.pool, colonyname=colonyname, name=name) != "DELETE 0"
 
     async def change_id(self, colonyname: str, old_id: str, new_id: str) -> bool:
-        status = await CHANGE_ID.execute(
-            self.pool, colonyname=colonyname, old_id=old_id, new_id=new_id
-        )
+        try:
+            status = await CHANGE_ID.execute(
+                self.pool, colonyname=colonyname, old_id=old_id, new_id=new_id
+            )
+        except asyncpg.UniqueViolationError:
+            raise Conflict(
+                f"A user with id {new_id} already exists in colony {colonyname}"
+            ) from None
         return status != "UPDATE 0"

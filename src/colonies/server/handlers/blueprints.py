@@ -22,6 +22,7 @@ from colonies.core import (
     Process,
     WorkflowSpec,
 )
+from colonies.core.limits import CRON_HORIZON_SECONDS
 from colonies.core.schema import SchemaError, validate
 from colonies.core.submission import new_process
 from colonies.crypto import new_random_id
@@ -128,6 +129,12 @@ async def _submit(ctx: Context, spec: FunctionSpec) -> Process:
     return await ctx.store.submissions.submit(new)
 
 
+def _reconcile_interval(seconds: int) -> int:
+    """The definition's interval; the default for none, or for one stored before its limit
+    (core/limits.py) that a cron could not keep."""
+    return seconds if 0 < seconds <= CRON_HORIZON_SECONDS else RECONCILE_INTERVAL
+
+
 def _cron_name(kind: str, location: str) -> str:
     return f"reconcile-{kind}-{location}" if location else f"reconcile-{kind}"
 
@@ -151,7 +158,7 @@ async def _reconcile(
             initiatorid=ctx.caller,
             initiatorname=_initiator(ctx),
             name=_cron_name(b.kind, location),
-            interval=handler.reconcileInterval or RECONCILE_INTERVAL,
+            interval=_reconcile_interval(handler.reconcileInterval),
             waitforprevprocessgraph=True,
             workflowspec=json.dumps(msgspec.to_builtins(workflow)),
         )

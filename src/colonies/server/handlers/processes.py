@@ -13,7 +13,6 @@ from colonies.core import ExecutorState, Process, ProcessState
 from colonies.core.events import ProcessEvent
 from colonies.core.resources import ResourceError, parse_cpu, parse_mem
 from colonies.core.submission import SubmissionError, new_process
-from colonies.core.wire import normalize_free_form
 from colonies.crypto import new_random_id
 from colonies.rpc import RpcError
 from colonies.rpc.messages import (
@@ -68,9 +67,7 @@ def initiator_name(ctx: Context, action: str) -> str:
 )
 async def submit(ctx: Context, msg: SubmitFuncSpecMsg, nonce: Nonce | None) -> Process:
     assert msg.spec is not None
-    spec = msg.spec
-    spec.args = normalize_free_form(spec.args)
-    spec.kwargs = normalize_free_form(spec.kwargs)
+    spec = msg.spec  # free-form values normalised when decoded (core/wire.py)
     try:
         new = new_process(
             spec,
@@ -245,7 +242,7 @@ async def close_successful(ctx: Context, msg: CloseSuccessfulMsg, nonce: Nonce |
     closed = await ctx.store.closes.close_successful(
         msg.processid,
         ctx.caller,
-        normalize_free_form(msg.out),
+        msg.out,
         ctx.now(),
         ctx.target.processgraphid,
         nonce,
@@ -285,9 +282,7 @@ async def set_output(ctx: Context, msg: SetOutputMsg) -> None:
         if ctx.target.state != ProcessState.RUNNING:
             raise RpcError(403, "Failed to set output, process is not running")
         return
-    if not await ctx.store.closes.set_output(
-        msg.processid, ctx.caller, normalize_free_form(msg.out)
-    ):
+    if not await ctx.store.closes.set_output(msg.processid, ctx.caller, msg.out):
         raise RpcError(403, "Failed to set output, process is not running")
 
 

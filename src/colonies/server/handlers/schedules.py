@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from colonies.core import Cron, Generator, WorkflowSpec
-from colonies.core.cron import CronError, parse_cron
-from colonies.core.wire import DecodeError, decode
+from colonies.core import Cron, Generator
+from colonies.core.cron import CronError, validate_cron
+from colonies.core.graphs import GraphError, check_stored_workflow
+from colonies.core.submission import SubmissionError
+from colonies.core.wire import DecodeError, LimitError
 from colonies.crypto import new_random_id
 from colonies.rpc import RpcError
 from colonies.rpc.messages import (
@@ -28,14 +30,17 @@ ADD_GENERATOR = "Failed to add generator"
 ADD_CRON = "Failed to add cron"
 
 
-def _workflow(text: str, action: str) -> WorkflowSpec:
+def check_workflow(text: str, colonyname: str, action: str) -> None:
+    """A cron's or generator's workflow spec must submit when it fires: it is checked now as
+    a submitted workflow would be (core/graphs.py), so that it fails here, not every tick."""
     try:
-        spec = decode(text, WorkflowSpec)
+        check_stored_workflow(text, colonyname)
+    except LimitError as exc:
+        raise RpcError(400, f"{action}, workflow spec: {exc}") from None
     except DecodeError as exc:
         raise RpcError(400, f"{action}, invalid workflow spec: {exc}") from None
-    if not spec.functionspecs:
-        raise RpcError(400, f"{action}, the workflow spec has no function specs")
-    return spec
+    except (GraphError, SubmissionError) as exc:
+        raise RpcError(400, f"{action}, workflow spec: {exc}") from None
 
 
 # --- generators -------------------------------------------------------------------------------
@@ -49,7 +54,7 @@ def _workflow(text: str, action: str) -> WorkflowSpec:
 async def add_generator(ctx: Context, msg: AddGeneratorMsg) -> Generator:
     g = msg.generator
     require_name(g.name, ADD_GENERATOR, "generator name")
-    _workflow(g.workflowspec, ADD_GENERATOR)
+    check_workflow(g.workflowspec, g.colonyname, ADD_GENERATOR)
     if g.trigger < 1:
         raise RpcError(400, f"{ADD_GENERATOR}, trigger must be at least 1")
     g.generatorid = new_random_id()
@@ -127,15 +132,15 @@ async def remove_generator(ctx: Context, msg: GeneratorIdMsg) -> None:
 async def add_cron(ctx: Context, msg: AddCronMsg) -> Cron:
     c = msg.cron
     require_name(c.name, ADD_CRON, "cron name")
-    _workflow(c.workflowspec, ADD_CRON)
+    check_workflow(c.workflowspec, c.colonyname, ADD_CRON)
     if c.random:
         raise RpcError(400, f"{ADD_CRON}, random crons are not supported")
     if c.interval == 0:
         raise RpcError(400, f"{ADD_CRON}, interval must be -1 (use the expression) or > 0")
-    if c.interval < 0:
+    if c.interval < 0:  # the expression; the interval's upper bound is its declared limit
         c.interval = -1
         try:
-            parse_cron(c.cronexpression, ctx.state.timezone)
+            validate_cron(c.cronexpression, ctx.now(), ctx.state.timezone)
         except CronError as exc:
             raise RpcError(400, f"{ADD_CRON}, invalid cron expression: {exc}") from None
     c.cronid = new_random_id()
@@ -159,7 +164,10 @@ async def get_crons(ctx: Context, msg: ColonyCountMsg) -> list[Cron]:
 
 @routes.handles("runcronmsg", CronIdMsg, Role.MEMBER, action="Failed to run cron", scope=cron_scope)
 async def run_cron(ctx: Context, msg: CronIdMsg) -> Cron:
-    cron = await ctx.store.schedules.run_cron(msg.cronid, ctx.now())
+    try:
+        cron = await ctx.store.schedules.run_cron(msg.cronid, ctx.now())
+    except (DecodeError, GraphError, SubmissionError, CronError) as exc:  # stored before checks
+        raise RpcError(400, f"Failed to run cron, {exc}") from None
     return found(cron, f"Cron with id {msg.cronid}")
 
 

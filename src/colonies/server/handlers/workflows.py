@@ -5,7 +5,6 @@ from __future__ import annotations
 from colonies.core import Process, ProcessGraph, ProcessState
 from colonies.core.graphs import GraphError, plan_workflow
 from colonies.core.submission import SubmissionError, new_process
-from colonies.core.wire import normalize_free_form
 from colonies.crypto import new_random_id
 from colonies.rpc import RpcError
 from colonies.rpc.messages import (
@@ -34,10 +33,7 @@ SUBMIT = "Failed to submit workflow"
     scope=workflow_colony,
 )
 async def submit_workflow(ctx: Context, msg: SubmitWorkflowSpecMsg) -> ProcessGraph:
-    assert msg.spec is not None
-    for fs in msg.spec.functionspecs:
-        fs.args = normalize_free_form(fs.args)
-        fs.kwargs = normalize_free_form(fs.kwargs)
+    assert msg.spec is not None  # free-form values normalised when decoded (core/wire.py)
     try:
         graph, processes = plan_workflow(
             msg.spec,
@@ -142,8 +138,6 @@ async def add_child(ctx: Context, msg: AddChildMsg) -> Process:
             raise RpcError(400, f"{ADD_CHILD}, the child is not a member of the process graph")
     spec = msg.spec
     spec.conditions.colonyname = parent.colonyname
-    spec.args = normalize_free_form(spec.args)
-    spec.kwargs = normalize_free_form(spec.kwargs)
     if spec.maxexectime == 0:
         spec.maxexectime = -1
     try:
