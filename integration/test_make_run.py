@@ -68,7 +68,7 @@ def test_fresh_clone_make_run_and_the_printed_commands(tmp_path: Path) -> None:
     # `make run`, with the port moved off 50080 so a developer's own colony is not disturbed;
     # -o: the shared virtualenv counts as installed, never re-pointed at the clone.
     proc = subprocess.Popen(
-        ["make", "run", f"VENV={VENV}", "-o", f"{VENV}/.installed",
+        ["make", "run", f"VENV={VENV}", "-o", f"{VENV}/.installed-dev",
          f"DEV_ARGS=--port {port} --s3-port {s3_port}"],
         cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
@@ -78,7 +78,9 @@ def test_fresh_clone_make_run_and_the_printed_commands(tmp_path: Path) -> None:
         commands = re.findall(r"^  (source .+|colonies .+)$", banner, flags=re.M)
         assert len(commands) == 5, banner
         assert any(c.startswith("colonies fs sync ") for c in commands), banner
-        script = "\n".join(["set -e", f"export PATH={VENV}/bin:$PATH", *commands])
+        # No PATH of ours: the sourced dev.env must put the colonies command on it.
+        path = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if Path(p) != VENV / "bin")
+        script = "\n".join(["set -e", f"export PATH={path}", *commands])
         result = subprocess.run(
             ["bash", "-c", script], cwd=clone, env=env, capture_output=True, text=True,
             timeout=90,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system services the tests start themselves (PostgreSQL, etcd, HAProxy, Prometheus)
+# Installs the system services the tests start themselves (PostgreSQL, etcd, HAProxy, Prometheus),
+# curl (a guide uses it)
 # and what the Python packages compile with (gcc and GMP for py-libp2p's fastecdsa), and the
 # browser the web page's tests drive (Chromium) when missing.
 # Only Debian's packages; needs root (or sudo) only when something is actually missing.
@@ -18,6 +19,9 @@ if ! command -v haproxy >/dev/null 2>&1; then
 fi
 if ! command -v promtool >/dev/null 2>&1; then
     missing+=(prometheus)  # the dashboards' and alert rules' checks (integration/)
+fi
+if ! command -v curl >/dev/null 2>&1; then
+    missing+=(curl)  # the monitoring guide (docs/metrics.md) reads /metrics with it, run by tests/docs
 fi
 if ! command -v gcc >/dev/null 2>&1; then
     missing+=(gcc)  # fastecdsa (a py-libp2p dependency) has no wheel for every Python

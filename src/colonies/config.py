@@ -360,26 +360,47 @@ class ClientConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ClientConfig:
+        return cls.from_env_with_sources(env)[0]
+
+    @classmethod
+    def from_env_with_sources(
+        cls, env: Mapping[str, str] | None = None
+    ) -> tuple[ClientConfig, dict[str, str]]:
+        """The settings and, for each field, the variable it came from ("" for the default):
+        what `colonies config` shows."""
         env = os.environ if env is None else env
-        server_host = env.get("COLONIES_SERVER_HOST", "").strip() or "localhost"
-        port = (
-            _port(env, "COLONIES_CLIENT_HTTP_PORT", 0)
-            or _port(env, "COLONIES_SERVER_HTTP_PORT", 0)
-            or _port(env, "COLONIES_SERVER_PORT", 50080)
-        )
+        sources: dict[str, str] = {}
+
+        def pick(attr: str, *names: str) -> str:
+            for name in names:
+                value = env.get(name, "").strip()
+                if value:
+                    sources[attr] = name
+                    return value
+            sources[attr] = ""
+            return ""
+
+        def port(attr: str, default: int, *names: str) -> int:
+            text = pick(attr, *names)
+            return _port({sources[attr]: text}, sources[attr], default) if text else default
+
         backends = parse_backends(
-            "COLONIES_CLIENT_BACKENDS", env.get("COLONIES_CLIENT_BACKENDS", "")
+            "COLONIES_CLIENT_BACKENDS", pick("backends", "COLONIES_CLIENT_BACKENDS")
         )
-        tls = env_bool(env.get("COLONIES_TLS"))
-        grpc_insecure = env.get("COLONIES_CLIENT_GRPC_INSECURE", "").strip()
-        libp2p_host = _first(env, "COLONIES_CLIENT_LIBP2P_HOST")
-        bootstrap = _first(
-            env, "COLONIES_CLIENT_LIBP2P_BOOTSTRAP_PEERS", "COLONIES_LIBP2P_BOOTSTRAP_PEERS"
-        )
+        tls = env_bool(pick("tls", "COLONIES_TLS"))
+        grpc_insecure = pick("grpc_tls", "COLONIES_CLIENT_GRPC_INSECURE")
+        if not grpc_insecure:
+            sources["grpc_tls"] = sources["tls"]
+        libp2p_host = pick("libp2p_peers", "COLONIES_CLIENT_LIBP2P_HOST")
         # A multiaddr names the server; "dht", a host name or nothing: the bootstrap peers.
         if libp2p_host.startswith("/"):
             peers: tuple[str, ...] = (libp2p_host,)
         else:
+            bootstrap = pick(
+                "libp2p_peers",
+                "COLONIES_CLIENT_LIBP2P_BOOTSTRAP_PEERS",
+                "COLONIES_LIBP2P_BOOTSTRAP_PEERS",
+            )
             peers = tuple(p.strip() for p in bootstrap.split(",") if p.strip())
         for peer in peers:
             if "/p2p/" not in peer:
@@ -392,27 +413,38 @@ class ClientConfig:
                 "COLONIES_CLIENT_BACKENDS has libp2p: set COLONIES_CLIENT_LIBP2P_HOST to the "
                 "server's multiaddr, or COLONIES_CLIENT_LIBP2P_BOOTSTRAP_PEERS"
             )
-        return cls(
+        config = cls(
             backends=backends,
-            grpc_host=_first(env, "COLONIES_CLIENT_GRPC_HOST") or server_host,
-            grpc_port=_port(env, "COLONIES_CLIENT_GRPC_PORT", 0)
-            or _port(env, "COLONIES_SERVER_GRPC_PORT", 50051),
+            grpc_host=pick("grpc_host", "COLONIES_CLIENT_GRPC_HOST", "COLONIES_SERVER_HOST")
+            or "localhost",
+            grpc_port=port(
+                "grpc_port", 50051, "COLONIES_CLIENT_GRPC_PORT", "COLONIES_SERVER_GRPC_PORT"
+            ),
             grpc_tls=not env_bool(grpc_insecure) if grpc_insecure else tls,
-            coap_host=_first(env, "COLONIES_CLIENT_COAP_HOST") or server_host,
-            coap_port=_port(env, "COLONIES_CLIENT_COAP_PORT", 0)
-            or _port(env, "COLONIES_SERVER_COAP_PORT", 5683),
+            coap_host=pick("coap_host", "COLONIES_CLIENT_COAP_HOST", "COLONIES_SERVER_HOST")
+            or "localhost",
+            coap_port=port(
+                "coap_port", 5683, "COLONIES_CLIENT_COAP_PORT", "COLONIES_SERVER_COAP_PORT"
+            ),
             libp2p_peers=peers,
-            host=_first(env, "COLONIES_CLIENT_HTTP_HOST") or server_host,
-            port=port,
+            host=pick("host", "COLONIES_CLIENT_HTTP_HOST", "COLONIES_SERVER_HOST") or "localhost",
+            port=port(
+                "port",
+                50080,
+                "COLONIES_CLIENT_HTTP_PORT",
+                "COLONIES_SERVER_HTTP_PORT",
+                "COLONIES_SERVER_PORT",
+            ),
             tls=tls,
-            ca_file=env.get("COLONIES_CA_FILE", "").strip(),
-            prvkey=_first(env, "COLONIES_PRVKEY", "COLONIES_EXECUTOR_PRVKEY"),
-            colony_prvkey=env.get("COLONIES_COLONY_PRVKEY", "").strip(),
-            server_prvkey=env.get("COLONIES_SERVER_PRVKEY", "").strip(),
-            colony_name=env.get("COLONIES_COLONY_NAME", "").strip(),
-            executor_name=env.get("COLONIES_EXECUTOR_NAME", "").strip(),
-            executor_type=env.get("COLONIES_EXECUTOR_TYPE", "").strip(),
+            ca_file=pick("ca_file", "COLONIES_CA_FILE"),
+            prvkey=pick("prvkey", "COLONIES_PRVKEY", "COLONIES_EXECUTOR_PRVKEY"),
+            colony_prvkey=pick("colony_prvkey", "COLONIES_COLONY_PRVKEY"),
+            server_prvkey=pick("server_prvkey", "COLONIES_SERVER_PRVKEY"),
+            colony_name=pick("colony_name", "COLONIES_COLONY_NAME"),
+            executor_name=pick("executor_name", "COLONIES_EXECUTOR_NAME"),
+            executor_type=pick("executor_type", "COLONIES_EXECUTOR_TYPE"),
         )
+        return config, sources
 
 
 _S3_REQUIRED = ("AWS_S3_ENDPOINT", "AWS_S3_ACCESSKEY", "AWS_S3_SECRETKEY", "AWS_S3_BUCKET")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -113,9 +115,13 @@ def local_s3(state_dir: Path, keys: DevKeys, s3_port: int) -> SeaweedFS:
     )
 
 
-def write_env_file(env_file: Path, keys: DevKeys, port: int, s3: dict[str, str]) -> None:
+def write_env_file(
+    env_file: Path, keys: DevKeys, port: int, s3: dict[str, str], db_url: str = ""
+) -> None:
     lines = [
         "# colonies dev: source this file, then use the colonies CLI or pycolonies.",
+        "# The colonies command (the directory of the Python that runs colonies dev):",
+        f'export PATH="{Path(sys.executable).parent}:$PATH"',
         "export COLONIES_SERVER_HOST=localhost",
         f"export COLONIES_SERVER_PORT={port}",
         "export COLONIES_TLS=false",
@@ -125,6 +131,8 @@ def write_env_file(env_file: Path, keys: DevKeys, port: int, s3: dict[str, str])
         f"export COLONIES_COLONY_PRVKEY={keys.colony.text}",
         f"export COLONIES_PRVKEY={keys.user.text}",
         f"export DEV_EXECUTOR_PRVKEY={keys.executor.text}",
+        "# The embedded PostgreSQL, for operators' commands such as colonies ledger verify.",
+        f"export COLONIES_DB_URL='{db_url}'" if db_url else "# (COLONIES_DB_URL: once started)",
         "# ColonyFS: where the CLI, pycolonies and executors keep file bytes (a local SeaweedFS).",
         *(f"export {name}={value}" for name, value in s3.items()),
     ]
@@ -152,13 +160,64 @@ async def ensure_colony(url: str, keys: DevKeys) -> None:
         )
 
 
+def dev_server_config(db_url: str, keys: DevKeys, bind: str, port: int) -> ServerConfig:
+    """The dev server: named and advertised as what it is (`colonies cluster info`), and an
+    executor name may be registered again with a new key, so that an example executor that
+    makes a fresh key on each start can simply be run again."""
+    return ServerConfig(
+        db_url=db_url,
+        server_id=keys.server.id,
+        bind=bind,
+        port=port,
+        db_pool_max=20,
+        replica_name="dev",
+        advertised_host="localhost" if bind in ("127.0.0.1", "localhost") else bind,
+        allow_executor_reregister=True,
+    )
+
+
+async def start_site(runner: web.AppRunner, bind: str, port: int) -> None:
+    """Listen on ``bind:port``; a port in use is an error that says what to do."""
+    try:
+        await web.TCPSite(runner, bind, port).start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(
+                f"port {port} on {bind} is in use (another colonies dev?): stop what listens "
+                f"there, or pick another port: make run DEV_ARGS='--port {port + 1}' "
+                f"(colonies dev --port {port + 1})"
+            ) from None
+        raise
+
+
+class PortInUse(OSError):
+    """The port colonies dev wants is taken."""
+
+
+def check_port_free(host: str, port: int, option: str) -> None:
+    """Fail at once, with the option to change, when ``port`` is taken (rather than after the
+    database and S3 server have started)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUse(
+                f"port {port} on {host} is in use (another colonies dev?): stop what listens "
+                f"there, or pick another port: make run DEV_ARGS='{option} {port + 1}' "
+                f"(colonies dev {option} {port + 1})"
+            ) from None
+
+
 def _banner(env_file: Path, url: str, s3: SeaweedFS, example: Path) -> str:
     return f"""
 colonies dev is running: server {url}, colony '{COLONY}',
 executor '{EXECUTOR_NAME}' (type {EXECUTOR_TYPE}), S3 for ColonyFS at http://{s3.endpoint}
 (bucket {s3.bucket}); keys and settings in {env_file}
 
-Next, in another shell:
+Next, in another shell (the file puts the colonies command on your PATH too):
   source {env_file}
   colonies function submit --func echo --type {EXECUTOR_TYPE} --arg hello --wait
   colonies process pss
@@ -187,6 +246,8 @@ def prepare(state_dir: Path, port: int, s3_port: int = S3_PORT) -> tuple[Path, D
 async def run_dev(
     state_dir: Path, port: int, bind: str = "127.0.0.1", s3_port: int = S3_PORT
 ) -> None:
+    check_port_free(bind, port, "--port")
+    check_port_free("127.0.0.1", s3_port, "--s3-port")
     env_file, keys, data = await asyncio.to_thread(prepare, state_dir, port, s3_port)
     s3 = local_s3(state_dir, keys, s3_port)
     log.info("starting SeaweedFS (S3 on 127.0.0.1:%d) in %s", s3_port, s3.data_dir)
@@ -218,12 +279,11 @@ async def _run_with_s3(
     serving: asyncio.Task[None] | None = None
     executor = None
     try:
-        config = ServerConfig(
-            db_url=pg.get_uri(), server_id=keys.server.id, bind=bind, port=port, db_pool_max=20
-        )
+        config = dev_server_config(pg.get_uri(), keys, bind, port)
         runner = make_runner(create_app(config))
         await runner.setup()
-        await web.TCPSite(runner, bind, port).start()
+        await start_site(runner, bind, port)
+        write_env_file(env_file, keys, port, s3.env(), db_url=pg.get_uri())
         url = f"http://localhost:{port}"
         await ensure_colony(url, keys)
         executor = echo_executor(

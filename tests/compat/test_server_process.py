@@ -57,14 +57,14 @@ def test_unreachable_database_exits_with_one_line(tmp_path: Path) -> None:
     assert "s3cret" not in output  # the password is not logged
 
 
-def test_bad_configuration_exits_2_without_traceback(tmp_path: Path) -> None:
+def test_bad_configuration_exits_1_without_traceback(tmp_path: Path) -> None:
     env = server_env(
         COLONIES_DB_URL="postgresql://127.0.0.1:1/x",
         COLONIES_SERVER_PRVKEY="not-a-key",
         COLONIES_SERVER_PORT=str(free_port()),
     )
     rc, _, output = _run_to_exit(env, tmp_path)
-    assert rc == 2, output
+    assert rc == 1, output  # as every error of the CLI
     assert "Traceback" not in output, output
     assert output.strip().splitlines() == [
         "error: COLONIES_SERVER_PRVKEY is not a valid private key"

@@ -25,7 +25,7 @@ from tests.component.backend_clients import (
     http_client,
     libp2p_client,
 )
-from tests.helpers import RunningServer, make_config, start_server
+from tests.helpers import RunningServer, eventually, make_config, start_server
 from tests.support import free_port
 
 BACKENDS = ("http", "grpc", "coap", "libp2p")
@@ -300,7 +300,8 @@ async def test_subscriptions(client: BackendClient, multi: RunningServer, server
 
     waiting_one = asyncio.create_task(collect(one, 1))
     waiting_many = asyncio.create_task(collect(many, 3))
-    await asyncio.sleep(0.5)  # both subscribed
+    subscriptions = multi.app[STATE_KEY].subscriptions
+    await eventually(lambda: len(subscriptions) == 2, "both subscriptions registered")
     for _ in range(3):  # three new WAITING processes, each with a 3 KB argument
         await call(client, "submitfuncspecmsg", user, spec=spec("c", args=["z" * 3000]))
     await call(client, "assignprocessmsg", executor, colonyname="c", timeout=-1)
@@ -433,8 +434,13 @@ async def test_graceful_stop(db_url: str, server_key: PrivateKey):
             return [reply async for reply in client.subscribe(subscription)]
 
         subscriptions = [asyncio.create_task(subscribe(c)) for c in clients]
-        await asyncio.sleep(1.0)  # all four waiting, all four subscribed
-        assert app[STATE_KEY].metrics.assign_waiting._value.get() == 4
+        state = app[STATE_KEY]
+        await eventually(
+            lambda: (
+                len(state.subscriptions) == 4 and state.metrics.assign_waiting._value.get() == 4
+            ),
+            "all four waiting and subscribed",
+        )
         started = time.monotonic()
         await runner.cleanup()
         assert time.monotonic() - started < 6  # the subscriptions did not hold it up

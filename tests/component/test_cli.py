@@ -92,7 +92,7 @@ async def test_tables_have_headers_unless_asked(server, colony):
     assert bare.splitlines()[0].split()[0] == colony.executor_name
 
     processid = await _submit(server, colony, "--arg", "x")
-    table = ok(await run(server, colony, colony.user, "process", "ps")).splitlines()
+    table = ok(await run(server, colony, colony.user, "process", "psw")).splitlines()
     assert table[0].split() == PROCESS_HEADER
     assert len(table) == 2
     row = table[1].split()
@@ -141,7 +141,7 @@ async def test_missing_or_malformed_key_names_the_variable(server, colony):
     assert "COLONIES_SERVER_PORT" in line
     usage = await run(server, colony, colony.user, "function", "submit", "--func", "f",
                       "--args", "{not json")  # fmt: skip
-    assert usage.exit_code == 2 and "--args is not valid JSON" in usage.stderr
+    assert usage.exit_code == 1 and "--args is not valid JSON" in usage.stderr
 
 
 # --- administration ---------------------------------------------------------------------------
@@ -231,7 +231,7 @@ async def test_function_register_and_ls(server, colony):
 async def test_submit_assign_close_and_get(server, colony):
     processid = await _submit(server, colony, "--args", '[1, "a"]', "--kwargs", '{"k": 2}',
                               "--priority", "3", "--label", "lbl")  # fmt: skip
-    waiting = ok(await run(server, colony, colony.user, "process", "ps", "-o", "json"))
+    waiting = ok(await run(server, colony, colony.user, "process", "psw", "-o", "json"))
     assert [p["processid"] for p in json.loads(waiting)] == [processid]
     spec = json.loads(waiting)[0]["spec"]
     assert spec["args"] == [1, "a"] and spec["kwargs"] == {"k": 2}
@@ -268,12 +268,12 @@ async def test_fail_cancel_remove_and_removeall(server, colony):
     one_line_error(await run(server, colony, colony.user, "process", "get", failing))
 
     other = await _submit(server, colony, "--type", "elsewhere")
-    only = ok(await run(server, colony, colony.user, "process", "ps", "--type", "elsewhere",
+    only = ok(await run(server, colony, colony.user, "process", "psw", "--type", "elsewhere",
                         "--no-headers"))  # fmt: skip
     assert [line.split()[0] for line in only.splitlines()] == [other]
-    ok(await run(server, colony, None, "process", "removeall", "--state", "waiting"))
-    assert ok(await run(server, colony, colony.user, "process", "ps", "--no-headers")) == ""
-    ok(await run(server, colony, None, "process", "removeall"))
+    ok(await run(server, colony, None, "process", "removeall", "--state", "waiting", "--yes"))
+    assert ok(await run(server, colony, colony.user, "process", "psw", "--no-headers")) == ""
+    ok(await run(server, colony, None, "process", "removeall", "--yes"))
     got = await run(server, colony, colony.user, "process", "get", cancelled)
     assert "(status 404)" in one_line_error(got)
 

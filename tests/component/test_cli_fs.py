@@ -227,9 +227,7 @@ async def test_function_submit_spec_and_snapshot_bad_input(colonies: Cli, tmp_pa
     )
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    assert "cannot read the function spec" in await colonies.error(
-        "function", "submit", "--spec", str(bad)
-    )
+    assert "is not valid JSON" in await colonies.error("function", "submit", "--spec", str(bad))
     no_mounts = await colonies.error("function", "submit", "--spec", str(spec), "--snapshot")
     assert "has no fs.snapshots" in no_mounts
     submitted = json.loads(

@@ -68,6 +68,10 @@ class Env:
     (so a bad variable fails only the commands that use it, with one line)."""
 
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: ``colonies --json ...``: every command prints JSON unless given -o.
+    json: bool = False
+    #: ``--skip-tls-verify``: accept any server certificate (tests and trusted networks only).
+    skip_tls_verify: bool = False
     _config: ClientConfig | None = None
 
     @property
@@ -87,7 +91,7 @@ class Env:
 
     def _transport(self) -> Transport | None:
         try:
-            return transport_from_config(self.config)
+            return transport_from_config(self.config, verify_tls=not self.skip_tls_verify)
         except (ValueError, OSError) as exc:  # a CA file gRPC cannot read, say
             fail(f"cannot set up {self.url}: {exc}")
 
@@ -122,23 +126,19 @@ class Env:
     def client(self, kind: str | None = "user", override: str | None = None) -> Client:
         """A sync client signing as ``kind`` (None: no key, for unsigned messages)."""
         key = None if kind is None else self.key(kind, override)
-        return Client(
-            self.config.url,
-            key,
-            ca_file=self._ca_file(),
-            retry_seconds=RETRY_SECONDS,
-            transport=self._transport(),
-        )
+        return Client(self.config.url, key, **self._connection())
 
     def async_client(self, kind: str | None = "user", override: str | None = None) -> AsyncClient:
         key = None if kind is None else self.key(kind, override)
-        return AsyncClient(
-            self.config.url,
-            key,
-            ca_file=self._ca_file(),
-            retry_seconds=RETRY_SECONDS,
-            transport=self._transport(),
-        )
+        return AsyncClient(self.config.url, key, **self._connection())
+
+    def _connection(self) -> dict[str, Any]:
+        return {
+            "ca_file": self._ca_file(),
+            "verify_tls": not self.skip_tls_verify,
+            "retry_seconds": RETRY_SECONDS,
+            "transport": self._transport(),
+        }
 
     def anonymous(self) -> Client:
         return self.client(None)
@@ -162,6 +162,14 @@ def root_options(fn: F) -> F:
             help="Server port [COLONIES_SERVER_HTTP_PORT or COLONIES_SERVER_PORT, 50080].",
         ),
         click.option("--tls/--no-tls", default=None, help="HTTPS/WSS [COLONIES_TLS]."),
+        click.option(
+            "--insecure", is_flag=True, default=None,
+            help="Plain HTTP, no TLS: the same as --no-tls (upstream's flag).",
+        ),
+        click.option(
+            "--skip-tls-verify", is_flag=True,
+            help="Accept any server certificate (never in production).",
+        ),
         click.option("--ca-file", help="Trust this CA certificate file [COLONIES_CA_FILE]."),
         click.option(
             "--backend",
@@ -170,7 +178,9 @@ def root_options(fn: F) -> F:
         ),
         click.option("--key", help="Your private key [COLONIES_PRVKEY]."),
         click.option("--colony", help="Colony name [COLONIES_COLONY_NAME]."),
-    ]
+        click.option("--json", "json_output", is_flag=True,
+                     help="Every command prints JSON (the same as -o json)."),
+    ]  # fmt: skip
     for option in reversed(options):
         fn = option(fn)
     return fn
@@ -180,11 +190,18 @@ def make_env(
     host: str | None,
     port: int | None,
     tls: bool | None,
+    insecure: bool | None,
+    skip_tls_verify: bool,
     ca_file: str | None,
     key: str | None,
     colony: str | None,
+    json_output: bool,
     backend: str | None = None,
 ) -> Env:
+    if insecure:
+        if tls:
+            raise click.UsageError("--insecure (plain HTTP) contradicts --tls")
+        tls = False
     backends = None
     if backend is not None:
         try:
@@ -204,7 +221,7 @@ def make_env(
         )
         if value is not None
     }
-    return Env(overrides)
+    return Env(overrides, json=json_output, skip_tls_verify=skip_tls_verify)
 
 
 def describe(exc: BaseException, url: str) -> str | None:
@@ -252,3 +269,41 @@ def parse_json(text: str | None, what: str, default: Any) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise click.BadParameter(f"{what} is not valid JSON: {exc}") from None
+
+
+def id_argument(name: str, *flags: str, what: str) -> Callable[[F], F]:
+    """An ID given as an argument (``process get ID``) or, as upstream's CLI takes it, as an
+    option (``process get -p ID``); the command gets it as ``name``."""
+    metavar = name.upper()
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            positional = kwargs.pop(f"{name}_arg", None)
+            option = kwargs.pop(f"{name}_opt", None)
+            if positional and option and positional != option:
+                raise click.UsageError(f"two different {what}s: {positional} and {option}")
+            value = positional or option
+            if not value:
+                raise click.UsageError(f"give the {what}: {metavar} or {flags[-1]} {metavar}")
+            kwargs[name] = value
+            return fn(*args, **kwargs)
+
+        command = click.option(*flags, f"{name}_opt", metavar=metavar, help=f"The {what}.")(wrapper)
+        return click.argument(f"{name}_arg", required=False, metavar=f"[{metavar}]")(command)  # type: ignore[return-value]
+
+    return decorate
+
+
+def confirm_or_yes(question: str, yes: bool) -> None:
+    """Ask before something that cannot be undone; ``--yes`` answers for scripts (without a
+    terminal to ask on, ``--yes`` is required)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        fail(f"{question.rstrip('?')}: not without --yes (no terminal to ask on)")
+    if not click.confirm(question, default=False, err=True):
+        fail("nothing done")
+
+
+yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from operator import attrgetter
 from typing import Any
 
 import click
@@ -23,8 +22,16 @@ from colonies.cli._common import (
     pass_env,
     server_key_option,
 )
-from colonies.cli._output import Column, emit, no_headers_option, output_option, when
-from colonies.core import Colony, Executor, ExecutorState, User
+from colonies.cli._output import (
+    Column,
+    dump,
+    emit,
+    output_option,
+    output_options,
+    table,
+    when,
+)
+from colonies.core import Colony, Executor, ExecutorState, Statistics, User
 from colonies.crypto import generate_private_key
 
 COLONY_COLUMNS: list[Column] = [("NAME", lambda c: c.name), ("COLONYID", lambda c: c.colonyid)]
@@ -43,19 +50,22 @@ USER_COLUMNS: list[Column] = [
     ("PHONE", lambda u: u.phone),
     ("USERID", lambda u: u.userid),
 ]
-STATS_COLUMNS: list[Column] = [
-    (title, attrgetter(field))
-    for title, field in (
-        ("COLONIES", "colonies"),
-        ("EXECUTORS", "executors"),
-        ("WAITING", "waitingprocesses"),
-        ("RUNNING", "runningprocesses"),
-        ("SUCCESSFUL", "successfulprocesses"),
-        ("FAILED", "failedprocesses"),
-        ("CANCELLED", "cancelledprocesses"),
-        ("WORKFLOWS", "runningworkflows"),
-    )
-]
+_STAT_STATES = ("waiting", "running", "successful", "failed", "cancelled")
+
+
+def emit_statistics(stats: Statistics, output: str, no_headers: bool, server: bool) -> None:
+    """Process and workflow counts by state as a table (every count; JSON has them all too)."""
+    if output != "table":
+        dump(stats, output)
+        return
+    rows = [
+        [kind, *(str(getattr(stats, f"{state}{kind}")) for state in _STAT_STATES)]
+        for kind in ("processes", "workflows")
+    ]
+    table(rows, None if no_headers else ["KIND", *(s.upper() for s in _STAT_STATES)])
+    click.echo(f"executors: {stats.executors} (active {stats.activeexecutors})")
+    if server:
+        click.echo(f"colonies: {stats.colonies}")
 
 
 # --- security ---------------------------------------------------------------------------------
@@ -136,8 +146,7 @@ async def _status(env: Env) -> dict[str, Any]:
 
 
 @server.command("status", epilog=ANONYMOUS)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def server_status(env: Env, output: str, no_headers: bool) -> None:
@@ -147,14 +156,13 @@ def server_status(env: Env, output: str, no_headers: bool) -> None:
 
 @server.command("stats", epilog=SERVER_OWNER)
 @server_key_option
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def server_stats(env: Env, server_key: str | None, output: str, no_headers: bool) -> None:
     """Counts over every colony (server owner)."""
     with env.client("server", server_key) as client:
-        emit(client.statistics(), STATS_COLUMNS, output, no_headers)
+        emit_statistics(client.statistics(), output, no_headers, server=True)
 
 
 async def _alive(env: Env) -> bool:
@@ -186,8 +194,7 @@ def cluster() -> None:
 
 @cluster.command("info", epilog=SERVER_OWNER)
 @server_key_option
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def cluster_info(env: Env, server_key: str | None, output: str, no_headers: bool) -> None:
@@ -239,8 +246,7 @@ def colony_remove(env: Env, name: str, server_key: str | None) -> None:
 
 @colony.command("ls", epilog=SERVER_OWNER)
 @server_key_option
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def colony_ls(env: Env, server_key: str | None, output: str, no_headers: bool) -> None:
@@ -250,8 +256,7 @@ def colony_ls(env: Env, server_key: str | None, output: str, no_headers: bool) -
 
 
 @colony.command("get", epilog=MEMBER)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def colony_get(env: Env, output: str, no_headers: bool) -> None:
@@ -261,14 +266,13 @@ def colony_get(env: Env, output: str, no_headers: bool) -> None:
 
 
 @colony.command("stats", epilog=MEMBER)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def colony_stats(env: Env, output: str, no_headers: bool) -> None:
     """Process and workflow counts of the colony."""
     with env.client() as client:
-        emit(client.colony_statistics(env.colony()), STATS_COLUMNS, output, no_headers)
+        emit_statistics(client.colony_statistics(env.colony()), output, no_headers, server=False)
 
 
 # --- executors --------------------------------------------------------------------------------
@@ -334,8 +338,7 @@ executor.add_command(_executor_state_command("removed", "remove_executor"), "rem
 
 
 @executor.command("ls", epilog=MEMBER)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def executor_ls(env: Env, output: str, no_headers: bool) -> None:
@@ -346,8 +349,7 @@ def executor_ls(env: Env, output: str, no_headers: bool) -> None:
 
 @executor.command("get", epilog=MEMBER)
 @click.option("--name", required=True, help="Executor name.")
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def executor_get(env: Env, name: str, output: str, no_headers: bool) -> None:
@@ -405,8 +407,7 @@ def user_remove(env: Env, name: str, colony_key: str | None) -> None:
 
 
 @user.command("ls", epilog=MEMBER)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def user_ls(env: Env, output: str, no_headers: bool) -> None:
@@ -417,8 +418,7 @@ def user_ls(env: Env, output: str, no_headers: bool) -> None:
 
 @user.command("get", epilog=MEMBER)
 @click.option("--name", required=True, help="User name.")
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def user_get(env: Env, name: str, output: str, no_headers: bool) -> None:

@@ -17,7 +17,7 @@ import click
 
 from colonies import _aio as aio
 from colonies.cli._common import MEMBER, Env, errors, fail, pass_env
-from colonies.cli._output import Column, emit, no_headers_option, output_option, when
+from colonies.cli._output import Column, emit, output_option, output_options, when
 from colonies.client import ColonyFS, read_cfs_label
 from colonies.client._s3 import Progress
 from colonies.config import ConfigError, S3Config
@@ -273,8 +273,7 @@ def fs_clean(
 # --- files ------------------------------------------------------------------------------------
 @fs.command("ls", epilog=FS)
 @label_option
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def fs_ls(env: Env, label: str | None, output: str, no_headers: bool) -> None:
@@ -308,8 +307,7 @@ def fs_ls(env: Env, label: str | None, output: str, no_headers: bool) -> None:
 @click.option("-i", "--fileid", help="One revision by its ID.")
 @label_option
 @click.option("-n", "--name", help="File name (every revision, newest first).")
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def fs_info(
@@ -377,8 +375,7 @@ def label_group() -> None:
 
 
 @label_group.command("ls", epilog=FS)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def label_ls(env: Env, output: str, no_headers: bool) -> None:
@@ -459,8 +456,7 @@ def snapshot_download(env: Env, snapshotid: str | None, name: str | None, direct
 
 
 @snapshot.command("ls", epilog=FS)
-@output_option
-@no_headers_option
+@output_options
 @pass_env
 @errors
 def snapshot_ls(env: Env, output: str, no_headers: bool) -> None:

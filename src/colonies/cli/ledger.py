@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from colonies.cli._output import Column, emit, no_headers_option, output_option, when
+from colonies.cli._output import Column, emit, output_options, when
 
 
 def _db_url(db_url: str | None) -> str:
@@ -23,15 +23,28 @@ def _db_url(db_url: str | None) -> str:
     try:
         return ServerConfig.from_env().db_url
     except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        click.echo(f"error: {exc} (colonies dev writes COLONIES_DB_URL into its dev.env)", err=True)
+        sys.exit(1)
 
 
-async def _with_connection(url: str, work: Any) -> Any:
+def _with_connection(url: str, work: Any) -> Any:
+    """Run ``work(connection)``; a database that cannot be reached or read is one line on
+    stderr and exit status 1."""
     from colonies.store.db import single_connection
+    from colonies.store.errors import store_error
 
-    async with single_connection(url) as conn:
-        return await work(conn)
+    async def run() -> Any:
+        async with single_connection(url) as conn:
+            return await work(conn)
+
+    try:
+        return asyncio.run(run())
+    except Exception as exc:
+        error = store_error(exc)
+        if error is None:
+            raise
+        click.echo(f"error: cannot read the database: {error}", err=True)
+        sys.exit(1)
 
 
 db_option = click.option("--db-url", help="PostgreSQL URL [COLONIES_DB_URL].")
@@ -74,11 +87,7 @@ def ledger_verify(db_url: str | None, checkpoints: list[Any]) -> None:
         result = await verify(conn)
         return result, [(c, await check_checkpoint(conn, c)) for c in checkpoints]
 
-    try:
-        result, held = asyncio.run(_with_connection(_db_url(db_url), work))
-    except OSError as exc:
-        click.echo(f"error: cannot reach the database: {exc}", err=True)
-        sys.exit(1)
+    result, held = _with_connection(_db_url(db_url), work)
     if not result.ok:
         click.echo(f"ledger broken at entry {result.broken_at}: {result.reason}", err=True)
         sys.exit(1)
@@ -100,11 +109,7 @@ def ledger_head(db_url: str | None) -> None:
     --checkpoint), with its time and signer."""
     from colonies.store.ledger import Checkpoint, latest_checkpoint
 
-    try:
-        row = asyncio.run(_with_connection(_db_url(db_url), latest_checkpoint))
-    except OSError as exc:
-        click.echo(f"error: cannot reach the database: {exc}", err=True)
-        sys.exit(1)
+    row = _with_connection(_db_url(db_url), latest_checkpoint)
     if row is None:
         click.echo(
             "error: no checkpoint yet (the leader writes one once it seals entries)", err=True
@@ -127,11 +132,10 @@ HISTORY_COLUMNS: list[Column] = [
 @ledger.command("show")
 @click.option("--process", "objectid", required=True, help="A process or workflow ID.")
 @db_option
-@output_option
-@no_headers_option
+@output_options
 def ledger_show(objectid: str, db_url: str | None, output: str, no_headers: bool) -> None:
     """Every recorded state change of a process or workflow, oldest first."""
     from colonies.store.ledger import history
 
-    rows = asyncio.run(_with_connection(_db_url(db_url), lambda c: history(c, objectid)))
+    rows = _with_connection(_db_url(db_url), lambda c: history(c, objectid))
     emit([dict(r) for r in rows], HISTORY_COLUMNS, output, no_headers)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -10,29 +12,48 @@ from colonies import __version__
 from colonies.cli._common import ANONYMOUS, Env, describe, make_env, pass_env, root_options
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ColoniesGroup(click.Group):
+    """The root group: every error, a usage error included, exits with status 1."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(1)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=ColoniesGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    __version__, "--version", prog_name="colonies", message="%(prog)s %(version)s"
+)
 @root_options
 @click.pass_context
-def cli(
-    ctx: click.Context,
-    host: str | None,
-    port: int | None,
-    tls: bool | None,
-    ca_file: str | None,
-    key: str | None,
-    colony: str | None,
-    backend: str | None,
-) -> None:
+def cli(ctx: click.Context, /, **options: Any) -> None:
     """Colonies: meta-orchestration with signed requests, served by a Python fleet.
 
     Connection and keys come from COLONIES_* variables (COLONIES_SERVER_HOST,
     COLONIES_SERVER_PORT, COLONIES_TLS, COLONIES_PRVKEY, COLONIES_COLONY_NAME, ...) or the
-    options below. `colonies dev` starts a local colony and writes them to a file to source.
-    Over gRPC, CoAP or LibP2P: --backend (COLONIES_CLIENT_BACKENDS) with
-    COLONIES_CLIENT_GRPC_HOST/_PORT, COLONIES_CLIENT_COAP_HOST/_PORT,
-    COLONIES_CLIENT_LIBP2P_HOST (the server's multiaddr).
+    options below; `colonies config` shows what is in effect. `colonies dev` starts a local
+    colony and writes them to a file to source. Over gRPC, CoAP or LibP2P: --backend
+    (COLONIES_CLIENT_BACKENDS) with COLONIES_CLIENT_GRPC_HOST/_PORT,
+    COLONIES_CLIENT_COAP_HOST/_PORT, COLONIES_CLIENT_LIBP2P_HOST (the server's multiaddr).
+    Errors exit with status 1.
     """
-    ctx.obj = make_env(host, port, tls, ca_file, key, colony, backend)
+    ctx.obj = make_env(**options)
 
 
 @cli.command(epilog=ANONYMOUS)
@@ -51,29 +72,43 @@ def version(env: Env) -> None:
 
 
 def _register_commands() -> None:
-    from colonies.cli import admin, work
+    from colonies.cli import admin, identity  # noqa: F401  (identity adds to admin's groups)
     from colonies.cli.blueprint import blueprint
     from colonies.cli.dev import dev
     from colonies.cli.fs import fs
+    from colonies.cli.function import function
     from colonies.cli.ledger import ledger
+    from colonies.cli.location import location
+    from colonies.cli.log import attribute, log
+    from colonies.cli.process import process
+    from colonies.cli.schedule import cron, generator
+    from colonies.cli.settings import config
+    from colonies.cli.workflow import workflow
 
     admin.server.add_command(server_start, "start")
     admin.server.add_command(server_migrate, "migrate")
-    for group in (
+    for command in (
         admin.security,
         admin.server,
         admin.cluster,
         admin.colony,
         admin.executor,
         admin.user,
+        location,
+        function,
+        process,
+        workflow,
+        cron,
+        generator,
+        log,
+        attribute,
+        blueprint,
+        config,
+        ledger,
+        dev,
+        fs,
     ):
-        cli.add_command(group)
-    for group in (work.function, work.process, work.log, work.attribute):
-        cli.add_command(group)
-    cli.add_command(blueprint)
-    cli.add_command(ledger)
-    cli.add_command(dev)
-    cli.add_command(fs)
+        cli.add_command(command)
 
 
 @click.command("start")
@@ -94,7 +129,7 @@ def server_start() -> None:
         config = ServerConfig.from_env()
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(1)
     run_server(config)
 
 
@@ -128,7 +163,7 @@ def server_migrate(wait: bool, timeout: float) -> None:
         config = ServerConfig.from_env()
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(1)
     run_migrate(config, wait=wait, timeout=timeout)
 
 

@@ -10,8 +10,9 @@ from colonies.client._transport import Transport
 from colonies.config import ClientConfig
 
 
-def backend_transport(config: ClientConfig, backend: str) -> Transport:
-    """The transport of one backend named in COLONIES_CLIENT_BACKENDS."""
+def backend_transport(config: ClientConfig, backend: str, verify_tls: bool = True) -> Transport:
+    """The transport of one backend named in COLONIES_CLIENT_BACKENDS. ``verify_tls=False``
+    (the CLI's --skip-tls-verify) reaches HTTPS only; gRPC always checks the certificate."""
     if backend == "grpc":
         from colonies.client._grpc import GrpcTransport
 
@@ -26,12 +27,12 @@ def backend_transport(config: ClientConfig, backend: str) -> Transport:
         from colonies.client._libp2p import Libp2pTransport
 
         return Libp2pTransport(config.libp2p_peers)
-    return http_transport(config.url, None, config.ca_file)
+    return http_transport(config.url, None, config.ca_file, verify_tls)
 
 
-def transport_from_config(config: ClientConfig) -> Transport | None:
+def transport_from_config(config: ClientConfig, verify_tls: bool = True) -> Transport | None:
     """None for HTTP alone (the client's default transport to ``config.url``)."""
     if config.backends == ("http",):
         return None
-    transports = [backend_transport(config, backend) for backend in config.backends]
+    transports = [backend_transport(config, backend, verify_tls) for backend in config.backends]
     return transports[0] if len(transports) == 1 else FallbackTransport(transports)

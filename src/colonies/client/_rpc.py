@@ -34,15 +34,23 @@ def is_read_only(payloadtype: str) -> bool:
 
 
 def http_transport(
-    base_url: str, session: aiohttp.ClientSession | None = None, ca_file: str = ""
+    base_url: str,
+    session: aiohttp.ClientSession | None = None,
+    ca_file: str = "",
+    verify_tls: bool = True,
 ) -> Transport:
-    """The lean transport for ``http://``; aiohttp for ``https://`` and a caller's session."""
+    """The lean transport for ``http://``; aiohttp for ``https://`` and a caller's session.
+    ``verify_tls=False`` accepts any server certificate (the CLI's ``--skip-tls-verify``)."""
     if session is None and base_url.startswith("http://"):
         try:
             return HttpTransport(base_url)
         except ValueError:
             pass  # aiohttp reports the bad URL when it is used
     context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+    if not verify_tls:
+        context = context or ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     return AiohttpTransport(base_url, session, ssl_context=context)
 
 
@@ -89,12 +97,13 @@ class AsyncRpc:
         session: aiohttp.ClientSession | None = None,
         *,
         ca_file: str = "",
+        verify_tls: bool = True,
         retry_seconds: float = 15.0,
         retry_attempts: int = 8,
         transport: Transport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.transport = transport or http_transport(self.base_url, session, ca_file)
+        self.transport = transport or http_transport(self.base_url, session, ca_file, verify_tls)
         self.retry_seconds = retry_seconds
         self.retry_attempts = retry_attempts
 

@@ -11,13 +11,14 @@ executor.run()  # until SIGTERM/SIGINT
 
 from colonies.executor._builtin import echo_executor, python_executor
 from colonies.executor._reconciler import FileSetReconciler, Reconciler
-from colonies.executor._runtime import Executor, ProcessContext, function
+from colonies.executor._runtime import Executor, ProcessContext, RegistrationError, function
 
 __all__ = [
     "Executor",
     "FileSetReconciler",
     "ProcessContext",
     "Reconciler",
+    "RegistrationError",
     "echo_executor",
     "function",
     "python_executor",

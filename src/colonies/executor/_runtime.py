@@ -7,7 +7,9 @@ import contextlib
 import inspect
 import logging
 import signal
+import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,8 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from colonies import _aio as aio
-from colonies.client import AsyncClient, ColoniesError, Transport
-from colonies.config import ConfigError, S3Config
+from colonies.client import AsyncClient, ColoniesError, Transport, transport_from_config
+from colonies.config import ClientConfig, ConfigError, S3Config
 from colonies.core import Executor as ExecutorObject
 from colonies.core import Function, Process
 from colonies.crypto import PrivateKey, parse_private_key
@@ -136,6 +138,43 @@ class Executor:
             if mark is not None and callable(member):
                 self.functions[mark] = member
 
+    @classmethod
+    def from_env(
+        cls,
+        key: PrivateKey | str,
+        *,
+        name: str | None = None,
+        executortype: str | None = None,
+        config: ClientConfig | None = None,
+        **kwargs: Any,
+    ) -> Executor:
+        """An executor with the key ``key``, configured by the COLONIES_* variables: the
+        server (COLONIES_SERVER_HOST, COLONIES_SERVER_PORT, COLONIES_TLS, COLONIES_CA_FILE),
+        the colony (COLONIES_COLONY_NAME), its name and type unless given
+        (COLONIES_EXECUTOR_NAME, COLONIES_EXECUTOR_TYPE), and, when COLONIES_COLONY_PRVKEY is
+        set, the colony owner's key with which it registers itself; the transports of
+        COLONIES_CLIENT_BACKENDS (docs/protocol.md §12.6). ``kwargs`` as for the constructor
+        (``location``, ``fs_dir``, ``grace_seconds``, ...)."""
+        config = config or ClientConfig.from_env()
+        name = name or config.executor_name
+        executortype = executortype or config.executor_type
+        if not (name and executortype and config.colony_name):
+            raise ConfigError(
+                "an executor needs a name, a type and a colony: pass name= and executortype=, "
+                "or set COLONIES_EXECUTOR_NAME, COLONIES_EXECUTOR_TYPE and COLONIES_COLONY_NAME"
+            )
+        kwargs.setdefault("colony_key", config.colony_prvkey or None)
+        kwargs.setdefault("ca_file", config.ca_file)
+        kwargs.setdefault("transport", transport_from_config(config))
+        return cls(
+            config.url,
+            key,
+            colony=config.colony_name,
+            name=name,
+            executortype=executortype,
+            **kwargs,
+        )
+
     @overload
     def function(self, fn: F, *, name: str | None = None) -> F: ...
 
@@ -154,7 +193,12 @@ class Executor:
 
     # --- set-up -------------------------------------------------------------------------------
     async def register(self) -> None:
-        """Register (with the colony owner's key, if given) and advertise every function."""
+        """Register (with the colony owner's key, if given) and advertise every function.
+
+        Raises :class:`RegistrationError` with what to do when the name is taken by another
+        key or the key is not a member of the colony.
+        """
+        name_taken = False
         if self.colony_key is not None:
             executor = ExecutorObject(
                 executorid=self.key.id,
@@ -168,20 +212,48 @@ class Executor:
             except ColoniesError as exc:
                 if exc.status != 400 or "already exists" not in exc.message:
                     raise
+                name_taken = True  # by this key (a restart: fine) or by another one
             await self.client.approve_executor(self.colony, self.name, key=self.colony_key)
-        existing = {f.funcname for f in await self.client.get_functions(self.colony, self.name)}
+        try:
+            registered = await self.client.get_functions(self.colony, self.name)
+        except ColoniesError as exc:
+            if exc.status != 403:
+                raise
+            raise RegistrationError(self._not_member(name_taken)) from None
+        existing = {f.funcname for f in registered}
         for funcname in self.functions:
             if funcname not in existing:
                 await self.client.add_function(
                     Function(executorname=self.name, colonyname=self.colony, funcname=funcname)
                 )
 
+    def _not_member(self, name_taken: bool) -> str:
+        if name_taken:
+            return (
+                f"executor name {self.name!r} in colony {self.colony!r} is registered with "
+                f"another key, not this one (ID {self.key.id[:16]}...): run with that key "
+                "(keep it, e.g. in a file or COLONIES_PRVKEY), choose another name, or remove "
+                f"the old registration first (colonies executor remove --name {self.name})"
+            )
+        return (
+            f"this executor's key (ID {self.key.id}) is not a member of colony "
+            f"{self.colony!r}: have the colony owner register and approve it (colonies "
+            f"executor add --name {self.name} --type {self.executortype} --executorid "
+            f"{self.key.id}; colonies executor approve --name {self.name}), or pass "
+            "colony_key= so that it registers itself"
+        )
+
     # --- the loop -----------------------------------------------------------------------------
     async def serve(self) -> None:
         """Long-poll and run processes until :meth:`stop` is called."""
         await self.register()
         log.info(
-            "executor %s (%s) serving %s", self.name, self.executortype, sorted(self.functions)
+            "executor %s (type %s) registered in colony %s at %s; serving %s",
+            self.name,
+            self.executortype,
+            self.colony,
+            self.client.rpc.base_url,
+            ", ".join(sorted(self.functions)) or "no functions",
         )
         try:
             while not self.stopping.is_set():
@@ -208,6 +280,8 @@ class Executor:
 
     async def _execute(self, process: Process) -> None:
         self.current = process
+        started = time.monotonic()
+        log.info("process %s: %s", process.processid, _call_text(process))
         mounted = bool(process.spec.fs.mount)
         try:
             if mounted:
@@ -239,10 +313,13 @@ class Executor:
                 except (MountError, ConfigError) as exc:
                     if error is None:
                         output, error = None, f"ColonyFS: could not save the results: {exc}"
+            elapsed = time.monotonic() - started
             if error is None:
                 await self.client.close_successful(process.processid, output)
+                log.info("process %s: succeeded in %.2f s", process.processid, elapsed)
             else:
                 await self.client.close_failed(process.processid, [error])
+                log.info("process %s: failed in %.2f s: %s", process.processid, elapsed, error)
         except ColoniesError as exc:
             # Reclaimed or cancelled meanwhile: the server refuses the late close; nothing to do.
             log.warning("closing %s failed: %s", process.processid, exc)
@@ -272,16 +349,28 @@ class Executor:
             else:
                 result = await asyncio.to_thread(fn, *args, **kwargs)
         except Exception as exc:
-            log.info("process %s failed: %s", process.processid, exc)
-            log.debug("%s", traceback.format_exc())
+            log.debug("process %s: %s", process.processid, traceback.format_exc())
             return None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return _as_output(result), None
 
     def stop(self) -> None:
+        if not self.stopping.is_set() and self.current is not None:
+            log.info(
+                "stopping: letting process %s finish (up to %g s)",
+                self.current.processid,
+                self.grace_seconds,
+            )
         self.stopping.set()
 
     def run(self) -> None:
-        """Serve until SIGTERM or SIGINT; the current process is finished or failed first."""
+        """Serve until SIGTERM or SIGINT; the current process is finished or failed first.
+
+        For a script's main: progress goes to stderr (unless logging is configured already),
+        and a failure to start (the server unreachable, the name taken by another key, the key
+        not a member) is one line on stderr and exit status 1 instead of a traceback.
+        """
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
         async def main() -> None:
             loop = asyncio.get_running_loop()
@@ -289,4 +378,25 @@ class Executor:
                 loop.add_signal_handler(sig, self.stop)
             await self.serve()
 
-        aio.run(main())
+        try:
+            aio.run(main())
+        except (RegistrationError, ColoniesError) as exc:
+            print(f"error: executor {self.name}: {exc}", file=sys.stderr)
+            sys.exit(1)
+        except OSError as exc:  # the SDK's transport errors are ConnectionErrors
+            url = self.client.rpc.base_url
+            print(f"error: executor {self.name}: no server at {url}: {exc}", file=sys.stderr)
+            sys.exit(1)
+        log.info("executor %s stopped", self.name)
+
+
+class RegistrationError(Exception):
+    """The executor cannot take work: its name is another key's, or its key is no member."""
+
+
+def _call_text(process: Process, limit: int = 120) -> str:
+    """``funcname(args, k=v)`` for the log, cut at ``limit`` characters."""
+    parts = [repr(a) for a in process.spec.args]
+    parts += [f"{k}={v!r}" for k, v in process.spec.kwargs.items()]
+    text = f"{process.spec.funcname}({', '.join(parts)})"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
