@@ -34,7 +34,6 @@ from colonies.client import AsyncClient, ColoniesError, Transport  # noqa: E402
 from colonies.client._backends import backend_transport  # noqa: E402
 from colonies.config import ClientConfig  # noqa: E402
 from colonies.core import Colony, Conditions, Executor, FunctionSpec, Process, User  # noqa: E402
-from colonies.core.wire import decode_value  # noqa: E402
 from colonies.crypto import generate_private_key  # noqa: E402
 
 DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
@@ -137,15 +136,13 @@ async def fast_executor_loop(url: str, key, results: Results, transport=None) ->
                     held = [p]
                 p = held.pop()
                 timeout = 10 if time.time() <= results.deadline else -1
-                reply = await timed(results, "closeandassignmsg", client.rpc.call(
-                    "closeandassignmsg", key, _timeout=40, processid=p.processid,
-                    successful=True, count=1, timeout=timeout))  # fmt: skip
+                held = await timed(results, "closeandassignmsg", client.close_and_assign(
+                    p.processid, [], count=1, timeout=timeout))  # fmt: skip
                 if time.time() <= results.deadline:
                     results.cycles += 1
                     results.assign_latency.append(
                         (p.starttime - p.submissiontime).total_seconds()
                     )
-                held = decode_value(reply, list[Process])
                 for q in held:
                     results.assigned[q.processid] += 1
             except (ColoniesError, OSError, asyncio.TimeoutError):
