@@ -144,12 +144,12 @@ async def test_bad_input_gets_a_clear_error(server, colony):
         400,
     )
     await expect(rpc.call("closeandassignmsg", colony.executor, processid="0" * 64), 404)
-    # A user is no executor: it holds no process (403) and cannot claim (500, as assign).
+    # A user is no executor: it holds no process (403) and cannot claim (400).
     await expect(rpc.call("closeandassignmsg", colony.user, processid=pid), 403)
     await expect(
         rpc.call("assignprocessesmsg", colony.user, colonyname=colony.name, count=2,
                  timeout=-1),
-        500, "executor not found",
+        400, "not an approved executor",
     )  # fmt: skip
     # Still running after every refusal; closing it twice: the second is not running.
     assert (await rpc.call("getprocessmsg", colony.user, processid=pid))["state"] == 1

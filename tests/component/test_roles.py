@@ -728,7 +728,7 @@ CASES: dict[str, Case] = {
     ),
     "assignprocessesmsg": Case(
         fixed(lambda w: {"colonyname": w.colony, "count": 2, "timeout": -1}),
-        ("executor", "user"),  # as assignprocessmsg: 404 or 500, never 403
+        ("executor", "user"),  # nothing to assign: 404; a user: 400 (§7.21) — never 403
         ("owner", "server", "pending", "rejected", "other_member", "stranger"),
         succeed=False,
     ),

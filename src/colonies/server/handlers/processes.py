@@ -120,11 +120,15 @@ def _available(text: str, parse: Any, action: str) -> int:
 def _claimer(
     ctx: Context, colonyname: str, availablecpu: str, availablemem: str, action: str
 ) -> Claimer:
-    """The calling executor as a claim sees it: from its registration, not from the request."""
+    """The calling executor as a claim sees it: from its registration, not from the request.
+    A member that is no approved executor gets upstream's 500 on assignprocessmsg, and a 400
+    on the fast path's messages, which have no upstream answer to keep."""
     access = ctx.access
     assert access is not None
     if access.executor_state != ExecutorState.APPROVED or access.executor_name is None:
-        raise RpcError(500, f"{action}, executor not found")
+        if action == ASSIGN:
+            raise RpcError(500, f"{action}, executor not found")
+        raise RpcError(400, f"{action}, the caller is not an approved executor of the colony")
     return Claimer(
         colonyname,
         access.executor_type or "",
