@@ -212,3 +212,27 @@ async def add_executor(
     await rpc.call("addexecutormsg", colony.owner, executor=executor)
     await rpc.call("approveexecutormsg", colony.owner, colonyname=colony.name, executorname=name)
     return key
+
+
+def cli_env(
+    server: Any, colony: Any, key: PrivateKey | None, **extra: str | None
+) -> dict[str, str | None]:
+    """The environment for ``colonies`` run by click's CliRunner against ``server`` as ``key``
+    in ``colony`` (a variable set to None is removed, so the caller's own settings do not leak
+    in)."""
+    env: dict[str, str | None] = {
+        "COLONIES_SERVER_HOST": "127.0.0.1",
+        "COLONIES_SERVER_PORT": str(server.port),
+        "COLONIES_SERVER_HTTP_PORT": None,
+        "COLONIES_TLS": None,
+        "COLONIES_CA_FILE": None,
+        "COLONIES_PRVKEY": key.text if key else None,
+        "COLONIES_EXECUTOR_PRVKEY": None,
+        "COLONIES_COLONY_PRVKEY": colony.owner.text,
+        "COLONIES_SERVER_PRVKEY": None,
+        "COLONIES_COLONY_NAME": colony.name,
+        "COLONIES_EXECUTOR_TYPE": colony.executor_type,
+        "COLONIES_EXECUTOR_NAME": colony.executor_name,
+    }
+    env.update(extra)
+    return env

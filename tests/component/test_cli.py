@@ -19,32 +19,14 @@ from click.testing import CliRunner, Result
 from colonies.cli.main import cli
 from colonies.client import AsyncClient
 from colonies.crypto import PrivateKey, generate_private_key, parse_private_key
+from tests.helpers import cli_env
 
 PROCESS_HEADER = ["ID", "FUNC", "ARGS", "TYPE", "STATE", "SUBMITTED", "INITIATOR"]
 
 
-def _env(server, colony, key: PrivateKey | None, **extra: str) -> dict[str, str | None]:
-    env: dict[str, str | None] = {
-        "COLONIES_SERVER_HOST": "127.0.0.1",
-        "COLONIES_SERVER_PORT": str(server.port),
-        "COLONIES_SERVER_HTTP_PORT": None,
-        "COLONIES_TLS": None,
-        "COLONIES_CA_FILE": None,
-        "COLONIES_PRVKEY": key.text if key else None,
-        "COLONIES_EXECUTOR_PRVKEY": None,
-        "COLONIES_COLONY_PRVKEY": colony.owner.text,
-        "COLONIES_SERVER_PRVKEY": None,
-        "COLONIES_COLONY_NAME": colony.name,
-        "COLONIES_EXECUTOR_TYPE": colony.executor_type,
-        "COLONIES_EXECUTOR_NAME": colony.executor_name,
-    }
-    env.update(extra)
-    return env
-
-
 async def run(server, colony, key: PrivateKey | None, *args: str, **extra: str) -> Result:
     runner = CliRunner()
-    env = _env(server, colony, key, **extra)
+    env = cli_env(server, colony, key, **extra)
     return await asyncio.to_thread(runner.invoke, cli, list(args), env=env)
 
 
@@ -362,7 +344,7 @@ async def _subprocess(env: dict[str, str | None], *args: str) -> tuple[int, str,
 
 async def test_as_a_real_subprocess(server, colony):
     code, out, err = await _subprocess(
-        _env(server, colony, colony.user), "colony", "get", "-o", "json"
+        cli_env(server, colony, colony.user), "colony", "get", "-o", "json"
     )
     assert code == 0, err
     assert json.loads(out)["name"] == colony.name
@@ -373,7 +355,7 @@ async def test_log_follow_as_a_real_subprocess(server, colony):
     lines = [f"step {i}" for i in range(4)]
     task = asyncio.create_task(_executor_closes(server, colony, ["ok"], logs=lines))
     code, out, err = await _subprocess(
-        _env(server, colony, colony.user),
+        cli_env(server, colony, colony.user),
         "log", "get", "--processid", processid, "--follow", "--no-headers",
     )  # fmt: skip
     assert await task == processid
@@ -389,7 +371,7 @@ def _closed_port() -> int:
 
 async def test_unreachable_server_fails_fast_in_one_line(server, colony):
     port = _closed_port()
-    env = _env(server, colony, colony.user, COLONIES_SERVER_PORT=str(port))
+    env = cli_env(server, colony, colony.user, COLONIES_SERVER_PORT=str(port))
     started = time.monotonic()
     code, out, err = await _subprocess(env, "colony", "get")
     assert code == 1 and out == ""

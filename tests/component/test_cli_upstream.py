@@ -28,26 +28,7 @@ from colonies.core import (
 )
 from colonies.crypto import generate_private_key, parse_private_key
 from tests.component.test_tls import make_ca_and_certificate
-from tests.helpers import eventually, make_config, start_server
-
-
-def _env(server, colony, key, **extra: str | None) -> dict[str, str | None]:
-    env: dict[str, str | None] = {
-        "COLONIES_SERVER_HOST": "127.0.0.1",
-        "COLONIES_SERVER_PORT": str(server.port),
-        "COLONIES_SERVER_HTTP_PORT": None,
-        "COLONIES_TLS": None,
-        "COLONIES_CA_FILE": None,
-        "COLONIES_PRVKEY": key.text if key else None,
-        "COLONIES_EXECUTOR_PRVKEY": None,
-        "COLONIES_COLONY_PRVKEY": colony.owner.text,
-        "COLONIES_SERVER_PRVKEY": None,
-        "COLONIES_COLONY_NAME": colony.name,
-        "COLONIES_EXECUTOR_TYPE": colony.executor_type,
-        "COLONIES_EXECUTOR_NAME": colony.executor_name,
-    }
-    env.update(extra)
-    return env
+from tests.helpers import cli_env, eventually, make_config, start_server
 
 
 class Cli:
@@ -55,7 +36,9 @@ class Cli:
         self.server, self.colony = server, colony
 
     async def run(self, *args: str, key=None, input: str | None = None, **extra) -> Result:
-        env = _env(self.server, self.colony, key if key is not None else self.colony.user, **extra)
+        env = cli_env(
+            self.server, self.colony, key if key is not None else self.colony.user, **extra
+        )
         return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env, input=input)
 
     async def ok(self, *args: str, **kw) -> str:

@@ -199,3 +199,29 @@ async def test_cli_backend_option(multi: RunningServer, server_key: PrivateKey):
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith("error: cannot reach server at grpc://127.0.0.1:")
     assert "Traceback" not in result.output
+
+
+async def test_libp2p_reaches_a_restarted_server_again(db_url: str, server_key: PrivateKey):
+    """The server restarted under the same identity: the client's old connection is closed but
+    still listed by py-libp2p, which would not dial again; the client drops it and reconnects."""
+    from colonies.client import Libp2pTransport
+    from colonies.rpc import sign_request
+
+    config = make_config(
+        db_url, server_key, backends=["http", "libp2p"], libp2p_port=free_port(),
+        libp2p_identity=new_identity(),
+    )  # fmt: skip
+    runner, app = await start_server(config)
+    transport = Libp2pTransport(
+        [libp2p_multiaddr(RunningServer("", config.port, config, None, app))]
+    )  # type: ignore[arg-type]
+    version = sign_request("versionmsg", {}, None)
+    try:
+        assert (await transport.request(version, 10))[0] == 200
+        await runner.cleanup()
+        runner, app = await start_server(config)
+        status, reply = await transport.request(version, 10)
+        assert status == 200 and b'"error":false' in reply.replace(b" ", b""), reply
+    finally:
+        await transport.close()
+        await runner.cleanup()

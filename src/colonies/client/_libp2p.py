@@ -88,7 +88,11 @@ class Libp2pTransport(Transport):
             except (BaseLibp2pError, OSError) as exc:
                 if attempt:
                     raise ConnectError(f"cannot open a stream to {self!r}: {exc}") from None
-                self.server = None  # connect again
+                # Connect again. py-libp2p's connect() does not dial while a closed connection
+                # to the peer is still listed ("No valid connections available"): drop it first.
+                with contextlib.suppress(BaseLibp2pError, OSError):
+                    await host.run(host.host.disconnect, server)
+                self.server = None
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def request(self, envelope: bytes, timeout: float | None) -> tuple[int, bytes]:
