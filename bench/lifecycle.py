@@ -7,6 +7,10 @@ assigned exactly once. Run from a checkout after `make test`'s set-up:
 
     .venv/bin/python bench/lifecycle.py --seconds 20 --executors 50 --submitters 8
     .venv/bin/python bench/lifecycle.py --backend grpc
+    .venv/bin/python bench/lifecycle.py --fast-path --workers 2
+
+With --fast-path the executors close and take their next process in one request
+(closeandassignmsg, docs/protocol.md §7.21): two signed requests a cycle instead of three.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 from colonies.client import AsyncClient, ColoniesError, Transport  # noqa: E402
 from colonies.client._backends import backend_transport  # noqa: E402
 from colonies.config import ClientConfig  # noqa: E402
-from colonies.core import Colony, Conditions, Executor, FunctionSpec, User  # noqa: E402
+from colonies.core import Colony, Conditions, Executor, FunctionSpec, Process, User  # noqa: E402
 from colonies.crypto import generate_private_key  # noqa: E402
 
 DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
@@ -115,6 +119,37 @@ def transport_for(backend: str, endpoint: dict[str, object]) -> Transport | None
     return Shared(backend_transport(config, backend))
 
 
+async def fast_executor_loop(url: str, key, results: Results, transport=None) -> None:
+    """As executor_loop, over the fast path: each close also takes the next process (waiting
+    for one up to 10 s); a long poll only when the close took none."""
+    async with AsyncClient(url, key, transport=transport) as client:
+        held: list[Process] = []
+        while time.time() < results.deadline + DRAIN_SECONDS:
+            try:
+                if not held:
+                    p = await timed(results, "assignprocessmsg", client.assign(COLONY, 1))
+                    if p is None:
+                        if time.time() > results.deadline + 1:  # a whole empty poll after the stop
+                            break
+                        continue
+                    results.assigned[p.processid] += 1
+                    held = [p]
+                p = held.pop()
+                timeout = 10 if time.time() <= results.deadline else -1
+                held = await timed(results, "closeandassignmsg", client.close_and_assign(
+                    p.processid, [], count=1, timeout=timeout))  # fmt: skip
+                if time.time() <= results.deadline:
+                    results.cycles += 1
+                    results.assign_latency.append(
+                        (p.starttime - p.submissiontime).total_seconds()
+                    )
+                for q in held:
+                    results.assigned[q.processid] += 1
+            except (ColoniesError, OSError, asyncio.TimeoutError):
+                results.errors += 1
+                held = []
+
+
 async def executor_loop(url: str, key, results: Results, transport=None) -> None:
     """Take and close processes until the window ends, then until none is left to take (so
     that the last submissions are assigned too), within DRAIN_SECONDS."""
@@ -130,9 +165,7 @@ async def executor_loop(url: str, key, results: Results, transport=None) -> None
                 await timed(results, "closesuccessfulmsg", client.close_successful(p.processid, []))
                 if time.time() <= results.deadline:
                     results.cycles += 1
-                    results.assign_latency.append(
-                        (p.starttime - p.submissiontime).total_seconds()
-                    )
+                    results.assign_latency.append((p.starttime - p.submissiontime).total_seconds())
             except (ColoniesError, OSError, asyncio.TimeoutError):
                 results.errors += 1
 
@@ -165,17 +198,16 @@ def run_clients(args_json: str) -> dict[str, object]:
         late = time.time() - args["start_at"]
         if late > 0:
             raise RuntimeError(f"a client process started {late:.1f} s after the window opened")
-        transports = [
-            transport_for(args["backend"], endpoint) for endpoint in args["endpoints"]
-        ]
+        transports = [transport_for(args["backend"], endpoint) for endpoint in args["endpoints"]]
         for transport in transports:  # connected before the window (LibP2P dials first)
             if transport is not None:
                 await transport.health(30)
         await asyncio.sleep(args["start_at"] - time.time())
         cpu_started = time.process_time()
+        loop = fast_executor_loop if args["fast_path"] else executor_loop
         tasks = [
             asyncio.create_task(
-                executor_loop(urls[i % len(urls)], key, results, transports[i % len(urls)])
+                loop(urls[i % len(urls)], key, results, transports[i % len(urls)])
             )
             for i, key in enumerate(executor_keys)
         ] + [
@@ -206,7 +238,7 @@ def run_clients(args_json: str) -> dict[str, object]:
 
 
 def start_fleet(
-    replicas: int, pg_stats: bool = False, backend: str = "http"
+    replicas: int, pg_stats: bool = False, backend: str = "http", workers: int = 1
 ) -> tuple[object, list[object], list[str], list[dict[str, object]]]:
     """PostgreSQL and the replicas: their HTTP URLs and, for --backend, where each replica
     serves that backend too."""
@@ -231,6 +263,7 @@ def start_fleet(
             COLONIES_DB_URL=pg.dsn("bench"), COLONIES_SERVER_PRVKEY=DEV_SERVER_PRVKEY,
             COLONIES_SERVER_PORT=str(port), COLONIES_SERVER_BIND="127.0.0.1",
             COLONIES_DB_MAX_OPEN_CONNS="40", COLONIES_REPLICA_NAME=f"bench-{i}",
+            COLONIES_WORKERS=str(workers),
         )  # fmt: skip
         endpoint: dict[str, object] = {}
         if backend != "http":
@@ -263,12 +296,60 @@ async def _server_info(url: str):  # type: ignore[no-untyped-def]
 
 
 def server_cpu(procs: list[object]) -> float:
+    """CPU seconds of the replicas, their worker processes (COLONIES_WORKERS) included."""
+    return tree_cpu([p.pid for p in procs])  # type: ignore[attr-defined]
+
+
+def tree_cpu(pids: list[int]) -> float:
+    """CPU seconds of these processes and of every process below them, as they are now."""
     total = 0.0
-    for p in procs:
-        with open(f"/proc/{p.pid}/stat") as f:  # type: ignore[attr-defined]
-            fields = f.read().rsplit(")", 1)[1].split()
+    pids = list(pids)
+    while pids:
+        pid = pids.pop()
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                pids += [int(c) for c in f.read().split()]
+        except FileNotFoundError:
+            continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def start_profilers(procs: list[object], directory: str | None, seconds: float) -> list[object]:
+    """py-spy sampling each replica for the measured window (``pip install py-spy``)."""
+    import subprocess
+
+    import shutil
+
+    if not directory:
+        return []
+    os.makedirs(directory, exist_ok=True)
+    beside = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    py_spy = beside if os.path.exists(beside) else shutil.which("py-spy") or "py-spy"
+    return [
+        subprocess.Popen(
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(p.pid),
+                "--duration",
+                str(int(seconds)),  # type: ignore[attr-defined]
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--output",
+                os.path.join(directory, f"replica-{i}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for i, p in enumerate(procs)
+    ]
 
 
 # Per statement: calls, total ms, ms per call, rows per call, and the statement's start.
@@ -304,7 +385,20 @@ def main() -> None:
         default="http",
         help="the clients' transport (the replicas serve it beside HTTP)",
     )
+    parser.add_argument(
+        "--fast-path",
+        action="store_true",
+        help="executors close and take the next process in one request (closeandassignmsg)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes per replica (COLONIES_WORKERS)"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample each replica with py-spy over the window (collapsed stacks in DIR)",
+    )
     parser.add_argument(
         "--pg-stats", action="store_true", help="print PostgreSQL's costliest statements"
     )
@@ -316,7 +410,9 @@ def main() -> None:
             parser.error("--url attaches over HTTP only")
         urls, endpoints = [args.url], [{}]
     else:
-        pg, procs, urls, endpoints = start_fleet(args.replicas, args.pg_stats, args.backend)
+        pg, procs, urls, endpoints = start_fleet(
+            args.replicas, args.pg_stats, args.backend, args.workers
+        )
     try:
         user, keys = asyncio.run(setup(urls[0], args.scheme, args.executors))
         if args.backlog and pg is not None:
@@ -330,6 +426,7 @@ def main() -> None:
                 {
                     "urls": urls,
                     "backend": args.backend,
+                    "fast_path": args.fast_path,
                     "endpoints": endpoints,
                     "user": user.text,
                     "seconds": args.seconds,
@@ -345,10 +442,16 @@ def main() -> None:
             # The server's and the machine's CPU over the measured window only.
             time.sleep(max(0.0, start_at - time.time()))
             cpu_before, busy_before = server_cpu(procs) if procs else 0.0, machine_busy()
+            pg_pids = [pg.pid] if pg is not None and pg.pid else []  # type: ignore[attr-defined]
+            pg_before = tree_cpu(pg_pids)
+            profilers = start_profilers(procs or [], args.profile, args.seconds)
             time.sleep(max(0.0, start_at + args.seconds - time.time()))
             cpu = (server_cpu(procs) - cpu_before) if procs else float("nan")
             busy = machine_busy() - busy_before
+            pg_cpu = tree_cpu(pg_pids) - pg_before if pg_pids else float("nan")
             parts = pending.get()
+            for profiler in profilers:
+                profiler.wait(30)
         if args.pg_stats and pg is not None:
             print(pg.execute(PG_STATS_SQL, dbname="bench"), file=sys.stderr)
     finally:
@@ -385,6 +488,7 @@ def main() -> None:
         "server_cpu_ms_per_cycle": cpu / cycles * 1000 if cycles else float("nan"),
         "client_cpu_ms_per_cycle": sum(p["cpu"] for p in parts) / cycles * 1000 if cycles else 0,
         "machine_cpu_ms_per_cycle": busy / cycles * 1000 if cycles else float("nan"),
+        "postgres_cpu_ms_per_cycle": pg_cpu / cycles * 1000 if cycles else float("nan"),
         "rpc_ms": {
             name: {"p50": percentile(v, 0.5) * 1000, "p99": percentile(v, 0.99) * 1000}
             for name, v in sorted(rpc.items())
@@ -394,15 +498,17 @@ def main() -> None:
         print(json.dumps(summary))
         return
     print(f"cycles/s: {summary['cycles_per_s']:.0f}  ({cycles} cycles in {elapsed:.1f} s, "
-          f"{args.executors} executors, {args.submitters} submitters, {args.replicas} replica(s), "
-          f"{args.scheme}, over {args.backend})")  # fmt: skip
+          f"{args.executors} executors, {args.submitters} submitters, {args.replicas} replica(s) "
+          f"of {args.workers} worker(s), {args.scheme}, over {args.backend}"
+          f"{', fast path' if args.fast_path else ''})")  # fmt: skip
     print(f"submit->assign ms: p50 {summary['assign_p50_ms']:.1f}  p95 {summary['assign_p95_ms']:.1f}"
           f"  p99 {summary['assign_p99_ms']:.1f}")  # fmt: skip
     for name, v in summary["rpc_ms"].items():
         print(f"  {name:20s} p50 {v['p50']:.2f} ms  p99 {v['p99']:.2f} ms")
     print(f"CPU per cycle: server {summary['server_cpu_ms_per_cycle']:.2f} ms, clients "
-          f"{summary['client_cpu_ms_per_cycle']:.2f} ms, whole machine "
-          f"{summary['machine_cpu_ms_per_cycle']:.2f} ms (PostgreSQL and the rest: the remainder)")  # fmt: skip
+          f"{summary['client_cpu_ms_per_cycle']:.2f} ms, PostgreSQL "
+          f"{summary['postgres_cpu_ms_per_cycle']:.2f} ms, whole machine "
+          f"{summary['machine_cpu_ms_per_cycle']:.2f} ms (other work on the machine included)")  # fmt: skip
     print(f"errors {errors}, lost {lost}, assigned twice {duplicates}, "
           f"started before submitted {inverted}")  # fmt: skip
 

@@ -184,21 +184,30 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--submitters", type=int, default=8)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--only",
+        default="pgqueuer,procrastinate,celery",
+        help="the peers to run, comma-separated (pgqueuer, procrastinate, celery)",
+    )
     args = parser.parse_args()
+    chosen = {name.strip() for name in args.only.split(",") if name.strip()}
     results = []
     with PostgresCluster(settings={"max_connections": 300}) as pg:
         pg.start()
         for name, runner in (("pgqueuer", run_pgqueuer), ("procrastinate", run_procrastinate)):
+            if name not in chosen:
+                continue
             pg.create_database(name)
             try:
                 results.append(asyncio.run(runner(pg.dsn(name), args.seconds, args.submitters)))
             except ImportError as exc:
                 results.append({"system": name, "skipped": f"not installed: {exc}"})
-    try:
-        celery = run_celery(args.seconds, args.submitters)
-        results.append(celery or {"system": "celery+redis", "skipped": "no redis-server"})
-    except ImportError as exc:
-        results.append({"system": "celery+redis", "skipped": f"not installed: {exc}"})
+    if "celery" in chosen:
+        try:
+            celery = run_celery(args.seconds, args.submitters)
+            results.append(celery or {"system": "celery+redis", "skipped": "no redis-server"})
+        except ImportError as exc:
+            results.append({"system": "celery+redis", "skipped": f"not installed: {exc}"})
     if args.json:
         print(json.dumps(results))
         return

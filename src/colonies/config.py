@@ -26,6 +26,10 @@ BACKENDS = ("http", "grpc", "coap", "libp2p")
 _BACKEND_ALIASES = {"gin": "http", "p2p": "libp2p"}
 
 
+#: The most worker processes COLONIES_WORKERS may ask for.
+MAX_WORKERS = 64
+
+
 class ConfigError(ValueError):
     """A COLONIES_* variable has a value we cannot use."""
 
@@ -123,6 +127,8 @@ class ServerConfig:
     pubsub_heartbeat: float = 20.0
     log_format: str = "text"
     verbose: bool = False
+    # Worker processes serving the HTTP port together (SO_REUSEPORT), each a replica of its own.
+    workers: int = 1
     # The transports served beside /health, /ready and /metrics (docs/protocol.md §12).
     backends: tuple[str, ...] = ("http",)
     grpc_port: int = 50051
@@ -220,6 +226,14 @@ class ServerConfig:
         announce = _first(
             env, "COLONIES_SERVER_LIBP2P_ANNOUNCE_ADDRS", "COLONIES_LIBP2P_ANNOUNCE_ADDRS"
         )
+        workers = _int(env, "COLONIES_WORKERS", 1)
+        if not 1 <= workers <= MAX_WORKERS:
+            raise ConfigError(f"COLONIES_WORKERS must be from 1 to {MAX_WORKERS}, got {workers}")
+        if workers > 1 and backends != ("http",):
+            raise ConfigError(
+                "COLONIES_WORKERS > 1 shares the HTTP port only: serve the other backends "
+                "(COLONIES_SERVER_BACKENDS) with one worker"
+            )
         return cls(
             backends=backends,
             grpc_port=_port(env, "COLONIES_SERVER_GRPC_PORT", 50051),
@@ -268,6 +282,7 @@ class ServerConfig:
             or f"{socket.gethostname()}:{port}",
             log_format=log_format,
             verbose=env_bool(env.get("COLONIES_VERBOSE")),
+            workers=workers,
         )
 
 

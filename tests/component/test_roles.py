@@ -91,6 +91,9 @@ PROTOCOL_ROLES: dict[str, str] = {
     "assignprocessmsg": "M",
     "closesuccessfulmsg": "AE",
     "closefailedmsg": "AE",
+    # the executor fast path (project additions, §7.21)
+    "closeandassignmsg": "AE",
+    "assignprocessesmsg": "M",
     "setoutputmsg": "AE",
     "removeallprocessesmsg": "CO",
     "pauseassignmentsmsg": "CO",
@@ -720,6 +723,15 @@ CASES: dict[str, Case] = {
     "closesuccessfulmsg": Case(_on_running(out=["x"]), *AE, colony_scoped=False),
     "closefailedmsg": Case(_on_running(errors=["e"]), *AE, colony_scoped=False),
     "setoutputmsg": Case(_on_running(out=["x"]), *AE, colony_scoped=False),
+    "closeandassignmsg": Case(
+        _on_running(successful=True, out=["x"], count=1), *AE, colony_scoped=False
+    ),
+    "assignprocessesmsg": Case(
+        fixed(lambda w: {"colonyname": w.colony, "count": 2, "timeout": -1}),
+        ("executor", "user"),  # nothing to assign: 404; a user: 400 (§7.21) — never 403
+        ("owner", "server", "pending", "rejected", "other_member", "stranger"),
+        succeed=False,
+    ),
     "removeallprocessesmsg": role_case(
         "CO", fixed(lambda w: {"colonyname": w.colony, "state": -1})
     ),

@@ -302,6 +302,14 @@ async def test_processes(sdk: Sdk) -> None:
     await sdk.owner.remove_all_processes(colony.name)
     assert await user.get_processes(colony.name, ProcessState.SUCCESS) == []
     assert await executor.assign(colony.name, 1) is None  # nothing left: None, not an error
+    # The executor fast path (docs/protocol.md §7.21): several at once, close and take the next.
+    assert await executor.assign_many(colony.name, 2, timeout=-1) == []
+    fourth, fifth = [await user.submit(spec(colony)) for _ in range(2)]
+    got = await executor.assign_many(colony.name, 1, timeout=-1)
+    assert [p.processid for p in got] == [fourth.processid]
+    nxt = await executor.close_and_assign(fourth.processid, ["4"])
+    assert [p.processid for p in nxt] == [fifth.processid]
+    assert await executor.close_and_assign(fifth.processid, errors=["5"], count=0) == []
     await executor.remove_function(fn.functionid)
     assert await user.get_functions(colony.name) == []
     sdk.covered(ProcessMethods)

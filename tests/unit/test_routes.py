@@ -16,7 +16,7 @@ from colonies.server.scopes import by_colonyname
 def test_every_route_comes_from_a_listed_handler_module():
     listed = {module.__name__ for module in HANDLER_MODULES}
     table = route_table()
-    assert len(table) == len(registry.routes) == 99
+    assert len(table) == len(registry.routes) == 101
     for payloadtype, role, handler in table:
         module, _, function = handler.rpartition(".")
         assert module in listed, (payloadtype, handler)
@@ -29,14 +29,20 @@ def test_the_printed_table_names_role_and_handler():
     print_route_table(out)
     lines = out.getvalue().splitlines()
     assert lines[0].split() == ["payloadtype", "role", "handler"]
-    assert len(lines) == 100
+    assert len(lines) == 102
     submit = next(line for line in lines if line.startswith("submitfuncspecmsg "))
     assert submit.split() == ["submitfuncspecmsg", "M", "colonies.server.handlers.processes.submit"]
 
 
 def test_handlers_that_use_the_nonce_in_their_statement_say_so_in_their_signature():
     uses = sorted(p for p, route in registry.routes.items() if route.uses_nonce)
-    assert uses == ["assignprocessmsg", "closesuccessfulmsg", "submitfuncspecmsg"]
+    assert uses == [
+        "assignprocessesmsg",
+        "assignprocessmsg",
+        "closeandassignmsg",
+        "closesuccessfulmsg",
+        "submitfuncspecmsg",
+    ]
     subscriptions = sorted(p for p, route in registry.routes.items() if route.subscription)
     assert subscriptions == ["subscribechannelmsg", "subscribeprocessesmsg", "subscribeprocessmsg"]
 

@@ -119,7 +119,8 @@ def server_start() -> None:
     Owner: COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY. Port: COLONIES_SERVER_PORT (50080).
     Transports: COLONIES_SERVER_BACKENDS (http; any of http, grpc, coap, libp2p), each on its
     own port (COLONIES_SERVER_GRPC_PORT 50051, _COAP_PORT 5683, _LIBP2P_PORT 5000).
-    HA: COLONIES_ETCD_ENDPOINTS (unset = single node). See the README for the rest.
+    HA: COLONIES_ETCD_ENDPOINTS (unset = single node). Worker processes sharing the HTTP
+    port: COLONIES_WORKERS (1). See the README for the rest.
     """
     from colonies.config import ConfigError, ServerConfig
     from colonies.server.run import run_server

@@ -89,6 +89,70 @@ class ProcessMethods(ClientBase):
         """Close a process you run as failed, with the errors (retried if it has retries left)."""
         await self.call("closefailedmsg", key, processid=processid, errors=errors)
 
+    # --- the executor fast path (a project addition, docs/protocol.md §7.21) ------------------
+    @sends("closeandassignmsg")
+    async def close_and_assign(
+        self,
+        processid: str,
+        output: list[Any] | None = None,
+        *,
+        errors: list[str] | None = None,
+        count: int = 1,
+        timeout: int = 0,
+        available_cpu: str = "",
+        available_mem: str = "",
+        key: KeyArg = None,
+    ) -> list[Process]:
+        """Close a process of the caller, as successful with ``output`` or, when ``errors`` are
+        given, as failed, and claim up to ``count`` more in the same request (waiting up to
+        ``timeout`` seconds when none waits; 0: no wait). The processes claimed, RUNNING (maybe
+        none). Only for servers whose ``server_info().features`` list ``closeandassignmsg``."""
+        reply = await self.rpc.call(
+            "closeandassignmsg",
+            self._key(key),
+            _timeout=max(timeout, 0) + 30,
+            processid=processid,
+            successful=errors is None,
+            out=output or [],
+            errors=errors or [],
+            count=count,
+            timeout=timeout,
+            availablecpu=available_cpu,
+            availablemem=available_mem,
+        )
+        return decode_value(reply, list[Process])
+
+    @sends("assignprocessesmsg")
+    async def assign_many(
+        self,
+        colony: str,
+        count: int,
+        timeout: int = 10,
+        *,
+        available_cpu: str = "",
+        available_mem: str = "",
+        key: KeyArg = None,
+    ) -> list[Process]:
+        """Long-poll for up to ``count`` processes at once (their summed cpu and mem within the
+        available ones); ``[]`` when nothing came within ``timeout`` seconds. Only for servers
+        whose ``server_info().features`` list ``assignprocessesmsg``."""
+        try:
+            reply = await self.rpc.call(
+                "assignprocessesmsg",
+                self._key(key),
+                _timeout=max(timeout, 0) + 30,
+                colonyname=colony,
+                count=count,
+                timeout=timeout,
+                availablecpu=available_cpu,
+                availablemem=available_mem,
+            )
+        except ColoniesError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return decode_value(reply, list[Process])
+
     @sends("setoutputmsg")
     async def set_output(self, processid: str, output: list[Any], *, key: KeyArg = None) -> None:
         """Replace the output of a process you run, before closing it."""

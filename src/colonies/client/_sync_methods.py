@@ -236,6 +236,61 @@ class SyncMethods:
         """Close a process you run as failed, with the errors (retried if it has retries left)."""
         return self._run(self._async.close_failed(processid, errors, key=key))
 
+    def close_and_assign(
+        self,
+        processid: str,
+        output: list[Any] | None = None,
+        *,
+        errors: list[str] | None = None,
+        count: int = 1,
+        timeout: int = 0,
+        available_cpu: str = "",
+        available_mem: str = "",
+        key: KeyArg = None,
+    ) -> list[Process]:
+        """Close a process of the caller, as successful with ``output`` or, when ``errors`` are
+        given, as failed, and claim up to ``count`` more in the same request (waiting up to
+        ``timeout`` seconds when none waits; 0: no wait). The processes claimed, RUNNING (maybe
+        none). Only for servers whose ``server_info().features`` list ``closeandassignmsg``.
+        """
+        return self._run(
+            self._async.close_and_assign(
+                processid,
+                output,
+                errors=errors,
+                count=count,
+                timeout=timeout,
+                available_cpu=available_cpu,
+                available_mem=available_mem,
+                key=key,
+            )
+        )
+
+    def assign_many(
+        self,
+        colony: str,
+        count: int,
+        timeout: int = 10,
+        *,
+        available_cpu: str = "",
+        available_mem: str = "",
+        key: KeyArg = None,
+    ) -> list[Process]:
+        """Long-poll for up to ``count`` processes at once (their summed cpu and mem within the
+        available ones); ``[]`` when nothing came within ``timeout`` seconds. Only for servers
+        whose ``server_info().features`` list ``assignprocessesmsg``.
+        """
+        return self._run(
+            self._async.assign_many(
+                colony,
+                count,
+                timeout,
+                available_cpu=available_cpu,
+                available_mem=available_mem,
+                key=key,
+            )
+        )
+
     def set_output(self, processid: str, output: list[Any], *, key: KeyArg = None) -> None:
         """Replace the output of a process you run, before closing it."""
         return self._run(self._async.set_output(processid, output, key=key))

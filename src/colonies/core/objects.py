@@ -567,3 +567,6 @@ class ServerInfo(WireObject):
     buildversion: str = ""
     buildtime: str = ""
     backends: list[ServerBackend] = _list()
+    # A project addition: the payload types this server serves beyond upstream's that a client
+    # may use when present (the executor fast path, docs/protocol.md §7.21).
+    features: list[str] = _list()

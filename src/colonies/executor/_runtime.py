@@ -128,6 +128,9 @@ class Executor:
         self.grace_seconds = grace_seconds
         self.functions: dict[str, Callable[..., Any]] = {}
         self.current: Process | None = None
+        # The executor fast path (docs/protocol.md §7.21): whether the server serves it, asked
+        # when serving starts.
+        self.fast_path = False
         self.stopping = asyncio.Event()
         # ColonyFS mounts land here; S3 settings default to the AWS_S3_* variables.
         self.fs_dir = Path(fs_dir) if fs_dir else Path(tempfile.gettempdir()) / "colonies-fs" / name
@@ -255,8 +258,13 @@ class Executor:
             self.client.rpc.base_url,
             ", ".join(sorted(self.functions)) or "no functions",
         )
+        self.fast_path = await self._server_has_fast_path()
+        held: Process | None = None  # taken with the previous close (the fast path)
         try:
-            while not self.stopping.is_set():
+            while held is not None or not self.stopping.is_set():
+                if held is not None:  # claimed for us already: run it, even when stopping
+                    held = await self._execute(held)
+                    continue
                 poll = asyncio.create_task(self.client.assign(self.colony, self.poll_timeout))
                 stop = asyncio.create_task(self.stopping.wait())
                 done, _ = await asyncio.wait({poll, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -273,12 +281,46 @@ class Executor:
                     await asyncio.sleep(1)
                     continue
                 if process is not None:
-                    await self._execute(process)
+                    held = await self._execute(process)
         finally:
             await self.mounts.close()
             await self.client.close()
 
-    async def _execute(self, process: Process) -> None:
+    async def _server_has_fast_path(self) -> bool:
+        """Whether the server lists the executor fast path (docs/protocol.md §7.21): then each
+        close also takes the next process, one request instead of two."""
+        try:
+            info = await self.client.server_info()
+        except ColoniesError as exc:
+            log.info("no server info (%s): closing and polling separately", exc)
+            return False
+        return "closeandassignmsg" in info.features
+
+    async def _close(
+        self, process: Process, output: list[Any] | None, error: str | None
+    ) -> Process | None:
+        """Close ``process``; on the fast path also take the next one (returned), unless
+        stopping."""
+        errors = None if error is None else [error]
+        if self.fast_path and not self.stopping.is_set():
+            try:
+                taken = await self.client.close_and_assign(
+                    process.processid, output, errors=errors, count=1
+                )
+                return taken[0] if taken else None
+            except ColoniesError as exc:
+                if "PayloadType" not in exc.message:  # not: a server without the fast path
+                    raise
+                log.info("the server no longer serves the fast path: closing separately")
+                self.fast_path = False
+        if errors is None:
+            await self.client.close_successful(process.processid, output)
+        else:
+            await self.client.close_failed(process.processid, errors)
+        return None
+
+    async def _execute(self, process: Process) -> Process | None:
+        """Run ``process`` and close it; the next process when the close took one."""
         self.current = process
         started = time.monotonic()
         log.info("process %s: %s", process.processid, _call_text(process))
@@ -291,10 +333,9 @@ class Executor:
                     # Never run without the inputs the spec asked for.
                     log.warning("process %s: inputs not fetched: %s", process.processid, exc)
                     await self._cleanup_quietly(process)
-                    await self.client.close_failed(
-                        process.processid, [f"ColonyFS: could not fetch the inputs: {exc}"]
+                    return await self._close(
+                        process, None, f"ColonyFS: could not fetch the inputs: {exc}"
                     )
-                    return
             work = asyncio.create_task(self._run_function(process))
             stop = asyncio.create_task(self.stopping.wait())
             done, _ = await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -314,17 +355,18 @@ class Executor:
                     if error is None:
                         output, error = None, f"ColonyFS: could not save the results: {exc}"
             elapsed = time.monotonic() - started
+            taken = await self._close(process, output, error)
             if error is None:
-                await self.client.close_successful(process.processid, output)
                 log.info("process %s: succeeded in %.2f s", process.processid, elapsed)
             else:
-                await self.client.close_failed(process.processid, [error])
                 log.info("process %s: failed in %.2f s: %s", process.processid, elapsed, error)
+            return taken
         except ColoniesError as exc:
             # Reclaimed or cancelled meanwhile: the server refuses the late close; nothing to do.
             log.warning("closing %s failed: %s", process.processid, exc)
         finally:
             self.current = None
+        return None
 
     async def _cleanup_quietly(self, process: Process) -> None:
         try:

@@ -4,7 +4,7 @@ from typing import Any
 
 import msgspec
 
-from colonies.core.limits import Name, Path, Seconds
+from colonies.core.limits import Int32, Name, Path, Seconds
 from colonies.core.objects import (
     Allocations,
     Attribute,
@@ -225,6 +225,30 @@ class CloseSuccessfulMsg(Msg):
 class CloseFailedMsg(Msg):
     processid: Name = ""
     errors: list[str] = msgspec.field(default_factory=list)
+
+
+class CloseAndAssignMsg(Msg):
+    """The executor fast path (a project addition, docs/protocol.md §7.21): close the caller's
+    process as successful (``out``) or failed (``errors``), then claim up to ``count`` more."""
+
+    processid: Name = ""
+    successful: bool = False
+    out: list[Any] = msgspec.field(default_factory=list)
+    errors: list[str] = msgspec.field(default_factory=list)
+    count: Int32 = 1  # 0: close only; at most 100 (the handler says so)
+    timeout: Seconds = 0  # > 0: wait up to this many seconds for a process; otherwise not at all
+    availablecpu: Name = ""
+    availablemem: Name = ""
+
+
+class AssignProcessesMsg(Msg):
+    """Claim up to ``count`` processes at once (a project addition, docs/protocol.md §7.21)."""
+
+    colonyname: Name = ""
+    count: Int32 = 1
+    timeout: Seconds = 0
+    availablecpu: Name = ""
+    availablemem: Name = ""
 
 
 class SetOutputMsg(Msg):

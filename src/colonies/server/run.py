@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -140,7 +141,7 @@ def make_runner(app: web.Application) -> web.AppRunner:
     )
 
 
-async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
+async def serve(config: ServerConfig, stop: asyncio.Event, reuse_port: bool = False) -> None:
     app = create_app(config)
     runner = make_runner(app)
     try:
@@ -164,7 +165,14 @@ async def serve(config: ServerConfig, stop: asyncio.Event) -> None:
         raise StartupError(
             f"cannot start: cannot load the TLS certificate/key: {_one_line(exc)}"
         ) from exc
-    site = web.TCPSite(runner, config.bind, config.port, ssl_context=ssl_context, backlog=1024)
+    site = web.TCPSite(
+        runner,
+        config.bind,
+        config.port,
+        ssl_context=ssl_context,
+        backlog=1024,
+        reuse_port=reuse_port or None,
+    )
     try:
         await site.start()
     except OSError as exc:
@@ -231,16 +239,62 @@ def run_migrate(config: ServerConfig, *, wait: bool, timeout: float) -> None:
 
 def run_server(config: ServerConfig) -> None:
     _configure_logging(config)
+    status = run_workers(config) if config.workers > 1 else _serve_until_stopped(config)
+    if status:
+        sys.exit(status)
 
+
+def _serve_until_stopped(config: ServerConfig, reuse_port: bool = False) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(config, stop)
+        await serve(config, stop, reuse_port)
 
     try:
         run(main())
     except StartupError as exc:
         log.error("%s", exc)
-        sys.exit(1)
+        return 1
+    return 0
+
+
+def run_workers(config: ServerConfig) -> int:
+    """COLONIES_WORKERS processes, each a replica of its own (its pool, waiters, caches and
+    /metrics; named ``<replica>/<n>``), accepting on the one HTTP port (SO_REUSEPORT: the
+    kernel spreads connections over them). This process only supervises: SIGTERM and SIGINT
+    are passed on, and when a worker fails the others are stopped and the exit status is 1."""
+    children: dict[int, int] = {}
+    for n in range(config.workers):
+        pid = os.fork()
+        if pid == 0:  # the worker: no event loop, no connection exists yet in this process
+            worker = dataclasses.replace(config, replica_name=f"{config.replica_name}/{n}")
+            os._exit(_serve_until_stopped(worker, reuse_port=True))
+        children[pid] = n
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            os.kill(pid, signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("%d workers on %s:%d", config.workers, config.bind, config.port)
+    status = 0
+    while children:
+        pid, code = os.wait()
+        if pid not in children:
+            continue
+        n = children.pop(pid)
+        failed = os.waitstatus_to_exitcode(code) != 0
+        if failed or not stopping:
+            log.error("worker %d stopped (status %d)", n, os.waitstatus_to_exitcode(code))
+            status = 1
+            if not stopping:  # one worker gone: stop the others, let the supervisor restart
+                stopping = True
+                for other in children:
+                    os.kill(other, signal.SIGTERM)
+    return status

@@ -23,6 +23,7 @@ from colonies.store.processes import (
     Attributes,
     Claims,
     Closes,
+    Handovers,
     Logs,
     ProcessReads,
     Submissions,
@@ -203,6 +204,7 @@ class Store:
         self.submissions = Submissions(pool)
         self.claims = Claims(pool)
         self.closes = Closes(pool)
+        self.handovers = Handovers(pool, self.closes)
         self.processes = ProcessReads(pool)
         self.logs = Logs(pool)
         self.attributes = Attributes(pool)

@@ -16,7 +16,9 @@ from colonies.core.submission import SubmissionError, new_process
 from colonies.crypto import new_random_id
 from colonies.rpc import RpcError
 from colonies.rpc.messages import (
+    AssignProcessesMsg,
     AssignProcessMsg,
+    CloseAndAssignMsg,
     CloseFailedMsg,
     CloseSuccessfulMsg,
     ColonyStateMsg,
@@ -39,6 +41,7 @@ from colonies.server.scopes import (
     submitted_spec_colony,
 )
 from colonies.server.waiters import Subscription, Waiter
+from colonies.store.processes import Claimer
 
 routes = Registry()
 
@@ -105,13 +108,36 @@ def _claimed_event(process: Process, executortype: str) -> ProcessEvent:
     )
 
 
-def _available(text: str, parse: Any) -> int:
+def _available(text: str, parse: Any, action: str) -> int:
     if not text:
         return -1  # not reported: unlimited
     try:
         return int(parse(text))
     except ResourceError as exc:
-        raise RpcError(400, f"{ASSIGN}, {exc}") from None
+        raise RpcError(400, f"{action}, {exc}") from None
+
+
+def _claimer(
+    ctx: Context, colonyname: str, availablecpu: str, availablemem: str, action: str
+) -> Claimer:
+    """The calling executor as a claim sees it: from its registration, not from the request.
+    A member that is no approved executor gets upstream's 500 on assignprocessmsg, and a 400
+    on the fast path's messages, which have no upstream answer to keep."""
+    access = ctx.access
+    assert access is not None
+    if access.executor_state != ExecutorState.APPROVED or access.executor_name is None:
+        if action == ASSIGN:
+            raise RpcError(500, f"{action}, executor not found")
+        raise RpcError(400, f"{action}, the caller is not an approved executor of the colony")
+    return Claimer(
+        colonyname,
+        access.executor_type or "",
+        access.executor_name,
+        (access.executor_location or "").lower(),
+        ctx.caller,
+        _available(availablecpu, parse_cpu, action),
+        _available(availablemem, parse_mem, action),
+    )
 
 
 @routes.handles(
@@ -124,25 +150,32 @@ def _available(text: str, parse: Any) -> int:
 async def assign(ctx: Context, msg: AssignProcessMsg, nonce: Nonce | None) -> Process:
     if msg.timeout == 0:
         raise RpcError(400, "Invalid timeout value, timeout cannot be zero")
+    claimer = _claimer(ctx, msg.colonyname, msg.availablecpu, msg.availablemem, ASSIGN)
+    return (await _poll(ctx, claimer, 1, msg.timeout, nonce))[0]
+
+
+async def _poll(
+    ctx: Context, claimer: Claimer, count: int, timeout: int, nonce: Nonce | None
+) -> list[Process]:
+    """Claim up to ``count`` processes for ``claimer``, waiting up to ``timeout`` seconds for
+    one (< 0: one attempt) as assignprocessmsg does (docs/protocol.md §7.5); at least one."""
     access = ctx.access
     assert access is not None
-    if access.executor_state != ExecutorState.APPROVED or access.executor_name is None:
-        raise RpcError(500, f"{ASSIGN}, executor not found")
-    cpu = _available(msg.availablecpu, parse_cpu)
-    mem = _available(msg.availablemem, parse_mem)
-    location = (access.executor_location or "").lower()
-    executortype = access.executor_type or ""
+    colonyname, executortype = claimer.colonyname, claimer.executortype
+    location, cpu, mem = claimer.location_lc, claimer.available_cpu, claimer.available_mem
     claims = ctx.store.claims
     waiters = ctx.state.waiters
     recheck = ctx.state.assign_recheck_interval
-    wait = msg.timeout if ctx.max_wait is None else min(msg.timeout, ctx.max_wait)
+    wait = timeout if ctx.max_wait is None else min(timeout, ctx.max_wait)
     deadline = time.monotonic() + wait
 
-    async def claim() -> Process | None:
-        return await claims.claim(
-            msg.colonyname,
+    async def claim() -> tuple[Process, ...]:
+        if count > 1:  # the request's nonce is used by its first claim's statement
+            return await ctx.store.handovers.claim_up_to(claimer, count, ctx.now(), unused(nonce))
+        process = await claims.claim(
+            colonyname,
             executortype,
-            access.executor_name or "",
+            claimer.executorname,
             location,
             cpu,
             mem,
@@ -150,20 +183,22 @@ async def assign(ctx: Context, msg: AssignProcessMsg, nonce: Nonce | None) -> Pr
             ctx.now(),
             unused(nonce),  # the first claim's statement uses the request's nonce
         )
+        return () if process is None else (process,)
 
     paused = access.paused
-    if msg.timeout < 0:
+    if timeout < 0:
         if paused:
             raise RpcError(503, "No processes available: colony assignments are paused")
-        process = await claim()
-        if process is None:
+        taken = await claim()
+        if not taken:
             raise RpcError(404, "No process available for assignment")
-        return _assigned(ctx, process)
+        _handed_out(ctx, taken, ())
+        return [_assigned(ctx, p) for p in taken]
 
     # An executor without resource limits need not claim at once when every process it could
     # take has been handed to a woken poll already (server/waiters.py); it waits briefly instead.
     unlimited = cpu < 0 and mem < 0
-    defer_claim = unlimited and waiters.all_handed(msg.colonyname, executortype, location)
+    defer_claim = unlimited and waiters.all_handed(colonyname, executortype, location)
     if paused or defer_claim:  # no claim yet: the nonce is used before waiting
         await ctx.store.nonces.use(nonce)
     ctx.state.metrics.assign_waiting.inc()
@@ -177,7 +212,7 @@ async def assign(ctx: Context, msg: AssignProcessMsg, nonce: Nonce | None) -> Pr
                 raise RpcError(404, "No process available for assignment")
             deadline = min(deadline, ctx.state.drain_deadline)
             # Register before trying, so a process submitted during the claim still wakes us.
-            waiter = waiters.register(msg.colonyname, executortype, location)
+            waiter = waiters.register(colonyname, executortype, location)
             tried_now = tried | {waiter.id}
             try:
                 if paused:  # wait for a resume (it wakes every waiter of the colony)
@@ -186,18 +221,17 @@ async def assign(ctx: Context, msg: AssignProcessMsg, nonce: Nonce | None) -> Pr
                         raise RpcError(408, "Assignment timeout: colony assignments are paused")
                     await waiter.wait(min(remaining, recheck))
                     waiters.release(waiter)  # a wake-up while paused: the resume wakes everyone
-                    paused = await ctx.store.colonies.is_paused(msg.colonyname)
+                    paused = await ctx.store.colonies.is_paused(colonyname)
                     continue
                 if not defer_claim:
-                    process = await claim()
-                    if process is not None:
+                    taken = await claim()
+                    if taken:
                         # Wake-ups for other processes are passed on to the next waiter.
-                        claimed = _claimed_event(process, executortype)
-                        for passed in waiters.claimed((woken, waiter), claimed):
+                        for passed in _handed_out(ctx, taken, (woken, waiter)):
                             waiters.wake_one(passed, tried_now | waiter.tried)
-                        return _assigned(ctx, process)
+                        return [_assigned(ctx, p) for p in taken]
                     if unlimited:
-                        waiters.found_nothing(msg.colonyname, executortype, location)
+                        waiters.found_nothing(colonyname, executortype, location)
                     event = waiters.release(woken)
                     if event is not None and await ctx.store.processes.is_waiting(event.processid):
                         waiters.wake_one(event, tried_now)  # it did not fit us; maybe another
@@ -219,6 +253,20 @@ async def assign(ctx: Context, msg: AssignProcessMsg, nonce: Nonce | None) -> Pr
             if event is not None:
                 waiters.wake_one(event)
         ctx.state.metrics.assign_waiting.dec()
+
+
+def _handed_out(
+    ctx: Context, taken: tuple[Process, ...], holders: tuple[Waiter | None, ...]
+) -> list[ProcessEvent]:
+    """Tell the waiters which processes a claim took (the first with the wake-ups the claiming
+    poll holds); the wake-ups to pass on to other polls."""
+    waiters = ctx.state.waiters
+    passed: list[ProcessEvent] = []
+    for process in taken:
+        executortype = process.spec.conditions.executortype
+        passed += waiters.claimed(holders, _claimed_event(process, executortype))
+        holders = ()
+    return passed
 
 
 async def _closing_check(ctx: Context, processid: str, action: str) -> None:
@@ -268,6 +316,109 @@ async def close_failed(ctx: Context, msg: CloseFailedMsg) -> None:
         await _closing_check(ctx, msg.processid, "Failed to close process as failed")
         return
     ctx.state.metrics.observe_closed("failed", closed.ran, closed.funcname)
+
+
+# --- the executor fast path (a project addition, docs/protocol.md §7.21) -----------------------
+CLOSE_AND_ASSIGN = "Failed to close and assign"
+ASSIGN_MANY = "Failed to assign processes"
+# The most processes one request claims.
+MAX_CLAIM = 100
+# What getserverinfomsg advertises (ServerInfo.features), for clients to use the fast path.
+FAST_PATH_FEATURES = ["closeandassignmsg", "assignprocessesmsg"]
+
+
+def _claim_count(count: int, minimum: int, action: str) -> int:
+    if not minimum <= count <= MAX_CLAIM:
+        raise RpcError(400, f"{action}, count must be from {minimum} to {MAX_CLAIM}, got {count}")
+    return count
+
+
+@routes.handles(
+    "closeandassignmsg",
+    CloseAndAssignMsg,
+    Role.ASSIGNED_EXECUTOR,
+    action=CLOSE_AND_ASSIGN,
+    scope=closing_scope,
+)
+async def close_and_assign(
+    ctx: Context, msg: CloseAndAssignMsg, nonce: Nonce | None
+) -> list[Process]:
+    """Close the caller's process and claim up to ``count`` more in one statement; when none
+    could be claimed and ``timeout`` > 0, wait for one as assignprocessmsg does. The reply lists
+    the processes claimed (none: the close is done all the same)."""
+    count = _claim_count(msg.count, 0, CLOSE_AND_ASSIGN)
+    brief = ctx.target
+    claimer = _claimer(ctx, brief.colonyname, msg.availablecpu, msg.availablemem, CLOSE_AND_ASSIGN)
+    access = ctx.access
+    assert access is not None
+    paused = access.paused  # then the process is closed, and nothing claimed
+    unlimited = claimer.available_cpu < 0 and claimer.available_mem < 0
+    # As a newly arriving poll (server/waiters.py): when every process this executor could take
+    # has been handed to a woken poll already, claiming now would only race that poll.
+    handed = unlimited and ctx.state.waiters.all_handed(
+        claimer.colonyname, claimer.executortype, claimer.location_lc
+    )
+    handover = await ctx.store.handovers.close_and_claim(
+        msg.processid,
+        claimer,
+        0 if paused or handed else count,
+        successful=msg.successful,
+        output=msg.out if msg.successful else [],  # normalised when decoded (core/wire.py)
+        errors=msg.errors,
+        now=ctx.now(),
+        graphid=brief.processgraphid,
+        nonce=nonce,
+    )
+    if not handover.closed:
+        await _closing_check(ctx, msg.processid, CLOSE_AND_ASSIGN)
+    outcome = "successful" if msg.successful else "failed"
+    ctx.state.metrics.observe_closed(outcome, handover.ran, handover.funcname)
+    taken = handover.claimed
+    if taken or paused or count == 0:
+        _handed_out(ctx, taken, ())
+        return [_assigned(ctx, p) for p in taken]
+    if unlimited and not handed:
+        ctx.state.waiters.found_nothing(
+            claimer.colonyname, claimer.executortype, claimer.location_lc
+        )
+    if msg.timeout <= 0:
+        if not handed:
+            return []
+        try:  # it did not look: one attempt, as promised
+            return await _poll(ctx, claimer, count, -1, None)
+        except RpcError as exc:
+            if exc.status == 404:
+                return []
+            raise
+    try:
+        return await _poll(ctx, claimer, count, msg.timeout, None)
+    except RpcError as exc:
+        if exc.status in (
+            404,
+            408,
+            503,
+        ):  # nothing to take (or paused meanwhile): closed all the same
+            return []
+        raise
+
+
+@routes.handles(
+    "assignprocessesmsg",
+    AssignProcessesMsg,
+    Role.MEMBER,
+    action=ASSIGN_MANY,
+    scope=by_colonyname,
+)
+async def assign_processes(
+    ctx: Context, msg: AssignProcessesMsg, nonce: Nonce | None
+) -> list[Process]:
+    """Up to ``count`` processes at once, otherwise as assignprocessmsg (the same timeouts,
+    waits and errors)."""
+    if msg.timeout == 0:
+        raise RpcError(400, "Invalid timeout value, timeout cannot be zero")
+    count = _claim_count(msg.count, 1, ASSIGN_MANY)
+    claimer = _claimer(ctx, msg.colonyname, msg.availablecpu, msg.availablemem, ASSIGN_MANY)
+    return await _poll(ctx, claimer, count, msg.timeout, nonce)
 
 
 @routes.handles(

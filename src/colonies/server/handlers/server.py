@@ -13,6 +13,7 @@ from colonies.rpc.messages import (
     VersionReply,
 )
 from colonies.server.context import Context
+from colonies.server.handlers.processes import FAST_PATH_FEATURES
 from colonies.server.registry import Registry, Role
 
 routes = Registry()
@@ -40,6 +41,7 @@ async def server_info(ctx: Context, msg: GetServerInfoMsg) -> ServerInfo:
         buildversion=config.build_version,
         buildtime=config.build_time or ctx.state.build_time,
         backends=ctx.state.backends,
+        features=FAST_PATH_FEATURES,
     )
 
 
