@@ -29,7 +29,14 @@ from colonies.server.app import STATE_KEY
 from colonies.server.transports import http as http_transport
 from colonies.store.migrate import available_migrations, migrate
 from colonies.store.schema import readable_by
-from tests.helpers import expect_error, function_spec, make_colony, make_config, start_server
+from tests.helpers import (
+    eventually,
+    expect_error,
+    function_spec,
+    make_colony,
+    make_config,
+    start_server,
+)
 
 BIG = "x" * (1 << 20)
 
@@ -659,10 +666,7 @@ async def test_metrics_hide_colony_names_by_default(db_url, server_key):
             colony = await make_colony(rpc, server_key, name="secret-colony")
             await rpc.call("submitfuncspecmsg", colony.user, spec=function_spec(colony))
         leadership = state.leadership
-        for _ in range(100):
-            if leadership.loops.term is not None:
-                break
-            await asyncio.sleep(0.1)
+        await eventually(lambda: leadership.loops.term is not None, "a term", timeout=30)
         gauges = next(t for t in leadership.loops.ticks if t.name == "gauges")
         await gauges.run(leadership.loops.term)
         async with aiohttp.ClientSession() as session, session.get(url + "/metrics") as reply:

@@ -45,6 +45,7 @@ from colonies.core import (
     BlueprintMetadata,
     BlueprintNames,
     Capabilities,
+    Cluster,
     Colony,
     Conditions,
     Executor,
@@ -192,7 +193,13 @@ async def test_server(sdk: Sdk) -> None:
     admin = sdk.admin
     stats = await admin.statistics()
     assert stats.colonies == 1 and stats.executors == 1
-    cluster = await admin.cluster()
+
+    # The leader is named once the server's election has run (later under load).
+    async def named() -> Cluster | None:
+        cluster = await admin.cluster()
+        return cluster if cluster.leader.name else None
+
+    cluster = await eventually(named, "a leader named", timeout=30)
     assert [n.name for n in cluster.nodes] == [cluster.leader.name]
     await expect_error(sdk.user.statistics(), 403)
     sdk.covered(ServerMethods)
