@@ -22,6 +22,25 @@ from colonies.store.nonces import Nonce, nonce_use_args, nonce_use_sql
 from colonies.store.processes.reads import to_process
 from colonies.store.statements import Statement
 
+
+def claimed_set(executorid: str) -> str:
+    """What a claim makes of a waiting process ``p`` for the executor ``executorid`` (an SQL
+    expression), as the SET list of an UPDATE: every statement that claims (here and in
+    handovers.py) uses this one, so a claimed process looks the same whichever path took it."""
+    return f"""state = 1 /* RUNNING */, isassigned = true, assignedexecutorid = {executorid},
+         starttime = greatest(:now, p.submissiontime),
+         execdeadline = CASE WHEN p.maxexectime > 0
+                             THEN greatest(:now, p.submissiontime)
+                                  + p.maxexectime * interval '1 second'
+                             ELSE '0001-01-01 00:00:00+00'::timestamptz END,
+         input = CASE WHEN cardinality(p.parents) = 0 THEN p.input ELSE (
+                   SELECT coalesce(jsonb_agg(e.elem ORDER BY u.ord, e.idx), '[]'::jsonb)
+                     FROM unnest(p.parents) WITH ORDINALITY AS u(pid, ord)
+                     JOIN processes pp ON pp.processid = u.pid
+                    CROSS JOIN LATERAL jsonb_array_elements(pp.output)
+                          WITH ORDINALITY AS e(elem, idx)) END"""
+
+
 # One executor's claim; only an admitted request acts (store/nonces.py, one item keyed '1').
 # The candidates' predicates are those of the partial index processes_claim (migration 002:
 # WAITING and not waiting for parents), so that it serves them; test_query_plans.py guards
@@ -37,18 +56,7 @@ alive AS (
      AND EXISTS (SELECT 1 FROM admitted)),
 claimed AS (
   UPDATE processes p
-     SET state = 1 /* RUNNING */, isassigned = true, assignedexecutorid = :executorid,
-         starttime = greatest(:now, p.submissiontime),
-         execdeadline = CASE WHEN p.maxexectime > 0
-                             THEN greatest(:now, p.submissiontime)
-                                  + p.maxexectime * interval '1 second'
-                             ELSE '0001-01-01 00:00:00+00'::timestamptz END,
-         input = CASE WHEN cardinality(p.parents) = 0 THEN p.input ELSE (
-                   SELECT coalesce(jsonb_agg(e.elem ORDER BY u.ord, e.idx), '[]'::jsonb)
-                     FROM unnest(p.parents) WITH ORDINALITY AS u(pid, ord)
-                     JOIN processes pp ON pp.processid = u.pid
-                    CROSS JOIN LATERAL jsonb_array_elements(pp.output)
-                          WITH ORDINALITY AS e(elem, idx)) END
+     SET {claimed_set(":executorid")}
    WHERE EXISTS (SELECT 1 FROM admitted) AND p.processid = (
            SELECT c.processid FROM processes c
             WHERE c.state = 0 /* WAITING */ AND NOT c.waitforparents
@@ -87,7 +95,7 @@ SELECT EXISTS (SELECT 1 FROM admitted) AS admitted,
 # executor go to the k admitted requests in order (store/nonces.py; the keys are the requests'
 # positions, claim_n). Nothing is claimed while a process aimed at executors by name waits
 # (partial index processes_waiting_named, migration 010): then every executor claims alone
-# (CLAIM_ONE). The SET is CLAIM_ONE's. One row per request: claim_n, admitted, the claimed
+# (CLAIM_ONE). The SET is claimed_set's. One row per request: claim_n, admitted, the claimed
 # process's columns (NULL when nothing was claimed) and its event.
 CLAIM_MANY = Statement(f"""
 WITH {nonce_use_sql(":claim_ns", ":callers", ":nonces", ":expires")},
@@ -115,18 +123,7 @@ cand AS (
              FOR UPDATE SKIP LOCKED) c),
 claimed AS (
   UPDATE processes p
-     SET state = 1 /* RUNNING */, isassigned = true, assignedexecutorid = req.executorid,
-         starttime = greatest(:now, p.submissiontime),
-         execdeadline = CASE WHEN p.maxexectime > 0
-                             THEN greatest(:now, p.submissiontime)
-                                  + p.maxexectime * interval '1 second'
-                             ELSE '0001-01-01 00:00:00+00'::timestamptz END,
-         input = CASE WHEN cardinality(p.parents) = 0 THEN p.input ELSE (
-                   SELECT coalesce(jsonb_agg(e.elem ORDER BY u.ord, e.idx), '[]'::jsonb)
-                     FROM unnest(p.parents) WITH ORDINALITY AS u(pid, ord)
-                     JOIN processes pp ON pp.processid = u.pid
-                    CROSS JOIN LATERAL jsonb_array_elements(pp.output)
-                          WITH ORDINALITY AS e(elem, idx)) END
+     SET {claimed_set("req.executorid")}
     FROM cand JOIN req USING (n)
    WHERE p.processid = cand.processid
   RETURNING p.*, req.claim_n),

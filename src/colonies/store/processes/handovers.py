@@ -27,6 +27,7 @@ from colonies.store.errors import Replayed
 from colonies.store.events import process_event
 from colonies.store.graph_resolution import member_failed, member_succeeded
 from colonies.store.nonces import Nonce, nonce_use_args, nonce_use_sql
+from colonies.store.processes.claims import claimed_set
 from colonies.store.processes.closes import Closes
 from colonies.store.processes.reads import to_process
 from colonies.store.statements import Database, Statement
@@ -38,7 +39,7 @@ from colonies.store.statements import Database, Statement
 # resources. Only an admitted request acts (store/nonces.py, keyed by processid). One row per
 # claimed process (one row with NULL claimed columns when none was): admitted, what was closed
 # and its event, the claimed process's columns and its event. The SET of ``claimed`` is
-# CLAIM_ONE's.
+# claimed_set's (claims.py).
 CLOSE_AND_CLAIM = Statement(f"""
 WITH {nonce_use_sql(":keys", ":callers", ":nonces", ":expires")},
 closed AS (
@@ -95,18 +96,7 @@ fits AS (
      AND (:available_mem::bigint < 0 OR s.mem <= :available_mem::bigint)),
 claimed AS (
   UPDATE processes p
-     SET state = 1 /* RUNNING */, isassigned = true, assignedexecutorid = :executorid,
-         starttime = greatest(:now, p.submissiontime),
-         execdeadline = CASE WHEN p.maxexectime > 0
-                             THEN greatest(:now, p.submissiontime)
-                                  + p.maxexectime * interval '1 second'
-                             ELSE '0001-01-01 00:00:00+00'::timestamptz END,
-         input = CASE WHEN cardinality(p.parents) = 0 THEN p.input ELSE (
-                   SELECT coalesce(jsonb_agg(e.elem ORDER BY u.ord, e.idx), '[]'::jsonb)
-                     FROM unnest(p.parents) WITH ORDINALITY AS u(pid, ord)
-                     JOIN processes pp ON pp.processid = u.pid
-                    CROSS JOIN LATERAL jsonb_array_elements(pp.output)
-                          WITH ORDINALITY AS e(elem, idx)) END
+     SET {claimed_set(":executorid")}
    WHERE p.processid IN (SELECT processid FROM fits)
   RETURNING p.*),
 graph AS (
@@ -205,18 +195,7 @@ cand AS (
              FOR UPDATE SKIP LOCKED) c),
 claimed AS (
   UPDATE processes p
-     SET state = 1 /* RUNNING */, isassigned = true, assignedexecutorid = req.executorid,
-         starttime = greatest(:now, p.submissiontime),
-         execdeadline = CASE WHEN p.maxexectime > 0
-                             THEN greatest(:now, p.submissiontime)
-                                  + p.maxexectime * interval '1 second'
-                             ELSE '0001-01-01 00:00:00+00'::timestamptz END,
-         input = CASE WHEN cardinality(p.parents) = 0 THEN p.input ELSE (
-                   SELECT coalesce(jsonb_agg(e.elem ORDER BY u.ord, e.idx), '[]'::jsonb)
-                     FROM unnest(p.parents) WITH ORDINALITY AS u(pid, ord)
-                     JOIN processes pp ON pp.processid = u.pid
-                    CROSS JOIN LATERAL jsonb_array_elements(pp.output)
-                          WITH ORDINALITY AS e(elem, idx)) END
+     SET {claimed_set("req.executorid")}
     FROM cand JOIN req USING (n)
    WHERE p.processid = cand.processid
   RETURNING p.*, req.closed_id),
@@ -276,18 +255,7 @@ fits AS (
      AND (:available_mem::bigint < 0 OR s.mem <= :available_mem::bigint)),
 claimed AS (
   UPDATE processes p
-     SET state = 1 /* RUNNING */, isassigned = true, assignedexecutorid = :executorid,
-         starttime = greatest(:now, p.submissiontime),
-         execdeadline = CASE WHEN p.maxexectime > 0
-                             THEN greatest(:now, p.submissiontime)
-                                  + p.maxexectime * interval '1 second'
-                             ELSE '0001-01-01 00:00:00+00'::timestamptz END,
-         input = CASE WHEN cardinality(p.parents) = 0 THEN p.input ELSE (
-                   SELECT coalesce(jsonb_agg(e.elem ORDER BY u.ord, e.idx), '[]'::jsonb)
-                     FROM unnest(p.parents) WITH ORDINALITY AS u(pid, ord)
-                     JOIN processes pp ON pp.processid = u.pid
-                    CROSS JOIN LATERAL jsonb_array_elements(pp.output)
-                          WITH ORDINALITY AS e(elem, idx)) END
+     SET {claimed_set(":executorid")}
    WHERE p.processid IN (SELECT processid FROM fits)
   RETURNING p.*),
 graph AS (
