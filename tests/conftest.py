@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
-from colonies.client import AsyncRpc
 from colonies.config import S3Config
 from colonies.crypto import PrivateKey, parse_private_key
 from colonies.seaweedfs import SeaweedFS
@@ -23,7 +22,7 @@ from tests.helpers import (
     RunningServer,
     make_colony,
     make_config,
-    start_server,
+    serving,
 )
 from tests.support.postgres import PostgresCluster
 
@@ -98,15 +97,8 @@ def server_key() -> PrivateKey:
 
 @pytest.fixture
 async def server(db_url: str, server_key: PrivateKey) -> AsyncIterator[RunningServer]:
-    config = make_config(db_url, server_key)
-    runner, app = await start_server(config)
-    url = f"http://127.0.0.1:{config.port}"
-    rpc = AsyncRpc(url)
-    try:
-        yield RunningServer(url, config.port, config, rpc, app)
-    finally:
-        await rpc.close()
-        await runner.cleanup()
+    async with serving(make_config(db_url, server_key)) as server:
+        yield server
 
 
 @pytest.fixture(params=["ed25519", "secp256k1"])

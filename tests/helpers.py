@@ -7,10 +7,11 @@ Throwaway services (PostgreSQL, etcd, a fleet) are in tests/support.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -122,6 +123,19 @@ async def start_server(config: ServerConfig) -> tuple[web.AppRunner, web.Applica
     context = server_ssl_context(config)
     await web.TCPSite(runner, config.bind, config.port, ssl_context=context).start()
     return runner, app
+
+
+@contextlib.asynccontextmanager
+async def serving(config: ServerConfig) -> AsyncIterator[RunningServer]:
+    """A server started on ``config`` with an RPC client of its own, both stopped on exit."""
+    runner, app = await start_server(config)
+    url = f"http://127.0.0.1:{config.port}"
+    rpc = AsyncRpc(url)
+    try:
+        yield RunningServer(url, config.port, config, rpc, app)
+    finally:
+        await rpc.close()
+        await runner.cleanup()
 
 
 def make_config(db_url: str, server_key: PrivateKey, **overrides: object) -> ServerConfig:

@@ -25,7 +25,7 @@ from tests.component.backend_clients import (
     http_client,
     libp2p_client,
 )
-from tests.helpers import RunningServer, eventually, make_config, start_server
+from tests.helpers import RunningServer, eventually, make_config, serving, start_server
 from tests.support import free_port
 
 BACKENDS = ("http", "grpc", "coap", "libp2p")
@@ -44,16 +44,8 @@ async def multi(db_url: str, server_key: PrivateKey) -> AsyncIterator[RunningSer
         libp2p_port=free_port(),
         max_body=MAX_BODY,
     )
-    runner, app = await start_server(config)
-    url = f"http://127.0.0.1:{config.port}"
-    from colonies.client import AsyncRpc
-
-    rpc = AsyncRpc(url)
-    try:
-        yield RunningServer(url, config.port, config, rpc, app)
-    finally:
-        await rpc.close()
-        await runner.cleanup()
+    async with serving(config) as server:
+        yield server
 
 
 def libp2p_multiaddr(server: RunningServer) -> str:

@@ -20,7 +20,7 @@ from colonies.executor import echo_executor
 from colonies.p2p import new_identity, peer_id
 from colonies.server.app import STATE_KEY
 from tests.component.test_backends import BACKENDS, libp2p_multiaddr
-from tests.helpers import Colony, RunningServer, make_colony, make_config, start_server
+from tests.helpers import Colony, RunningServer, make_colony, make_config, serving, start_server
 from tests.support import free_port
 
 
@@ -34,15 +34,8 @@ async def multi(db_url: str, server_key: PrivateKey) -> AsyncIterator[RunningSer
         coap_port=free_port(),
         libp2p_port=free_port(),
     )
-    runner, app = await start_server(config)
-    from colonies.client import AsyncRpc
-
-    rpc = AsyncRpc(f"http://127.0.0.1:{config.port}")
-    try:
-        yield RunningServer(f"http://127.0.0.1:{config.port}", config.port, config, rpc, app)
-    finally:
-        await rpc.close()
-        await runner.cleanup()
+    async with serving(config) as server:
+        yield server
 
 
 def environment(server: RunningServer, backends: str, **extra: str) -> dict[str, str]:
