@@ -23,6 +23,18 @@ from colonies.store.graph_resolution import member_failed, member_succeeded
 from colonies.store.nonces import Nonce, nonce_use_args, nonce_use_sql
 from colonies.store.statements import Statement
 
+# The function statistics of docs/protocol.md §7.20 as one successful close ``c`` (with its
+# ``waited`` and ``ran`` seconds) updates them: the SET list of every statement that closes as
+# SUCCESS (here and in handovers.py).
+FUNCTION_STATS_SET = """counter = f.counter + 1,
+         minwaittime = CASE WHEN f.counter = 0 THEN c.waited
+                            ELSE least(f.minwaittime, c.waited) END,
+         maxwaittime = greatest(f.maxwaittime, c.waited),
+         minexectime = CASE WHEN f.counter = 0 THEN c.ran ELSE least(f.minexectime, c.ran) END,
+         maxexectime = greatest(f.maxexectime, c.ran),
+         avgwaittime = (f.avgwaittime + c.waited) / 2,
+         avgexectime = (f.avgexectime + c.ran) / 2"""
+
 # Close as SUCCESS the running processes given (processids, executorids, endtimes, outputs as
 # JSON text: asyncpg would read a list of lists as a 2-D array) that are assigned to their
 # executor, and update the function statistics of docs/protocol.md §7.20. One executor and
@@ -47,14 +59,7 @@ closed AS (
             extract(epoch FROM p.endtime - p.starttime)::float8 AS ran),
 stats AS (
   UPDATE functions f
-     SET counter = f.counter + 1,
-         minwaittime = CASE WHEN f.counter = 0 THEN c.waited
-                            ELSE least(f.minwaittime, c.waited) END,
-         maxwaittime = greatest(f.maxwaittime, c.waited),
-         minexectime = CASE WHEN f.counter = 0 THEN c.ran ELSE least(f.minexectime, c.ran) END,
-         maxexectime = greatest(f.maxexectime, c.ran),
-         avgwaittime = (f.avgwaittime + c.waited) / 2,
-         avgexectime = (f.avgexectime + c.ran) / 2
+     SET {FUNCTION_STATS_SET}
     FROM closed c, executors e
    WHERE e.colonyname = c.colonyname AND e.executorid = c.executorid
      AND f.colonyname = c.colonyname AND f.executorname = e.executorname

@@ -28,7 +28,7 @@ from colonies.store.events import process_event
 from colonies.store.graph_resolution import member_failed, member_succeeded
 from colonies.store.nonces import Nonce, nonce_use_args, nonce_use_sql
 from colonies.store.processes.claims import claimed_set
-from colonies.store.processes.closes import Closes
+from colonies.store.processes.closes import FUNCTION_STATS_SET, Closes
 from colonies.store.processes.reads import to_process
 from colonies.store.statements import Database, Statement
 
@@ -57,14 +57,7 @@ closed AS (
             extract(epoch FROM p.endtime - p.starttime)::float8 AS ran),
 stats AS (
   UPDATE functions f
-     SET counter = f.counter + 1,
-         minwaittime = CASE WHEN f.counter = 0 THEN c.waited
-                            ELSE least(f.minwaittime, c.waited) END,
-         maxwaittime = greatest(f.maxwaittime, c.waited),
-         minexectime = CASE WHEN f.counter = 0 THEN c.ran ELSE least(f.minexectime, c.ran) END,
-         maxexectime = greatest(f.maxexectime, c.ran),
-         avgwaittime = (f.avgwaittime + c.waited) / 2,
-         avgexectime = (f.avgexectime + c.ran) / 2
+     SET {FUNCTION_STATS_SET}
     FROM closed c, executors e
    WHERE c.state = 2 /* SUCCESS */
      AND e.colonyname = c.colonyname AND e.executorid = :executorid
@@ -157,14 +150,7 @@ closed AS (
             extract(epoch FROM p.endtime - p.starttime)::float8 AS ran),
 stats AS (
   UPDATE functions f
-     SET counter = f.counter + 1,
-         minwaittime = CASE WHEN f.counter = 0 THEN c.waited
-                            ELSE least(f.minwaittime, c.waited) END,
-         maxwaittime = greatest(f.maxwaittime, c.waited),
-         minexectime = CASE WHEN f.counter = 0 THEN c.ran ELSE least(f.minexectime, c.ran) END,
-         maxexectime = greatest(f.maxexectime, c.ran),
-         avgwaittime = (f.avgwaittime + c.waited) / 2,
-         avgexectime = (f.avgexectime + c.ran) / 2
+     SET {FUNCTION_STATS_SET}
     FROM closed c, executors e
    WHERE c.state = 2 /* SUCCESS */
      AND e.colonyname = c.colonyname AND e.executorid = c.executorid
