@@ -142,6 +142,15 @@ class Harness:
                 assert time.monotonic() < deadline, f"{member.name} not healthy in {timeout} s"
                 time.sleep(0.1)
 
+    def leader(self) -> Member:
+        request = urllib.request.Request(
+            self.members[0].client_url + "/v3/maintenance/status", data=b"{}", method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=3) as reply:
+            leader_id = json.loads(reply.read())["leader"]
+        names = {m["ID"]: m["name"] for m in self.members_listed(self.members[0])}
+        return next(m for m in self.members if m.name == names[leader_id])
+
     def started_names(self, via: Member) -> list[str]:
         return sorted(str(m.get("name", "")) for m in self.members_listed(via))
 
@@ -171,8 +180,9 @@ def test_membership_lifecycle(harness: Harness) -> None:
     h.wait_healthy(h.members)
     assert h.started_names(h.members[0]) == [m.name for m in h.members]
 
-    # 2. A member's volume is lost: it is removed and re-added, and joins the running cluster.
-    lost = h.members[1]
+    # 2. The leader's volume is lost: it is removed and re-added, and joins the running cluster
+    # (prepared at once, while the others are still electing a new leader).
+    lost = h.leader()
     old_ids = {m["name"]: m["ID"] for m in h.members_listed(h.members[0])}
     h.stop(lost)
     shutil.rmtree(lost.data_dir)

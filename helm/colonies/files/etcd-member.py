@@ -68,21 +68,37 @@ def _post(url: str, path: str, body: dict[str, Any], timeout: float = 3.0) -> di
     return data
 
 
-def _healthy(url: str) -> bool:
-    """The member at ``url`` has a leader and answers a quorum read."""
+def _health(url: str) -> bool | None:
+    """True when the member at ``url`` has a leader and answers a quorum read, False when it
+    answers without being healthy (an election under way, no quorum yet), None when nothing
+    answers."""
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=3.0) as reply:
             return bool(json.loads(reply.read()).get("health") in ("true", True))
-    except (OSError, ValueError):
+    except urllib.error.HTTPError:  # 503 {"health": "false"}
         return False
+    except (OSError, ValueError):
+        return None
 
 
-def healthy_peer(client_urls: list[str], own_url: str) -> str | None:
-    """The client URL of another member of a healthy cluster, or None."""
-    for url in client_urls:
-        if url != own_url and _healthy(url):
-            return url
-    return None
+def healthy_peer(client_urls: list[str], own_url: str, settle: float) -> str | None:
+    """The client URL of another member of a healthy cluster, or None.
+
+    A member that answers unhealthy is asked again for up to ``settle`` seconds: right after the
+    leader is lost the others answer unhealthy until they have elected a new one, and a member
+    restarted in that moment must still join the running cluster, not bootstrap a new one. If
+    they stay unhealthy (the first bootstrap, waiting for a quorum), there is no cluster yet."""
+    others = [url for url in client_urls if url != own_url]
+    give_up = time.monotonic() + settle
+    while True:
+        answers = {url: _health(url) for url in others}
+        for url, healthy in answers.items():
+            if healthy:
+                return url
+        if all(healthy is None for healthy in answers.values()) or time.monotonic() > give_up:
+            return None
+        _log("a member answers but the cluster has no leader yet: asking again")
+        time.sleep(0.5)
 
 
 def member_list(url: str) -> list[Member]:
@@ -153,7 +169,10 @@ def prepare() -> dict[str, Any]:
     state, initial_cluster = "new", _env("ETCD_INITIAL_CLUSTER")
 
     has_data = os.path.isdir(os.path.join(data_dir, "member"))
-    peer = healthy_peer(client_urls, client_url)
+    settings: dict[str, Any] = json.loads(_env("ETCD_SETTINGS", "{}"))
+    # A few election timeouts (etcd's default is 1,000 ms) for a leader to be elected.
+    settle = 5 * float(settings.get("election-timeout", 1000)) / 1000
+    peer = healthy_peer(client_urls, client_url, settle)
     if has_data and peer is not None:
         members = _retry("list the members", deadline, lambda: member_list(peer))
         listed = any(peer_url in m.get("peerURLs", []) for m in members)
@@ -183,7 +202,7 @@ def prepare() -> dict[str, Any]:
         # The JSON gateway this script speaks; on by default with flags, not in a config file.
         "enable-grpc-gateway": True,
     }
-    config.update(json.loads(_env("ETCD_SETTINGS", "{}")))
+    config.update(settings)
     path = _env("ETCD_CONFIG_FILE")
     with open(path, "w", encoding="utf-8") as out:
         json.dump(config, out, indent=2)  # JSON is YAML: etcd --config-file reads it
@@ -199,7 +218,7 @@ def prune() -> list[str]:
     deadline = time.monotonic() + float(_env("ETCD_SETUP_TIMEOUT", "300"))
 
     def peer() -> str:
-        found = healthy_peer(client_urls, "")
+        found = healthy_peer(client_urls, "", settle=0.0)  # _retry asks again
         if found is None:
             raise SetupError("no healthy member answers")
         return found
