@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
@@ -25,18 +25,6 @@ from tests.helpers import (
     serving,
 )
 from tests.support.postgres import PostgresCluster
-
-
-def pytest_asyncio_loop_factories(
-    config: pytest.Config, item: pytest.Item
-) -> dict[str, Callable[[], asyncio.AbstractEventLoop]] | None:
-    """A test module with ``BOTH_LOOPS = True`` runs each test on asyncio's event loop and on
-    uvloop's, which a replica runs on (colonies/_aio.py)."""
-    if not getattr(getattr(item, "module", None), "BOTH_LOOPS", False):
-        return None
-    import uvloop
-
-    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")

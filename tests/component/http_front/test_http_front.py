@@ -1,7 +1,6 @@
 """The HTTP front (server/transports/http.py ``_Front``): ``POST /api`` answered on the
 connection itself, every other request handed with its connection to aiohttp; over raw
-sockets, plain and over TLS, on asyncio's event loop and on uvloop's (a replica runs on
-uvloop: tests/conftest.py ``pytest_asyncio_loop_factories``).
+sockets, plain and over TLS, on asyncio's event loop and on uvloop's (conftest.py here).
 
 The front's replies carry no ``Server`` header and aiohttp's do: that is how these tests tell
 who answered. The timeouts of the transport are checked in test_hostile_input.py (which goes
@@ -40,8 +39,6 @@ from tests.helpers import (
     serving,
     start_server,
 )
-
-BOTH_LOOPS = True  # asyncio's and uvloop's (tests/conftest.py)
 
 
 @pytest.fixture
