@@ -2,10 +2,13 @@
 
 Every statement of the store is one :class:`Statement` constant in the module that runs it,
 written with ``:name`` parameters; the constant turns them into asyncpg's ``$1..$n`` once, at
-import, and each call passes its values by name. The only fragments assembled into statements
-are the replay admission (``store/nonces.py``) and the event encoders (``store/events.py``);
-``python -m colonies.store [NAME ...]`` prints any statement whole, as PostgreSQL receives it,
-and a test prepares every one of them against the migrated schema.
+import, and each call passes its values by name. Fragments that several statements must share
+word for word are functions assembled in at import: the replay admission (``store/nonces.py``),
+the event encoders (``store/events.py``), a process's columns (``process_columns``), a claim's
+SET list (``claimed_set``), the function statistics of a close (``FUNCTION_STATS_SET``) and a
+handover's candidates (``fitting``). ``python -m colonies.store [NAME ...]`` prints any
+statement whole, as PostgreSQL receives it, and a test prepares every one of them against the
+migrated schema.
 """
 
 from __future__ import annotations

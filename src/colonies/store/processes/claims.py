@@ -19,7 +19,7 @@ from colonies.store.batching import Batcher
 from colonies.store.errors import Replayed
 from colonies.store.events import process_event
 from colonies.store.nonces import Nonce, nonce_use_args, nonce_use_sql
-from colonies.store.processes.reads import to_process
+from colonies.store.processes.reads import process_columns, to_process
 from colonies.store.statements import Statement
 
 
@@ -76,17 +76,7 @@ graph AS (
    WHERE g.processgraphid = (SELECT processgraphid FROM claimed)
      AND g.state = 0 /* WAITING */)
 SELECT EXISTS (SELECT 1 FROM admitted) AS admitted,
-       c.processid, c.initiatorid, c.initiatorname, c.assignedexecutorid, c.isassigned, c.state,
-       c.prioritytime, c.submissiontime, c.starttime, c.endtime, c.waitdeadline, c.execdeadline,
-       c.retries, c.spec, c.waitforparents, c.parents, c.children, c.processgraphid, c.input,
-       c.output, c.errors,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                 'attributeid', a.attributeid, 'targetid', a.targetid,
-                 'targetcolonyname', a.targetcolonyname,
-                 'targetprocessgraphid', a.targetprocessgraphid, 'state', c.state,
-                 'attributetype', a.attributetype, 'key', a.key, 'value', a.value)
-               ORDER BY a.seq), '[]'::jsonb)
-          FROM attributes a WHERE a.targetid = c.processid) AS attributes,
+       {process_columns("c")},
        CASE WHEN c.processid IS NULL THEN NULL ELSE {process_event("c")} END
   FROM (SELECT 1) AS one LEFT JOIN claimed c ON true
 """)
@@ -132,17 +122,7 @@ graph AS (
    WHERE g.processgraphid IN (SELECT processgraphid FROM claimed)
      AND g.state = 0 /* WAITING */)
 SELECT i.key::bigint AS claim_n, a.key IS NOT NULL AS admitted,
-       c.processid, c.initiatorid, c.initiatorname, c.assignedexecutorid, c.isassigned, c.state,
-       c.prioritytime, c.submissiontime, c.starttime, c.endtime, c.waitdeadline, c.execdeadline,
-       c.retries, c.spec, c.waitforparents, c.parents, c.children, c.processgraphid, c.input,
-       c.output, c.errors,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                 'attributeid', at.attributeid, 'targetid', at.targetid,
-                 'targetcolonyname', at.targetcolonyname,
-                 'targetprocessgraphid', at.targetprocessgraphid, 'state', c.state,
-                 'attributetype', at.attributetype, 'key', at.key, 'value', at.value)
-               ORDER BY at.seq), '[]'::jsonb)
-          FROM attributes at WHERE at.targetid = c.processid) AS attributes,
+       {process_columns("c")},
        CASE WHEN c.processid IS NULL THEN NULL ELSE {process_event("c")} END
   FROM items i LEFT JOIN admitted a USING (key) LEFT JOIN claimed c ON c.claim_n = i.key::bigint
 """)

@@ -29,8 +29,35 @@ from colonies.store.graph_resolution import member_failed, member_succeeded
 from colonies.store.nonces import Nonce, nonce_use_args, nonce_use_sql
 from colonies.store.processes.claims import claimed_set
 from colonies.store.processes.closes import FUNCTION_STATS_SET, Closes
-from colonies.store.processes.reads import to_process
+from colonies.store.processes.reads import process_columns, to_process
 from colonies.store.statements import Database, Statement
+
+
+def fitting(guard: str) -> str:
+    """The CTEs ``cand`` and ``fits`` of a claim of up to :count processes for one executor:
+    the waiting processes open to it, taken in priority order while their summed requirements
+    fit the resources it reported; only when the CTE ``guard`` has a row (the close acted, the
+    request was admitted)."""
+    return f"""cand AS (
+  SELECT c.processid, c.prioritytime, c.seq, c.req_cpu, c.req_mem FROM processes c
+   WHERE EXISTS (SELECT 1 FROM {guard})
+     AND c.state = 0 /* WAITING */ AND NOT c.waitforparents
+     AND c.colonyname = :colonyname AND c.executortype = :executortype
+     AND (cardinality(c.executornames) = 0 OR c.executornames = '{{*}}'
+          OR :executorname = ANY (c.executornames))
+     AND (c.location_lc = '' OR c.location_lc = :location_lc)
+     AND (:available_cpu::bigint < 0 OR c.req_cpu <= :available_cpu::bigint)
+     AND (:available_mem::bigint < 0 OR c.req_mem <= :available_mem::bigint)
+   ORDER BY c.prioritytime, c.seq
+   LIMIT :count
+     FOR UPDATE SKIP LOCKED),
+fits AS (
+  SELECT s.processid FROM (
+    SELECT processid, sum(req_cpu) OVER w AS cpu, sum(req_mem) OVER w AS mem
+      FROM cand WINDOW w AS (ORDER BY prioritytime, seq)) s
+   WHERE (:available_cpu::bigint < 0 OR s.cpu <= :available_cpu::bigint)
+     AND (:available_mem::bigint < 0 OR s.mem <= :available_mem::bigint))"""
+
 
 # Close the caller's running process as SUCCESS (output replaced when the request's is
 # non-empty, function statistics as closesuccessfulmsg's) or FAILED (errors stored), then, only
@@ -68,25 +95,7 @@ alive AS (
   UPDATE executors SET lastheardfromtime = :now
    WHERE colonyname = :colonyname AND executorid = :executorid
      AND EXISTS (SELECT 1 FROM closed)),
-cand AS (
-  SELECT c.processid, c.prioritytime, c.seq, c.req_cpu, c.req_mem FROM processes c
-   WHERE EXISTS (SELECT 1 FROM closed)
-     AND c.state = 0 /* WAITING */ AND NOT c.waitforparents
-     AND c.colonyname = :colonyname AND c.executortype = :executortype
-     AND (cardinality(c.executornames) = 0 OR c.executornames = '{{*}}'
-          OR :executorname = ANY (c.executornames))
-     AND (c.location_lc = '' OR c.location_lc = :location_lc)
-     AND (:available_cpu::bigint < 0 OR c.req_cpu <= :available_cpu::bigint)
-     AND (:available_mem::bigint < 0 OR c.req_mem <= :available_mem::bigint)
-   ORDER BY c.prioritytime, c.seq
-   LIMIT :count
-     FOR UPDATE SKIP LOCKED),
-fits AS (
-  SELECT s.processid FROM (
-    SELECT processid, sum(req_cpu) OVER w AS cpu, sum(req_mem) OVER w AS mem
-      FROM cand WINDOW w AS (ORDER BY prioritytime, seq)) s
-   WHERE (:available_cpu::bigint < 0 OR s.cpu <= :available_cpu::bigint)
-     AND (:available_mem::bigint < 0 OR s.mem <= :available_mem::bigint)),
+{fitting("closed")},
 claimed AS (
   UPDATE processes p
      SET {claimed_set(":executorid")}
@@ -100,17 +109,7 @@ SELECT EXISTS (SELECT 1 FROM admitted) AS admitted,
        cl.processid AS closed_processid, cl.processgraphid AS closed_processgraphid,
        cl.funcname AS closed_funcname, cl.ran AS closed_ran,
        CASE WHEN cl.processid IS NULL THEN NULL ELSE {process_event("cl")} END AS closed_event,
-       c.processid, c.initiatorid, c.initiatorname, c.assignedexecutorid, c.isassigned, c.state,
-       c.prioritytime, c.submissiontime, c.starttime, c.endtime, c.waitdeadline, c.execdeadline,
-       c.retries, c.spec, c.waitforparents, c.parents, c.children, c.processgraphid, c.input,
-       c.output, c.errors,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                 'attributeid', a.attributeid, 'targetid', a.targetid,
-                 'targetcolonyname', a.targetcolonyname,
-                 'targetprocessgraphid', a.targetprocessgraphid, 'state', c.state,
-                 'attributetype', a.attributetype, 'key', a.key, 'value', a.value)
-               ORDER BY a.seq), '[]'::jsonb)
-          FROM attributes a WHERE a.targetid = c.processid) AS attributes,
+       {process_columns("c")},
        CASE WHEN c.processid IS NULL THEN NULL ELSE {process_event("c")} END
   FROM (SELECT 1) AS one LEFT JOIN closed cl ON true LEFT JOIN claimed c ON true
  ORDER BY c.prioritytime, c.seq
@@ -193,17 +192,7 @@ SELECT i.key, a.key IS NOT NULL AS admitted,
        cl.processid AS closed_processid, cl.processgraphid AS closed_processgraphid,
        cl.funcname AS closed_funcname, cl.ran AS closed_ran,
        CASE WHEN cl.processid IS NULL THEN NULL ELSE {process_event("cl")} END AS closed_event,
-       c.processid, c.initiatorid, c.initiatorname, c.assignedexecutorid, c.isassigned, c.state,
-       c.prioritytime, c.submissiontime, c.starttime, c.endtime, c.waitdeadline, c.execdeadline,
-       c.retries, c.spec, c.waitforparents, c.parents, c.children, c.processgraphid, c.input,
-       c.output, c.errors,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                 'attributeid', at.attributeid, 'targetid', at.targetid,
-                 'targetcolonyname', at.targetcolonyname,
-                 'targetprocessgraphid', at.targetprocessgraphid, 'state', c.state,
-                 'attributetype', at.attributetype, 'key', at.key, 'value', at.value)
-               ORDER BY at.seq), '[]'::jsonb)
-          FROM attributes at WHERE at.targetid = c.processid) AS attributes,
+       {process_columns("c")},
        CASE WHEN c.processid IS NULL THEN NULL ELSE {process_event("c")} END
   FROM items i LEFT JOIN admitted a USING (key) LEFT JOIN closed cl ON cl.processid = i.key
        LEFT JOIN claimed c ON c.closed_id = i.key
@@ -220,25 +209,7 @@ alive AS (
   UPDATE executors SET lastheardfromtime = :now
    WHERE colonyname = :colonyname AND executorid = :executorid
      AND EXISTS (SELECT 1 FROM admitted)),
-cand AS (
-  SELECT c.processid, c.prioritytime, c.seq, c.req_cpu, c.req_mem FROM processes c
-   WHERE EXISTS (SELECT 1 FROM admitted)
-     AND c.state = 0 /* WAITING */ AND NOT c.waitforparents
-     AND c.colonyname = :colonyname AND c.executortype = :executortype
-     AND (cardinality(c.executornames) = 0 OR c.executornames = '{{*}}'
-          OR :executorname = ANY (c.executornames))
-     AND (c.location_lc = '' OR c.location_lc = :location_lc)
-     AND (:available_cpu::bigint < 0 OR c.req_cpu <= :available_cpu::bigint)
-     AND (:available_mem::bigint < 0 OR c.req_mem <= :available_mem::bigint)
-   ORDER BY c.prioritytime, c.seq
-   LIMIT :count
-     FOR UPDATE SKIP LOCKED),
-fits AS (
-  SELECT s.processid FROM (
-    SELECT processid, sum(req_cpu) OVER w AS cpu, sum(req_mem) OVER w AS mem
-      FROM cand WINDOW w AS (ORDER BY prioritytime, seq)) s
-   WHERE (:available_cpu::bigint < 0 OR s.cpu <= :available_cpu::bigint)
-     AND (:available_mem::bigint < 0 OR s.mem <= :available_mem::bigint)),
+{fitting("admitted")},
 claimed AS (
   UPDATE processes p
      SET {claimed_set(":executorid")}
@@ -249,17 +220,7 @@ graph AS (
    WHERE g.processgraphid IN (SELECT processgraphid FROM claimed)
      AND g.state = 0 /* WAITING */)
 SELECT EXISTS (SELECT 1 FROM admitted) AS admitted,
-       c.processid, c.initiatorid, c.initiatorname, c.assignedexecutorid, c.isassigned, c.state,
-       c.prioritytime, c.submissiontime, c.starttime, c.endtime, c.waitdeadline, c.execdeadline,
-       c.retries, c.spec, c.waitforparents, c.parents, c.children, c.processgraphid, c.input,
-       c.output, c.errors,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                 'attributeid', a.attributeid, 'targetid', a.targetid,
-                 'targetcolonyname', a.targetcolonyname,
-                 'targetprocessgraphid', a.targetprocessgraphid, 'state', c.state,
-                 'attributetype', a.attributetype, 'key', a.key, 'value', a.value)
-               ORDER BY a.seq), '[]'::jsonb)
-          FROM attributes a WHERE a.targetid = c.processid) AS attributes,
+       {process_columns("c")},
        CASE WHEN c.processid IS NULL THEN NULL ELSE {process_event("c")} END
   FROM (SELECT 1) AS one LEFT JOIN claimed c ON true
  ORDER BY c.prioritytime, c.seq

@@ -14,18 +14,27 @@ import msgspec
 from colonies.core import Attribute, FunctionSpec, Process, ProcessState
 from colonies.store.statements import Statement
 
-GET = Statement("""
-SELECT p.processid, p.initiatorid, p.initiatorname, p.assignedexecutorid, p.isassigned, p.state,
-       p.prioritytime, p.submissiontime, p.starttime, p.endtime, p.waitdeadline, p.execdeadline,
-       p.retries, p.spec, p.waitforparents, p.parents, p.children, p.processgraphid, p.input,
-       p.output, p.errors,
+
+def process_columns(p: str) -> str:
+    """The columns of the whole process ``p`` that :func:`to_process` reads, its attributes
+    gathered as JSON: every statement that returns processes (here, claims.py, handovers.py)
+    selects this list."""
+    return f"""{p}.processid, {p}.initiatorid, {p}.initiatorname, {p}.assignedexecutorid,
+       {p}.isassigned, {p}.state, {p}.prioritytime, {p}.submissiontime, {p}.starttime,
+       {p}.endtime, {p}.waitdeadline, {p}.execdeadline, {p}.retries, {p}.spec,
+       {p}.waitforparents, {p}.parents, {p}.children, {p}.processgraphid, {p}.input, {p}.output,
+       {p}.errors,
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                 'attributeid', a.attributeid, 'targetid', a.targetid,
-                 'targetcolonyname', a.targetcolonyname,
-                 'targetprocessgraphid', a.targetprocessgraphid, 'state', p.state,
-                 'attributetype', a.attributetype, 'key', a.key, 'value', a.value)
-               ORDER BY a.seq), '[]'::jsonb)
-          FROM attributes a WHERE a.targetid = p.processid) AS attributes
+                 'attributeid', attr.attributeid, 'targetid', attr.targetid,
+                 'targetcolonyname', attr.targetcolonyname,
+                 'targetprocessgraphid', attr.targetprocessgraphid, 'state', {p}.state,
+                 'attributetype', attr.attributetype, 'key', attr.key, 'value', attr.value)
+               ORDER BY attr.seq), '[]'::jsonb)
+          FROM attributes attr WHERE attr.targetid = {p}.processid) AS attributes"""
+
+
+GET = Statement(f"""
+SELECT {process_columns("p")}
   FROM processes p
  WHERE p.processid = :processid
 """)
@@ -41,18 +50,8 @@ STATE = Statement("SELECT state FROM processes WHERE processid = :processid")
 
 # The listings of one colony and state (getprocessesmsg), each in the order its state is listed
 # in; executortype, initiatorid and label each narrow it when given ('' and NULL: not given).
-LIST_BY_PRIORITY = Statement("""
-SELECT p.processid, p.initiatorid, p.initiatorname, p.assignedexecutorid, p.isassigned, p.state,
-       p.prioritytime, p.submissiontime, p.starttime, p.endtime, p.waitdeadline, p.execdeadline,
-       p.retries, p.spec, p.waitforparents, p.parents, p.children, p.processgraphid, p.input,
-       p.output, p.errors,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                 'attributeid', a.attributeid, 'targetid', a.targetid,
-                 'targetcolonyname', a.targetcolonyname,
-                 'targetprocessgraphid', a.targetprocessgraphid, 'state', p.state,
-                 'attributetype', a.attributetype, 'key', a.key, 'value', a.value)
-               ORDER BY a.seq), '[]'::jsonb)
-          FROM attributes a WHERE a.targetid = p.processid) AS attributes
+LIST_BY_PRIORITY = Statement(f"""
+SELECT {process_columns("p")}
   FROM processes p
  WHERE p.colonyname = :colonyname AND p.state = :state
    AND (:executortype = '' OR p.executortype = :executortype)
@@ -62,18 +61,8 @@ SELECT p.processid, p.initiatorid, p.initiatorname, p.assignedexecutorid, p.isas
  LIMIT :count
 """)
 
-LIST_BY_START = Statement("""
-SELECT p.processid, p.initiatorid, p.initiatorname, p.assignedexecutorid, p.isassigned, p.state,
-       p.prioritytime, p.submissiontime, p.starttime, p.endtime, p.waitdeadline, p.execdeadline,
-       p.retries, p.spec, p.waitforparents, p.parents, p.children, p.processgraphid, p.input,
-       p.output, p.errors,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                 'attributeid', a.attributeid, 'targetid', a.targetid,
-                 'targetcolonyname', a.targetcolonyname,
-                 'targetprocessgraphid', a.targetprocessgraphid, 'state', p.state,
-                 'attributetype', a.attributetype, 'key', a.key, 'value', a.value)
-               ORDER BY a.seq), '[]'::jsonb)
-          FROM attributes a WHERE a.targetid = p.processid) AS attributes
+LIST_BY_START = Statement(f"""
+SELECT {process_columns("p")}
   FROM processes p
  WHERE p.colonyname = :colonyname AND p.state = :state
    AND (:executortype = '' OR p.executortype = :executortype)
@@ -83,18 +72,8 @@ SELECT p.processid, p.initiatorid, p.initiatorname, p.assignedexecutorid, p.isas
  LIMIT :count
 """)
 
-LIST_BY_END = Statement("""
-SELECT p.processid, p.initiatorid, p.initiatorname, p.assignedexecutorid, p.isassigned, p.state,
-       p.prioritytime, p.submissiontime, p.starttime, p.endtime, p.waitdeadline, p.execdeadline,
-       p.retries, p.spec, p.waitforparents, p.parents, p.children, p.processgraphid, p.input,
-       p.output, p.errors,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                 'attributeid', a.attributeid, 'targetid', a.targetid,
-                 'targetcolonyname', a.targetcolonyname,
-                 'targetprocessgraphid', a.targetprocessgraphid, 'state', p.state,
-                 'attributetype', a.attributetype, 'key', a.key, 'value', a.value)
-               ORDER BY a.seq), '[]'::jsonb)
-          FROM attributes a WHERE a.targetid = p.processid) AS attributes
+LIST_BY_END = Statement(f"""
+SELECT {process_columns("p")}
   FROM processes p
  WHERE p.colonyname = :colonyname AND p.state = :state
    AND (:executortype = '' OR p.executortype = :executortype)
@@ -114,18 +93,8 @@ _LIST_IN_ORDER = {
 
 # Processes of one colony and state submitted since a time (getprocesshistmsg), of one
 # executor when executorid is given ('' for every executor's).
-HISTORY = Statement("""
-SELECT p.processid, p.initiatorid, p.initiatorname, p.assignedexecutorid, p.isassigned, p.state,
-       p.prioritytime, p.submissiontime, p.starttime, p.endtime, p.waitdeadline, p.execdeadline,
-       p.retries, p.spec, p.waitforparents, p.parents, p.children, p.processgraphid, p.input,
-       p.output, p.errors,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                 'attributeid', a.attributeid, 'targetid', a.targetid,
-                 'targetcolonyname', a.targetcolonyname,
-                 'targetprocessgraphid', a.targetprocessgraphid, 'state', p.state,
-                 'attributetype', a.attributetype, 'key', a.key, 'value', a.value)
-               ORDER BY a.seq), '[]'::jsonb)
-          FROM attributes a WHERE a.targetid = p.processid) AS attributes
+HISTORY = Statement(f"""
+SELECT {process_columns("p")}
   FROM processes p
  WHERE p.colonyname = :colonyname AND p.state = :state AND p.submissiontime >= :since
    AND (:executorid = '' OR p.assignedexecutorid = :executorid)
