@@ -211,6 +211,20 @@ async def test_a_websocket_on_a_fresh_connection_and_after_a_post(server, colony
     connection.close()
 
 
+async def test_expect_100_continue_is_answered_by_aiohttp(server, colony):
+    connection = await Connection.open(server.port)
+    request = post(get_colony(colony), "Expect: 100-continue")
+    split = request.index(b"\r\n\r\n") + 4
+    await connection.send(request[:split])
+    interim = await asyncio.wait_for(connection.reader.readuntil(b"\r\n\r\n"), 5)
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    await connection.send(request[split:])
+    status, headers, body = await connection.reply()
+    assert status == "HTTP/1.1 200 OK" and not by_the_front(headers)
+    assert payload(body)["name"] == colony.name
+    connection.close()
+
+
 async def test_http_1_0_is_answered_by_aiohttp(server, colony):
     connection = await Connection.open(server.port)
     await connection.send(post(get_colony(colony)).replace(b"HTTP/1.1", b"HTTP/1.0", 1))
