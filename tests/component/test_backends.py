@@ -294,8 +294,14 @@ async def test_subscriptions(client: BackendClient, multi: RunningServer, server
     waiting_many = asyncio.create_task(collect(many, 3))
     subscriptions = multi.app[STATE_KEY].subscriptions
     await eventually(lambda: len(subscriptions) == 2, "both subscriptions registered")
-    for _ in range(3):  # three new WAITING processes, each with a 3 KB argument
-        await call(client, "submitfuncspecmsg", user, spec=spec("c", args=["z" * 3000]))
+    # Three new WAITING processes at once, each with a 3 KB argument: on CoAP each push is
+    # fetched block by block, and the next must not replace the one being fetched.
+    await asyncio.gather(
+        *(
+            call(client, "submitfuncspecmsg", user, spec=spec("c", args=["z" * 3000]))
+            for _ in range(3)
+        )
+    )
     await call(client, "assignprocessmsg", executor, colonyname="c", timeout=-1)
     await call(client, "closesuccessfulmsg", executor, processid=pid, out=[])
     [reply] = await asyncio.wait_for(waiting_one, 10)

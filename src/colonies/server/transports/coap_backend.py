@@ -41,6 +41,7 @@ MAX_WAIT = 25.0
 _ONE_BLOCK = 1024  # the block size of Go's client and aiocoap
 _BLOCK_EXPONENT = 6  # SZX of 1,024-byte blocks
 _EXCHANGE_LIFETIME = 247.0  # RFC 7252 section 4.8.2, seconds
+_FETCH_WAIT = 5.0  # seconds the next notification waits for a large one's blocks to be fetched
 
 log = logging.getLogger(__name__)
 
@@ -126,19 +127,39 @@ def _block(whole: bytes, number: int, size_exponent: int, observe: int | None) -
     return message
 
 
+class _Large:
+    """A notification too large for one datagram, kept for the observer's block requests;
+    ``fetched`` is set once its last block has been asked for."""
+
+    __slots__ = ("fetched", "whole")
+
+    def __init__(self, whole: bytes) -> None:
+        self.whole = whole
+        self.fetched = asyncio.Event()
+
+
 class _ObserveSink:
     """A subscription's replies as notifications of one observation; one too large for a
-    datagram is sent as its first block and kept for the observer's block requests."""
+    datagram is sent as its first block and kept for the observer's block requests.
 
-    def __init__(self, pipe: Pipe, pending: TimeoutDict[Any, bytes], key: Any) -> None:
+    The next notification waits (up to :data:`_FETCH_WAIT`) until the observer has fetched
+    the last block of a large one: it would replace the one being fetched, and the observer,
+    finding another ETag on the next block, would lose it (aiocoap's ResourceChanged)."""
+
+    def __init__(self, pipe: Pipe, pending: TimeoutDict[Any, _Large], key: Any) -> None:
         self.pipe = pipe
         self.pending = pending
         self.key = key
         self.sequence = 0
+        self.fetching: _Large | None = None
 
     async def send(self, reply: bytes) -> None:
+        if self.fetching is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.fetching.fetched.wait(), _FETCH_WAIT)
+            self.fetching = None
         if len(reply) > _ONE_BLOCK:
-            self.pending[self.key] = reply
+            self.fetching = self.pending[self.key] = _Large(reply)
             notification = _block(reply, 0, _BLOCK_EXPONENT, self.sequence)
         else:
             notification = _reply(reply, observe=self.sequence)
@@ -156,7 +177,7 @@ class _PubSub(resource.Resource):
         # The latest notification too large for one datagram, by observer endpoint (an
         # endpoint observes one subscription at a time, as it runs one exchange at a time),
         # kept for the CoAP exchange lifetime: its blocks may be asked for after the end.
-        self.pending: TimeoutDict[Any, bytes] = TimeoutDict(_EXCHANGE_LIFETIME)
+        self.pending: TimeoutDict[Any, _Large] = TimeoutDict(_EXCHANGE_LIFETIME)
         # The subscriptions running, each with its observation: ended when the replica stops.
         self.running: dict[asyncio.Task[Any], Pipe] = {}
 
@@ -175,17 +196,20 @@ class _PubSub(resource.Resource):
         block2 = request.opt.block2
         if block2 is not None and block2.block_number > 0:
             try:
-                whole = self.pending[key]
+                large: _Large | None = self.pending[key]
             except KeyError:
-                whole = b""
+                large = None
+            whole = b"" if large is None else large.whole
             if block2.start >= len(whole):
                 pipe.add_response(
                     aiocoap.Message(code=Code.REQUEST_ENTITY_INCOMPLETE), is_last=True
                 )
-            else:
-                pipe.add_response(
-                    _block(whole, block2.block_number, block2.size_exponent, None), is_last=True
-                )
+                return
+            pipe.add_response(
+                _block(whole, block2.block_number, block2.size_exponent, None), is_last=True
+            )
+            if large is not None and block2.start + block2.size >= len(whole):
+                large.fetched.set()
             return
         final = b""
         task = asyncio.current_task()
