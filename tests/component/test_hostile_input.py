@@ -25,7 +25,7 @@ from colonies.core import utcnow
 from colonies.core.limits import MAX_NAME
 from colonies.crypto import generate_private_key, new_random_id
 from colonies.rpc.envelope import sign_request
-from colonies.server.app import STATE_KEY
+from colonies.server.app import DISPATCHER_KEY, STATE_KEY
 from colonies.server.transports import http as http_transport
 from colonies.store.migrate import available_migrations, migrate
 from colonies.store.schema import readable_by
@@ -546,6 +546,36 @@ async def test_a_subscription_ends_when_its_subscriber_loses_access(
             assert payload["message"] == f"Colony with name {colony.name} does not exists"
         else:
             assert payload["message"].startswith("Access denied")
+        await ws.close()
+
+
+async def test_a_subscription_ends_when_access_changes_during_its_first_check(
+    server, colony, monkeypatch
+):
+    """The executor is removed, and the server has heard of it, after the subscription's first
+    check passed but before it began to watch for changes: it still ends with 403."""
+    state = server.app[STATE_KEY]
+    dispatcher = server.app[DISPATCHER_KEY]
+    checked = dispatcher.authorized
+
+    async def authorized_then_removed(ctx, route, msg):  # type: ignore[no-untyped-def]
+        target = await checked(ctx, route, msg)
+        if route.payloadtype == "subscribeprocessesmsg":
+            generation = state.access_cache.generation
+            await server.rpc.call(
+                "removeexecutormsg", colony.owner, colonyname=colony.name,
+                executorname=colony.executor_name,
+            )  # fmt: skip
+            await eventually(lambda: state.access_cache.generation != generation, "change heard")
+        return target
+
+    monkeypatch.setattr(dispatcher, "authorized", authorized_then_removed)
+    fields = {"colonyname": colony.name, "executortype": "cli", "state": 0, "timeout": 600}
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(server.url + "/pubsub")
+        await ws.send_str(sign_request("subscribeprocessesmsg", fields, colony.executor).decode())
+        payload = await _refusal(ws)  # within 10 s; the periodic re-check is 30 s away
+        assert payload["status"] == 403 and payload["message"].startswith("Access denied")
         await ws.close()
 
 

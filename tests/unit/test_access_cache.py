@@ -82,12 +82,12 @@ async def test_a_failed_look_up_fails_those_who_joined_and_a_cancelled_one_does_
         await loader
 
 
-async def test_changed_returns_at_the_next_change_even_one_before_it_is_awaited():
+async def test_changed_since_returns_at_a_change_after_the_generation_read():
     cache = AccessCache()
-    waiter = cache.changed()
-    cache.clear()  # before the awaitable runs
-    await asyncio.wait_for(waiter, 1)
-    later = asyncio.ensure_future(cache.changed())
+    read = cache.generation
+    cache.clear()  # a change after the read, before the wait begins
+    await asyncio.wait_for(cache.changed_since(read), 1)
+    later = asyncio.ensure_future(cache.changed_since(cache.generation))
     await asyncio.sleep(0.01)
     assert not later.done()
     cache.clear()

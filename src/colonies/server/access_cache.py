@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from colonies.store.server import ColonyAccess
 
@@ -37,12 +36,19 @@ class AccessCache:
             self._changed.set()
             self._changed = None
 
-    def changed(self) -> Coroutine[Any, Any, bool]:
-        """An awaitable that returns at the next change of access (the next :meth:`clear`
-        after this call, even if it comes before the awaitable runs)."""
-        if self._changed is None:
-            self._changed = asyncio.Event()
-        return self._changed.wait()
+    @property
+    def generation(self) -> int:
+        """Counts the changes of access (each :meth:`clear`)."""
+        return self._generation
+
+    async def changed_since(self, generation: int) -> None:
+        """Return once access has changed after :attr:`generation` was ``generation`` (at once
+        if it has already): read the generation before a check, then wait with it, and a change
+        while the check ran is not missed."""
+        while self._generation == generation:
+            if self._changed is None:
+                self._changed = asyncio.Event()
+            await self._changed.wait()
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled

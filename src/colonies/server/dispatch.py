@@ -262,10 +262,11 @@ class PreparedSubscription:
         dispatcher, route = self.dispatcher, self.route
         ctx = Context(dispatcher.state, self.caller, sink=sink)
         try:
+            checked = dispatcher.state.access_cache.generation  # read before the check it covers
             target = await dispatcher.authorized(ctx, route, self.msg)
             running = asyncio.ensure_future(dispatcher.run_authorized(ctx, route, self.msg))
             try:
-                await self._while_authorized(ctx, target, running)
+                await self._while_authorized(ctx, target, running, checked)
             finally:
                 if not running.done():
                     running.cancel()
@@ -278,13 +279,14 @@ class PreparedSubscription:
             raise RpcError(500, f"{route.action}, internal server error") from None
 
     async def _while_authorized(
-        self, ctx: Context, target: Target | None, running: asyncio.Future[Any]
+        self, ctx: Context, target: Target | None, running: asyncio.Future[Any], checked: int
     ) -> None:
         """Wait for ``running`` to end; meanwhile check the caller's role again after every
-        change of access (and now and then): RpcError once it is lost."""
+        change of access since the access cache's generation ``checked`` (and now and then):
+        RpcError once it is lost."""
         cache = self.dispatcher.state.access_cache
         while True:
-            changed = asyncio.ensure_future(cache.changed())
+            changed = asyncio.ensure_future(cache.changed_since(checked))
             try:
                 await asyncio.wait(
                     (running, changed),
@@ -296,6 +298,7 @@ class PreparedSubscription:
             if running.done():
                 running.result()  # its RpcError or SubscriberGone, if any
                 return
+            checked = cache.generation
             try:
                 await authorize(ctx, self.route.role, target)
             except RpcError:
