@@ -64,19 +64,8 @@ from colonies.rpc import decode_request
 from tests.helpers import Colony as ColonyKeys
 from tests.helpers import RunningServer, eventually, expect_error, make_colony
 
-AREAS = [
-    ServerMethods,
-    ColonyMethods,
-    MemberMethods,
-    ProcessMethods,
-    WorkflowMethods,
-    ScheduleMethods,
-    LogMethods,
-    FileMethods,
-    BlueprintMethods,
-    ChannelMethods,
-    SecurityMethods,
-]
+# Every area the client is assembled from (client/_client.py).
+AREAS = [area for area in AsyncClient.__bases__ if area is not ClientBase]
 
 
 def area_types(area: type[ClientBase]) -> set[str]:
