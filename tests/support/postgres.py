@@ -528,6 +528,32 @@ class PostgresCluster:
             return None, None, None
         return self._run_as.pw_uid, self._run_as.pw_gid, []
 
+    def _run_tool(self, cmd: list[str], env: dict[str, str] | None = None, hint: str = "") -> None:
+        """Run one of PostgreSQL's programs (initdb, pg_basebackup) as the server's user;
+        PostgresClusterError with its output, and ``hint``, when it fails."""
+        what = Path(cmd[0]).name
+        uid, gid, groups = self._ids()
+        try:
+            proc = subprocess.run(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                cwd=self._require_base_dir(),
+                env=self._server_env() if env is None else env,
+                user=uid,
+                group=gid,
+                extra_groups=groups,
+                timeout=120,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise PostgresClusterError(f"{what} failed: {exc}") from exc
+        if proc.returncode != 0:
+            raise PostgresClusterError(
+                f"{what} failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}{hint}"
+            )
+
     def _server_env(self) -> dict[str, str]:
         env = {
             "PATH": os.environ.get("PATH", _SBIN_PATH),
@@ -565,44 +591,26 @@ class PostgresCluster:
             self._initdb()
 
     def _initdb(self) -> None:
-        uid, gid, groups = self._ids()
-        cmd = [
-            str(self._bindir / "initdb"),
-            "-D",
-            str(self.data_dir),
-            "--auth=trust",
-            "-U",
-            self._user,
-            "--encoding=UTF8",
-            "--locale=C",
-            "--no-sync",
-        ]
-        try:
-            proc = subprocess.run(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                cwd=self._require_base_dir(),
-                env=self._server_env(),
-                user=uid,
-                group=gid,
-                extra_groups=groups,
-                timeout=120,
-                check=False,
+        hint = ""
+        if self._run_as is not None and not self._owns_base_dir:
+            hint = (
+                f"\n(hint: running as root, the server runs as {PG_SYSTEM_USER!r}, which "
+                f"must be able to reach {self._base_dir})"
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise PostgresClusterError(f"initdb failed: {exc}") from exc
-        if proc.returncode != 0:
-            hint = ""
-            if self._run_as is not None and not self._owns_base_dir:
-                hint = (
-                    f"\n(hint: running as root, the server runs as {PG_SYSTEM_USER!r}, which "
-                    f"must be able to reach {self._base_dir})"
-                )
-            raise PostgresClusterError(
-                f"initdb failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}{hint}"
-            )
+        self._run_tool(
+            [
+                str(self._bindir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "--auth=trust",
+                "-U",
+                self._user,
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            hint=hint,
+        )
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write(f"\n# throwaway test cluster settings\ninclude '{_CONF_NAME}'\n")
 

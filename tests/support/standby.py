@@ -18,7 +18,6 @@ used, as in postgres.py.
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 from tests.support.postgres import PostgresCluster, PostgresClusterError
@@ -50,7 +49,6 @@ class StandbyCluster(PostgresCluster):
 
     def _initdb(self) -> None:
         """The data directory: a base backup of the primary, set up to stream from it."""
-        uid, gid, groups = self._ids()
         cmd = [
             str(self.bindir / "pg_basebackup"),
             "-h", self.primary.host,
@@ -64,26 +62,7 @@ class StandbyCluster(PostgresCluster):
         ]  # fmt: skip
         env = self._server_env()
         env["PGCONNECT_TIMEOUT"] = "10"
-        try:
-            proc = subprocess.run(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                cwd=self._require_base_dir(),
-                env=env,
-                user=uid,
-                group=gid,
-                extra_groups=groups,
-                timeout=120,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise PostgresClusterError(f"pg_basebackup failed: {exc}") from exc
-        if proc.returncode != 0:
-            raise PostgresClusterError(
-                f"pg_basebackup failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}"
-            )
+        self._run_tool(cmd, env)
         if not (self.data_dir / "standby.signal").exists():
             raise PostgresClusterError("pg_basebackup -R wrote no standby.signal")
 
